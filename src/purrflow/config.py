@@ -1,0 +1,60 @@
+"""Server configuration: read once at start-up, validated, and injectable in tests."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from purrflow.engine.engine import EngineConfig
+from purrflow.errors import InvalidInputError
+
+DEFAULT_PORT = 9980
+
+
+def default_data_dir() -> Path:
+    """`PURRFLOW_HOME`, else `~/.purrflow`: where the database, deployments and admin token live."""
+    return Path(os.environ.get("PURRFLOW_HOME") or Path.home() / ".purrflow")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = field(default_factory=default_data_dir)
+    demo: bool = False
+    hot_wait_seconds: float = 5.0
+    sync_timeout_seconds: float = 30.0
+    #: Base of webhook URLs handed out; defaults to http://HOST:PORT.
+    public_url: str | None = None
+    durability: Literal["full", "normal"] = "full"
+    runner: Literal["zygote", "spawn"] = "zygote"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise InvalidInputError(f"port {self.port} is out of range", hint="use a port from 1 to 65535")
+        if self.hot_wait_seconds < 0 or self.sync_timeout_seconds <= 0:
+            raise InvalidInputError("hot-wait must be ≥ 0 and sync-timeout > 0 seconds")
+        if self.durability not in ("full", "normal"):
+            raise InvalidInputError(f"durability {self.durability!r} is unknown", hint="use 'full' or 'normal'")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ServerConfig:
+        """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DURABILITY, PURRFLOW_RUNNER) < overrides."""
+        values: dict[str, object] = {}
+        if url := os.environ.get("PURRFLOW_PUBLIC_URL"):
+            values["public_url"] = url
+        if durability := os.environ.get("PURRFLOW_DURABILITY"):
+            values["durability"] = durability
+        if runner := os.environ.get("PURRFLOW_RUNNER"):
+            values["runner"] = runner
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(data_dir=self.data_dir, public_url=self.url, hot_wait_seconds=self.hot_wait_seconds)

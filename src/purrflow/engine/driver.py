@@ -1,0 +1,231 @@
+"""One runner conversation: start (or replay) a session in a runner and serve its messages.
+
+A driver lives as long as its runner process. When the session suspends, is stopped, finishes or its
+runner dies, the driver ends; resuming a session later is a new driver replaying the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from typing import TYPE_CHECKING
+
+from purrflow.engine.protocol import (
+    HEADER,
+    CallHost,
+    CallResult,
+    Finished,
+    JournalEntry,
+    LogLines,
+    StartSession,
+    StepAck,
+    StepRecorded,
+    Suspend,
+    Wait,
+    WaitResult,
+    decode,
+    encode,
+)
+from purrflow.errors import PurrflowError
+from purrflow.orchestrators.runners import RunnerProcess
+from purrflow.store import LogRecord, Session, SessionError
+
+if TYPE_CHECKING:
+    from purrflow.engine.engine import Engine
+
+log = logging.getLogger("purrflow.engine.driver")
+_NONE = pickle.dumps(None)
+
+
+class SessionDriver:
+    def __init__(self, engine: Engine, session_id: str) -> None:
+        self.engine = engine
+        self.session_id = session_id
+        self.proc: RunnerProcess | None = None
+        self.pending_wait: int | None = None
+        self.suspended = False
+        self.stopping = False
+        self.finished = False
+        self._log_seq = 0
+
+    @property
+    def alive(self) -> bool:
+        """True while the runner runs user code for this session (not suspending, not ending)."""
+        return not (self.suspended or self.stopping or self.finished)
+
+    @property
+    def _store(self):  # type: ignore[no-untyped-def]  # the engine's Store; typed there
+        return self.engine.store
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        session = self._store.get_session(self.session_id)
+        if session is None or session.is_final:
+            return
+        try:
+            start = self._prepare(session)
+            self.proc = await self.engine.launcher.launch()
+        except Exception as err:  # a broken deployment or no way to fork: the session cannot run
+            log.exception("session %s could not start", self.session_id)
+            self._finish_error(SessionError("RunnerStartError", f"could not start a runner: {err}"))
+            return
+        try:
+            self.proc.writer.write(encode(start))
+            await self.proc.writer.drain()
+            await self._serve(self.proc.reader)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.proc.writer.close()
+        self._ended()
+
+    def _prepare(self, session: Session) -> StartSession:
+        project_dir = self.engine.deployments.ensure(session.deployment_id)
+        journal = [JournalEntry(s, n, p, f) for s, n, p, f in self._store.read_journal(session.id)]
+        self._log_seq = self._store.last_log_seq(session.id)
+        if session.state != "running":
+            with self.engine.committer.write():
+                self._store.set_session_state(session.id, "running")
+        return StartSession(
+            session_id=session.id,
+            project_dir=str(project_dir),
+            entrypoint=session.entrypoint,
+            event=session.event,
+            journal=journal,
+            env=self.engine.session_env(session),
+            durable=session.durable,
+        )
+
+    async def _serve(self, reader: asyncio.StreamReader) -> None:
+        while not self.finished:
+            try:
+                header = await reader.readexactly(HEADER.size)
+                body = await reader.readexactly(HEADER.unpack(header)[0])
+            except asyncio.IncompleteReadError:
+                return
+            self._handle(decode(body))
+
+    def _ended(self) -> None:
+        engine = self.engine
+        if engine.current_driver(self.session_id) is not self:
+            return
+        engine.forget_driver(self.session_id)
+        if self.finished or self.suspended or self.stopping or engine.closing:
+            return
+        self._finish_error(
+            SessionError(
+                "RunnerExited",
+                "the runner process ended before the session finished (it was killed, crashed, or called os._exit)",
+            )
+        )
+
+    def kill(self) -> None:
+        self.stopping = True
+        if self.proc is not None:
+            self.proc.kill()
+
+    def abandon(self) -> None:
+        """Server shutdown: end the process but keep the session as it is, to resume on next start."""
+        if self.proc is not None:
+            self.proc.kill()
+
+    # -- messages ------------------------------------------------------------------------------
+    def _handle(self, message: object) -> None:
+        if not self.alive:
+            return  # after Suspend/stop the process is on its way out; nothing more it says counts
+        if isinstance(message, StepRecorded):
+            self._journal(message.seq, message.name, message.payload, message.failed, reply=StepAck(message.seq))
+        elif isinstance(message, CallHost):
+            self._call_host(message)
+        elif isinstance(message, Wait):
+            self._wait(message)
+        elif isinstance(message, LogLines):
+            self._logs([(line.ts, line.stream, line.text) for line in message.lines])
+        elif isinstance(message, Finished):
+            self._finished(message)
+        else:
+            log.error("session %s: unexpected message %r", self.session_id, message)
+
+    def send(self, message: object) -> None:
+        if self.proc is not None and not self.proc.writer.is_closing():
+            self.proc.writer.write(encode(message))
+
+    def _journal(self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object) -> None:
+        with self.engine.committer.write():
+            self._store.append_journal(self.session_id, seq, name, payload, failed)
+        self.engine.committer.after_commit(lambda: self.send(reply), self.kill)
+
+    def _call_host(self, message: CallHost) -> None:
+        session = self._store.get_session(self.session_id)
+        assert session is not None  # the driver's own session exists while it runs
+        try:
+            with self.engine.committer.write():
+                value = self.engine.ops.perform(session, message.op, message.args)
+                payload, failed = pickle.dumps(value), False
+                self._store.append_journal(self.session_id, message.seq, message.name, payload, failed)
+        except PurrflowError as err:
+            payload, failed = pickle.dumps(err), True
+            with self.engine.committer.write():
+                self._store.append_journal(self.session_id, message.seq, message.name, payload, failed)
+        reply = CallResult(message.seq, payload, failed)
+        self.engine.committer.after_commit(lambda: self.send(reply), self.kill)
+
+    def _wait(self, message: Wait) -> None:
+        until = float(message.spec.get("until", 0.0))
+        with self.engine.committer.write():
+            timer = self._store.put_timer(self.session_id, message.seq, message.name, until)
+        self.engine.committer.after_commit(lambda: self._begin_wait(message.seq, timer.fire_at))
+
+    def _begin_wait(self, seq: int, fire_at: float) -> None:
+        if not self.alive:
+            return
+        engine = self.engine
+        if fire_at - engine.clock() <= engine.config.hot_wait_seconds:
+            self.pending_wait = seq
+            engine.timers.schedule(self.session_id, seq, fire_at)
+            return
+        self.suspended = True
+        self.send(Suspend())
+        with engine.committer.write():
+            self._store.set_session_state(self.session_id, "waiting")
+        engine.timers.schedule(self.session_id, seq, fire_at - engine.config.prewarm_seconds)
+
+    def timer_fired(self, seq: int) -> None:
+        """The timer of step `seq` is due; answer it if the runner is waiting on exactly that."""
+        if self.pending_wait != seq or not self.alive:
+            return  # the runner is still replaying towards this wait; its Wait re-arms the timer
+        self.pending_wait = None
+        with self.engine.committer.write():
+            self._store.delete_timer(self.session_id, seq)
+            self._store.append_journal(self.session_id, seq, "sleep", _NONE, False)
+        self.engine.committer.after_commit(lambda: self.send(WaitResult(seq, _NONE)), self.kill)
+
+    def _logs(self, lines: list[tuple[float, str, str]]) -> None:
+        records = []
+        for ts, stream, text in lines:
+            self._log_seq += 1
+            records.append(LogRecord(seq=self._log_seq, ts=ts, stream=stream, text=text))
+        with self.engine.committer.write():
+            self._store.append_logs(self.session_id, records)
+        self.engine.committer.after_commit(lambda: self.engine.logs.publish(self.session_id, list(records)))
+
+    def _finished(self, message: Finished) -> None:
+        self.finished = True
+        if message.failure is None:
+            self.engine.finish_session(
+                self.session_id, state="completed", result=message.result, result_repr=message.result_repr
+            )
+            return
+        failure = message.failure
+        self._logs([(self.engine.clock(), "system", f"session failed: {failure.type}: {failure.message}")])
+        self.engine.finish_session(
+            self.session_id,
+            state="error",
+            error=SessionError(failure.type, failure.message, failure.traceback),
+        )
+
+    def _finish_error(self, error: SessionError) -> None:
+        self.finished = True
+        self._logs([(self.engine.clock(), "system", f"session failed: {error.type}: {error.message}")])
+        self.engine.finish_session(self.session_id, state="error", error=error)

@@ -1,0 +1,74 @@
+"""What the host does for a session's SDK calls (`CallHost`): values, child sessions, HTTP answers.
+
+Each operation runs inside the driver's write batch, together with the journal entry that records its
+result, so an effect and its record commit atomically: a crash can never start a child twice or set a
+value without the step that did it being journaled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from purrflow.engine.deploy import check_entrypoint
+from purrflow.engine.sync import HttpResponse
+from purrflow.errors import InvalidInputError, NotFoundError, ValueLimitError
+from purrflow.store import Session
+
+if TYPE_CHECKING:
+    from purrflow.engine.engine import Engine
+
+
+class HostOps:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def perform(self, session: Session, op: str, args: dict[str, Any]) -> Any:
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            raise InvalidInputError(f"unknown operation {op!r}", hint="the SDK and server versions may differ")
+        return handler(session, **args)
+
+    # -- child sessions ------------------------------------------------------------------------
+    def op_start(self, session: Session, loc: str, data: dict[str, Any], memo: dict[str, Any]) -> str:
+        engine = self.engine
+        project_dir = engine.deployments.ensure(session.deployment_id)
+        check_entrypoint(project_dir, loc)
+        project = engine.store.get_project(session.project_id)
+        assert project is not None  # a session's project outlives it
+        return engine.create_session(
+            project, loc, data, deployment_id=session.deployment_id, parent_id=session.id, memo=memo
+        )
+
+    # -- synchronous webhooks ------------------------------------------------------------------
+    def op_http_outcome(
+        self, session: Session, status_code: int, headers: dict[str, str], body: bytes, more: bool = False
+    ) -> None:
+        response = HttpResponse(status_code=status_code, body=body, headers=headers)
+        self.engine.committer.after_commit(lambda: self.engine.responses.deliver(session.id, response))
+
+    # -- values --------------------------------------------------------------------------------
+    def op_get_value(self, session: Session, key: str) -> bytes | None:
+        return self.engine.store.get_value(session.project_id, key)
+
+    def op_set_value(self, session: Session, key: str, value: bytes) -> None:
+        store, config = self.engine.store, self.engine.config
+        if len(value) > config.max_value_bytes:
+            raise ValueLimitError(
+                f"value for key {key!r} is {len(value)} bytes; the limit is {config.max_value_bytes}",
+                hint="store a reference (an id, a URL) instead of the data itself",
+            )
+        if store.get_value(session.project_id, key) is None:
+            count = len(store.list_value_keys(session.project_id))
+            if count >= config.max_values:
+                raise ValueLimitError(
+                    f"project {session.project_name!r} already has {count} values; the limit is {config.max_values}",
+                    hint="delete values you no longer need with del_value() or `purr values del`",
+                )
+        store.set_value(session.project_id, key, value)
+
+    def op_del_value(self, session: Session, key: str) -> None:
+        if not self.engine.store.delete_value(session.project_id, key):
+            raise NotFoundError(f"project {session.project_name!r} has no value named {key!r}")
+
+    def op_list_values_keys(self, session: Session) -> list[str]:
+        return self.engine.store.list_value_keys(session.project_id)

@@ -1,0 +1,143 @@
+"""Messages between the host (engine) and a runner process, and their framing.
+
+This is the only module the runner and the engine share. A message is a frozen dataclass, pickled and
+framed with a 4-byte big-endian length. The runner never raises across this boundary: everything that
+happens in user code becomes a message.
+
+Flow of one session:
+    host  → StartSession(journal=[…])
+    runner replays the journal locally (no round trips), then for each new step:
+    runner → StepRecorded            host journals it (group commit) → StepAck
+    runner → CallHost                host performs it, journals it   → CallResult
+    runner → Wait                    host waits (hot) → WaitResult, or gives up the process → Suspend
+    runner → LogLines (any time), Finished (once, last)
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+HEADER = struct.Struct(">I")
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One finished step: its sequence number, name, and pickled outcome (a value or an exception)."""
+
+    seq: int
+    name: str
+    payload: bytes
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """How a session ended in error: enough to show a person, no user classes needed to read it."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+
+# host → runner ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StartSession:
+    session_id: str
+    project_dir: str
+    entrypoint: str  # "file.py:function"
+    event: dict[str, Any]  # {"event_type", "event_id", "data", "session_id"}
+    journal: list[JournalEntry]
+    env: dict[str, str] = field(default_factory=dict)
+    durable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StepAck:
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    seq: int
+    payload: bytes  # pickled value, or pickled exception when failed
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WaitResult:
+    seq: int
+    payload: bytes
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Suspend:
+    """Give up the process: the session is waiting and will be replayed when its wait ends."""
+
+
+# runner → host ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecorded:
+    seq: int
+    name: str
+    payload: bytes
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallHost:
+    seq: int
+    name: str
+    op: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    seq: int
+    name: str
+    kind: str  # "sleep", …
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    ts: float
+    stream: str  # "stdout" | "stderr" | "system"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogLines:
+    lines: list[LogLine]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    result: bytes | None  # pickled return value (None when it failed)
+    result_repr: str = ""
+    failure: Failure | None = None
+
+
+# framing ---------------------------------------------------------------------------------------
+
+
+class SupportsSendAll(Protocol):
+    def sendall(self, data: bytes, /) -> None: ...
+
+
+def encode(message: object) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(body)) + body
+
+
+def decode(body: bytes) -> object:
+    return pickle.loads(body)

@@ -1,0 +1,78 @@
+"""The exception hierarchy shared by every layer.
+
+Every error a person can see derives from `PurrflowError` and carries a message that names the thing
+that was wrong (the session, the step, the file and line) and says how to fix it. Control-flow signals
+derive from `BaseException` so that a user's `except Exception:` cannot swallow them.
+"""
+
+from __future__ import annotations
+
+
+class PurrflowError(Exception):
+    """Base of every purrflow error. `hint` says how to fix it, when we know."""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message}\n  hint: {hint}" if hint else message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors cross the host/runner pipe pickled; keep the keyword-only hint.
+        return (_rebuild_error, (type(self), self.message, self.hint))
+
+
+def _rebuild_error(cls: type[PurrflowError], message: str, hint: str | None) -> PurrflowError:
+    err = cls.__new__(cls)
+    PurrflowError.__init__(err, message, hint=hint)
+    return err
+
+
+class ManifestError(PurrflowError):
+    """A manifest file is malformed; the message names the file, line and field."""
+
+
+class NotFoundError(PurrflowError):
+    """A project, session, trigger, deployment or value does not exist (or is not visible)."""
+
+
+class InvalidInputError(PurrflowError):
+    """A request or SDK call got an argument it cannot use."""
+
+
+class ValueLimitError(InvalidInputError):
+    """The project value store refused a value (too large, too many keys, not picklable)."""
+
+
+class AuthError(PurrflowError):
+    """A missing, unknown or revoked API token."""
+
+
+class DeploymentError(PurrflowError):
+    """A project cannot be deployed as it is (unknown call target, broken filter, …)."""
+
+
+class NonDeterminismError(PurrflowError):
+    """Replay found a different call than the journal recorded at the same step."""
+
+
+class SessionStateError(PurrflowError):
+    """An operation does not fit the session's state (e.g. stopping a finished session)."""
+
+
+class RemoteError(PurrflowError):
+    """Stands in for an exception that could not be carried across processes as itself."""
+
+    def __init__(self, message: str, *, type_name: str = "Exception", hint: str | None = None) -> None:
+        self.type_name = type_name
+        super().__init__(message, hint=hint)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_remote, (self.message, self.type_name, self.hint))
+
+
+def _rebuild_remote(message: str, type_name: str, hint: str | None) -> RemoteError:
+    return RemoteError(message, type_name=type_name, hint=hint)
+
+
+class SessionSuspended(BaseException):
+    """Raised inside a runner to unwind user code when the host asks it to give up its process."""

@@ -1,0 +1,138 @@
+"""Runs one session in this process: the runner's entry point.
+
+Message in, message out: whatever user code does — returns, raises, exits, diverges from its journal —
+ends as exactly one `Finished` message, or as a silent exit when the host asked the session to give up
+its process (`Suspend`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pickle
+import socket
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from purrflow.engine.protocol import Failure, Finished, StartSession
+from purrflow.errors import PurrflowError, SessionSuspended
+from purrflow.runner.channel import Channel, ChannelClosed
+from purrflow.runner.output import LineStream
+from purrflow.runner.rewrite import ProjectImporter
+from purrflow.runner.runtime import SessionRuntime
+from purrflow.sdk import _runtime as sdk_runtime
+from purrflow.sdk._attrdict import Event
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+MAX_REPR = 2000
+
+
+def serve(sock: socket.socket) -> int:
+    """Run the session the host sends on `sock`; return the process exit code."""
+    channel = Channel(sock)
+    try:
+        start = channel.recv()
+    except ChannelClosed:
+        return 0
+    if not isinstance(start, StartSession):
+        return 2
+    runtime = SessionRuntime(channel, session_id=start.session_id, project_dir=start.project_dir, journal=start.journal)
+    out, err = LineStream("stdout", runtime.emit), LineStream("stderr", runtime.emit)
+    sys.stdout, sys.stderr = out, err
+    sdk_runtime.install(runtime)
+    try:
+        finished = _run(start, runtime)
+    except SessionSuspended:
+        finished = None
+    except ChannelClosed:
+        return 0
+    for stream in (out, err):
+        stream.flush()
+    if finished is not None:
+        try:
+            channel.send(finished)
+        except ChannelClosed:
+            return 0
+    return 0
+
+
+def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
+    os.environ.update(start.env)
+    os.chdir(start.project_dir)
+    sys.path.insert(0, start.project_dir)
+    importer = ProjectImporter(Path(start.project_dir), runtime.dispatch_call, rewrite=start.durable)
+    importer.install()
+    try:
+        handler = _load_handler(importer, start.entrypoint)
+        event = Event.from_dict({**start.event, "session_id": start.session_id})
+        result = handler(event) if _wants_event(handler) else handler()
+    except (SessionSuspended, ChannelClosed):
+        raise
+    except BaseException as err:
+        return Finished(result=None, failure=_failure(err))
+    try:
+        payload: bytes | None = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        payload = None
+    return Finished(result=payload, result_repr=_short_repr(result))
+
+
+def _load_handler(importer: ProjectImporter, entrypoint: str) -> Any:
+    file, _, name = entrypoint.partition(":")
+    module = importer.load_entry_module(file)
+    handler = getattr(module, name, None)
+    if handler is None or not callable(handler):
+        raise PurrflowError(
+            f"{file} has no function {name!r}",
+            hint=f"define `def {name}(event):` in {file}, or fix the call target",
+        )
+    return handler
+
+
+def _wants_event(handler: Any) -> bool:
+    """Handlers take the event, or nothing at all (some real programs declare no parameter)."""
+    try:
+        params = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+
+
+def _failure(err: BaseException) -> Failure:
+    frames = [
+        frame
+        for frame in traceback.extract_tb(err.__traceback__)
+        if not frame.filename.startswith(_PACKAGE_DIR) and not frame.filename.startswith("<frozen")
+    ]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines += traceback.format_exception_only(type(err), err)
+    kind = type(err)
+    type_name = (
+        kind.__qualname__
+        if kind.__module__ in ("builtins", "purrflow.errors")
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    message = err.message if isinstance(err, PurrflowError) else str(err)
+    if isinstance(err, PurrflowError) and err.hint:
+        message = f"{message}\n  hint: {err.hint}"
+    return Failure(type=type_name, message=message, traceback="".join(lines))
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as err:  # a broken __repr__ must not fail a finished session
+        text = f"<unrepresentable {type(value).__name__}: {err}>"
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "…"
+
+
+def main() -> None:
+    """`python -m purrflow.runner.main FD`: the cold-start fallback when no zygote is available."""
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    os._exit(serve(sock))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The runner's implementation of the SDK runtime: steps, replay, host calls and durable waits.
+
+Replay is local: the host sends the whole journal with `StartSession`, so replaying k steps costs no
+round trips. A new step is journaled write-ahead: the runner sends its outcome and waits for the
+host's acknowledgement (the commit) before user code continues.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from purrflow.engine.protocol import (
+    CallHost,
+    CallResult,
+    JournalEntry,
+    LogLine,
+    LogLines,
+    StepAck,
+    StepRecorded,
+    Suspend,
+    Wait,
+    WaitResult,
+)
+from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
+from purrflow.runner.channel import Channel
+from purrflow.runner.classify import CallKind, classify
+
+M = TypeVar("M")
+
+
+class SessionRuntime:
+    """Everything one session's process needs to turn calls into durable steps."""
+
+    def __init__(self, channel: Channel, *, session_id: str, project_dir: str, journal: list[JournalEntry]) -> None:
+        self._channel = channel
+        self._session_id = session_id
+        self.project_dir = os.path.realpath(project_dir)
+        self._journal = {entry.seq: entry for entry in journal}
+        self._last_journaled = max(self._journal, default=0)
+        self._next_seq = 1
+        self._in_activity = False
+        self._warned_live: set[str] = set()
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    @property
+    def replaying(self) -> bool:
+        """True until user code has caught up with the journal (output is silent meanwhile)."""
+        return self._next_seq <= self._last_journaled
+
+    # -- the call hook installed into rewritten project modules ---------------------------------
+    def dispatch_call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if self._in_activity:
+            return fn(*args, **kwargs)
+        decision = classify(fn, self.project_dir)
+        if decision.kind is CallKind.DIRECT:
+            return fn(*args, **kwargs)
+        if decision.kind is CallKind.SLEEP:
+            seconds = args[0] if args else kwargs.get("secs", kwargs.get("seconds", 0))
+            return self.sleep(float(seconds))
+        return self.run_step(decision.name, fn, args, kwargs)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._in_activity:  # everything inside an activity is part of that one step
+            return fn(*args, **kwargs)
+        entry = self._replay(name)
+        if entry is not None:
+            return _outcome(entry.payload, entry.failed)
+        self._in_activity = True
+        try:
+            value = fn(*args, **kwargs)
+        except Exception as err:
+            self._in_activity = False
+            self._record(name, _pickle_exception(err), failed=True)
+            raise
+        finally:
+            self._in_activity = False
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as err:
+            self._warn_live(name, value, err)
+            return value
+        self._record(name, payload, failed=False)
+        return value
+
+    def call_host(self, op: str, args: dict[str, Any]) -> Any:
+        if self._in_activity:
+            raise InvalidInputError(
+                f"{op}() cannot be called inside an @activity",
+                hint="call it from the handler (or a plain function) before or after the activity",
+            )
+        name = f"purrflow.{op}"
+        entry = self._replay(name)
+        if entry is not None:
+            return _outcome(entry.payload, entry.failed)
+        seq = self._take_seq()
+        self._channel.send(CallHost(seq=seq, name=name, op=op, args=args))
+        reply = self._expect(CallResult, seq)
+        return _outcome(reply.payload, reply.failed)
+
+    def sleep(self, seconds: float) -> None:
+        if self._in_activity:
+            time.sleep(seconds)
+            return
+        entry = self._replay("sleep")
+        if entry is not None:
+            _outcome(entry.payload, entry.failed)
+            return
+        seq = self._take_seq()
+        self._channel.send(Wait(seq=seq, name="sleep", kind="sleep", spec={"until": time.time() + max(0.0, seconds)}))
+        reply = self._expect(WaitResult, seq)
+        _outcome(reply.payload, reply.failed)
+
+    # -- output --------------------------------------------------------------------------------
+    def emit(self, stream: str, lines: list[str]) -> None:
+        if self.replaying or not lines:
+            return
+        now = time.time()
+        self._channel.send(LogLines([LogLine(ts=now, stream=stream, text=line) for line in lines]))
+
+    # -- internals -----------------------------------------------------------------------------
+    def _replay(self, name: str) -> JournalEntry | None:
+        entry = self._journal.get(self._next_seq)
+        if entry is None:
+            return None
+        if entry.name != name:
+            raise NonDeterminismError(
+                f"non-deterministic replay at step {entry.seq}: journal has {entry.name}, code called {name}",
+                hint="the code changed under a running session; deploy the old code back, or stop the session",
+            )
+        self._next_seq += 1
+        return entry
+
+    def _take_seq(self) -> int:
+        seq = self._next_seq
+        self._next_seq += 1
+        return seq
+
+    def _record(self, name: str, payload: bytes, *, failed: bool) -> None:
+        seq = self._take_seq()
+        self._channel.send(StepRecorded(seq=seq, name=name, payload=payload, failed=failed))
+        self._expect(StepAck, seq)
+
+    def _expect(self, kind: type[M], seq: int) -> M:
+        message = self._channel.recv()
+        if isinstance(message, Suspend):
+            raise SessionSuspended()
+        if not isinstance(message, kind) or getattr(message, "seq", None) != seq:
+            raise RuntimeError(f"protocol error: expected {kind.__name__} for step {seq}, got {message!r}")
+        return message
+
+    def _warn_live(self, name: str, value: object, err: Exception) -> None:
+        if name in self._warned_live:
+            return
+        self._warned_live.add(name)
+        self.emit(
+            "system",
+            [
+                f"step {name} returned a {type(value).__name__}, which cannot be pickled ({err}); "
+                "it is not journaled and runs again on replay"
+            ],
+        )
+
+
+def _pickle_exception(err: BaseException) -> bytes:
+    try:
+        payload = pickle.dumps(err, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.loads(payload)
+        return payload
+    except Exception:
+        stand_in = RemoteError(str(err), type_name=f"{type(err).__module__}.{type(err).__qualname__}")
+        return pickle.dumps(stand_in, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _outcome(payload: bytes, failed: bool) -> Any:
+    value = pickle.loads(payload)
+    if failed:
+        raise value
+    return value

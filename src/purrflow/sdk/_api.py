@@ -1,0 +1,167 @@
+"""The SDK's functions. Each one is a step: it goes through the runtime, which journals it."""
+
+from __future__ import annotations
+
+import functools
+import json as jsonlib
+import os
+import pickle
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from purrflow.errors import InvalidInputError, ValueLimitError
+from purrflow.sdk import _runtime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Defaults mirrored by the host, which enforces them (they are configurable there).
+MAX_VALUE_BYTES = 64 * 1024
+MAX_KEY_LENGTH = 256
+_LOC = re.compile(r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@overload
+def activity(fn: F) -> F: ...
+@overload
+def activity(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
+def activity(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+    """Make every call of `fn` one durable step: it runs once, its result is journaled, and replay
+    returns that result without running it again. Nothing inside it is journaled separately.
+
+    Arguments need not be picklable (they never leave the process); the result should be. A step in
+    flight when a process dies runs again, so activities should be idempotent.
+    """
+
+    def decorate(func: F) -> F:
+        step_name = name or f"{func.__module__}.{func.__qualname__}"
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return _runtime.current().run_step(step_name, func, args, kwargs)
+
+        wrapper.__purrflow_activity__ = True  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def start(loc: str, data: Mapping[str, Any] | None = None, memo: Mapping[str, Any] | None = None) -> str:
+    """Start a child session at `loc` ("file.py:function" in this project) and return its id.
+
+    The child receives an event whose `data` is `data`. It is started once: replay returns the same id.
+    """
+    if not isinstance(loc, str) or not _LOC.match(loc):
+        raise InvalidInputError(
+            f"start(): {loc!r} is not a code location",
+            hint="use 'file.py:function', e.g. start('jobs.py:cleanup')",
+        )
+    payload = {
+        "loc": loc,
+        "data": dict(data or {}),
+        "memo": {str(k): str(v) for k, v in (memo or {}).items()},
+    }
+    _check_json("start() data", payload["data"])
+    return str(_runtime.current().call_host("start", payload))
+
+
+def http_outcome(
+    status_code: int = 200,
+    body: str | bytes | dict[str, Any] | list[Any] | None = None,
+    *,
+    json: Any = None,
+    headers: Mapping[str, str] | None = None,
+    more: bool = False,
+) -> None:
+    """Answer the synchronous webhook that started this session. The first answer wins; the session
+    may go on working after it. `body` may be text, bytes, or a dict/list (sent as JSON)."""
+    if not isinstance(status_code, int) or not 100 <= status_code <= 599:
+        raise InvalidInputError(f"http_outcome(): status_code must be an int from 100 to 599, not {status_code!r}")
+    out_headers = {str(k): str(v) for k, v in (headers or {}).items()}
+    lower = {k.lower() for k in out_headers}
+    if json is not None or isinstance(body, dict | list):
+        content = jsonlib.dumps(json if json is not None else body).encode()
+        if "content-type" not in lower:
+            out_headers["Content-Type"] = "application/json"
+    elif isinstance(body, str):
+        content = body.encode()
+        if "content-type" not in lower:
+            out_headers["Content-Type"] = "text/plain; charset=utf-8"
+    elif isinstance(body, bytes | bytearray):
+        content = bytes(body)
+    elif body is None:
+        content = b""
+    else:
+        raise InvalidInputError(f"http_outcome(): body must be str, bytes, dict or list, not {type(body).__name__}")
+    _runtime.current().call_host(
+        "http_outcome", {"status_code": status_code, "headers": out_headers, "body": content, "more": more}
+    )
+
+
+def sleep(seconds: float) -> None:
+    """Sleep durably: the session survives restarts and holds no process while it waits long."""
+    _runtime.current().sleep(float(seconds))
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def _check_key(key: str) -> None:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidInputError(
+            f"value key must be a non-empty string of at most {MAX_KEY_LENGTH} characters, not {key!r}"
+        )
+
+
+def set_value(key: str, value: Any) -> None:
+    """Store `value` (pickled) under `key` for the whole project."""
+    _check_key(key)
+    try:
+        blob = pickle.dumps(value)
+    except Exception as err:
+        raise ValueLimitError(
+            f"value for key {key!r} cannot be stored: {type(value).__name__} is not picklable ({err})",
+            hint="store plain data (dicts, lists, strings, numbers) or a picklable object",
+        ) from None
+    if len(blob) > MAX_VALUE_BYTES:
+        raise ValueLimitError(
+            f"value for key {key!r} is {len(blob)} bytes pickled; the limit is {MAX_VALUE_BYTES}",
+            hint="store a reference (an id, a URL) instead of the data itself",
+        )
+    _runtime.current().call_host("set_value", {"key": key, "value": blob})
+
+
+def get_value(key: str, default: Any = None) -> Any:
+    """The value stored under `key`, or `default` when there is none."""
+    _check_key(key)
+    blob = _runtime.current().call_host("get_value", {"key": key})
+    return default if blob is None else pickle.loads(blob)
+
+
+def del_value(key: str) -> None:
+    """Delete the value under `key` (an error if there is none)."""
+    _check_key(key)
+    _runtime.current().call_host("del_value", {"key": key})
+
+
+def list_values_keys() -> list[str]:
+    """The keys of the project's values, sorted."""
+    return list(_runtime.current().call_host("list_values_keys", {}))
+
+
+def get_webhook_url(trigger: str) -> str:
+    """The public URL of this project's webhook trigger `trigger`."""
+    url = os.environ.get(f"{trigger}__webhook_url")
+    if not url:
+        raise InvalidInputError(
+            f"get_webhook_url(): this project has no webhook trigger named {trigger!r}",
+            hint="check the trigger's name in purrflow.yaml (its type must be webhook)",
+        )
+    return url
+
+
+def _check_json(what: str, value: Any) -> None:
+    try:
+        jsonlib.dumps(value)
+    except (TypeError, ValueError) as err:
+        raise InvalidInputError(f"{what} must be JSON-serialisable: {err}") from None

@@ -1,0 +1,105 @@
+"""The channel every SDK call goes through, and its stand-in outside a session.
+
+The SDK defines this interface; the runner implements it (`purrflow.runner.runtime`) and installs it
+for its process. The runtime is process-wide rather than a context variable on purpose: a runner
+process serves exactly one session, and threads that user code starts must see it too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import pickle
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from purrflow.errors import InvalidInputError, NotFoundError
+
+
+class Runtime(Protocol):
+    """What the SDK needs from whoever runs the session."""
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run `fn` as one durable step (or return its journaled outcome on replay)."""
+
+    def call_host(self, op: str, args: dict[str, Any]) -> Any:
+        """Ask the host to perform `op` durably and return its result."""
+
+    def sleep(self, seconds: float) -> None:
+        """A durable sleep."""
+
+
+class LocalRuntime:
+    """Outside a session (plain `python`, unit tests): calls behave sensibly, in memory.
+
+    Values live in a dict, `start` records the call and returns a made-up id, `http_outcome` records the
+    response, sleeps really sleep, and steps simply run. `started` and `responses` let tests assert.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.started: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    @property
+    def session_id(self) -> str | None:
+        return None
+
+    def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return fn(*args, **kwargs)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def call_host(self, op: str, args: dict[str, Any]) -> Any:
+        handler = getattr(self, f"_op_{op}", None)
+        if handler is None:
+            raise InvalidInputError(f"{op}() needs a running purrflow session")
+        return handler(**args)
+
+    def _op_start(self, loc: str, data: dict[str, Any], memo: dict[str, Any]) -> str:
+        self.started.append({"loc": loc, "data": data, "memo": memo})
+        return f"local_session_{next(self._ids)}"
+
+    def _op_http_outcome(self, **response: Any) -> None:
+        self.responses.append(response)
+
+    def _op_get_value(self, key: str) -> bytes | None:
+        return self.values.get(key)
+
+    def _op_set_value(self, key: str, value: bytes) -> None:
+        self.values[key] = value
+
+    def _op_del_value(self, key: str) -> None:
+        if self.values.pop(key, None) is None:
+            raise NotFoundError(f"no value named {key!r}")
+
+    def _op_list_values_keys(self) -> list[str]:
+        return sorted(self.values)
+
+    def value(self, key: str) -> Any:
+        """Test helper: the unpickled value stored under `key`."""
+        return pickle.loads(self.values[key])
+
+
+_local = LocalRuntime()
+_runtime: Runtime = _local
+
+
+def current() -> Runtime:
+    return _runtime
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make `runtime` the process's runtime (None restores the local stand-in)."""
+    global _runtime
+    _runtime = runtime if runtime is not None else _local
+
+
+def local() -> LocalRuntime:
+    """The in-memory stand-in used outside sessions (for assertions in unit tests)."""
+    return _local

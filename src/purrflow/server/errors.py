@@ -1,0 +1,49 @@
+"""Every error leaves the API as `{"error": {"type", "message", "hint"}}` with a fitting status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from purrflow import errors
+
+log = logging.getLogger("purrflow.server")
+
+STATUS: list[tuple[type[errors.PurrflowError], int]] = [
+    (errors.AuthError, 401),
+    (errors.NotFoundError, 404),
+    (errors.SessionStateError, 409),
+    (errors.PurrflowError, 400),
+]
+
+
+def error_body(kind: str, message: str, hint: str | None = None) -> dict[str, object]:
+    return {"error": {"type": kind, "message": message, "hint": hint}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.PurrflowError)
+    async def purrflow_error(_: Request, err: errors.PurrflowError) -> JSONResponse:
+        status = next(code for kind, code in STATUS if isinstance(err, kind))
+        return JSONResponse(error_body(type(err).__name__, err.message, err.hint), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, err: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}" for problem in err.errors()
+        )
+        return JSONResponse(
+            error_body("InvalidInputError", f"the request is not valid: {problems}", "see /api/v1/openapi.json"),
+            status_code=422,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, err: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse(
+            error_body("InternalError", f"the server failed: {type(err).__name__}: {err}", "see the server log"),
+            status_code=500,
+        )

@@ -1,0 +1,101 @@
+"""The API's bodies (pydantic at the edge) and how records become JSON."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from purrflow.errors import InvalidInputError
+from purrflow.store import Session, Trigger
+
+
+class DeployRequest(BaseModel):
+    name: str | None = Field(default=None, description="project name; defaults to the manifest's")
+    files: dict[str, str] = Field(description="relative POSIX path → base64 content")
+    migrate: bool = Field(default=False, description="move unfinished sessions to this deployment")
+
+
+class StartSessionRequest(BaseModel):
+    project: str
+    entrypoint: str = Field(description="file.py:function")
+    data: dict[str, Any] = Field(default_factory=dict)
+    memo: dict[str, Any] = Field(default_factory=dict)
+
+
+class StopSessionRequest(BaseModel):
+    reason: str = ""
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+def decode_files(files: dict[str, str]) -> dict[str, bytes]:
+    decoded: dict[str, bytes] = {}
+    for path, content in files.items():
+        try:
+            decoded[path] = base64.b64decode(content, validate=True)
+        except ValueError:
+            raise InvalidInputError(f"file {path!r} is not valid base64") from None
+    return decoded
+
+
+def jsonable(value: Any) -> Any:
+    """Event data may hold bytes (webhook bodies): show them as text."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def session_json(session: Session, *, detail: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": session.id,
+        "project": session.project_name,
+        "entrypoint": session.entrypoint,
+        "state": session.state,
+        "trigger": session.trigger_name,
+        "parent_id": session.parent_id,
+        "created_at": iso(session.created_at),
+        "updated_at": iso(session.updated_at),
+        "result_repr": session.result_repr,
+        "error": (
+            {
+                "type": session.error.type,
+                "message": session.error.message,
+                "traceback": session.error.traceback,
+            }
+            if session.error
+            else None
+        ),
+        "steps": session.steps,
+        "deployment_id": session.deployment_id,
+    }
+    if detail:
+        body["event"] = jsonable(session.event)
+        body["memo"] = session.memo
+    return body
+
+
+def trigger_json(trigger: Trigger, project: str, webhook_url: str | None) -> dict[str, Any]:
+    spec = trigger.spec
+    return {
+        "id": trigger.id,
+        "project": project,
+        "name": trigger.name,
+        "kind": trigger.kind,
+        "event_type": spec.get("event_type"),
+        "filter": spec.get("filter") or "",
+        "call": spec.get("call"),
+        "is_sync": bool(spec.get("is_sync")),
+        "is_durable": bool(spec.get("is_durable", True)),
+        "schedule": spec.get("schedule"),
+        "connection": spec.get("connection"),
+        "webhook_url": webhook_url,
+    }

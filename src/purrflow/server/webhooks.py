@@ -1,0 +1,106 @@
+"""`/webhooks/<slug>[/<suffix>]`, any method: the HTTP edge of webhook triggers.
+
+The event is committed before the answer. Async triggers answer 202 at once; sync ones answer what the
+session sets with `http_outcome` (first call wins), 200 when it ends without one, 500 when it fails,
+and 504 after the configured timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from purrflow.engine.engine import Engine
+from purrflow.engine.webhooks import MAX_BODY_BYTES, WebhookRequest
+from purrflow.server.errors import error_body
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def receive(request: Request) -> Response:
+    engine: Engine = request.app.state.engine
+    slug = request.path_params["slug"]
+    trigger = engine.store.get_trigger_by_slug(slug)
+    if trigger is None:
+        return JSONResponse(
+            error_body(
+                "NotFoundError",
+                f"no webhook at /webhooks/{slug}",
+                "list webhook URLs with `purr triggers list`",
+            ),
+            status_code=404,
+        )
+    try:
+        body = await _read_body(request)
+    except BodyTooLarge:
+        return JSONResponse(
+            error_body(
+                "InvalidInputError",
+                f"the request body is larger than the webhook limit of {MAX_BODY_BYTES // 1024} KiB",
+                "send a reference to the data (a URL or an id) instead of the data itself",
+            ),
+            status_code=413,
+        )
+    webhook = WebhookRequest(
+        method=request.method,
+        path=request.url.path,
+        query_string=request.url.query,
+        headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+        body=body,
+        path_suffix=request.path_params.get("suffix", ""),
+    )
+    event, session_id = engine.receive_webhook(trigger, webhook)
+    answer = engine.responses.expect(session_id) if (session_id and trigger.is_sync) else None
+    await engine.committer.flushed()
+    accepted: dict[str, Any] = {"event_id": event.id, "session_id": session_id}
+    if answer is None:
+        return JSONResponse(accepted, status_code=202)
+    assert session_id is not None
+    try:
+        response = await asyncio.wait_for(asyncio.shield(answer), request.app.state.config.sync_timeout_seconds)
+    except TimeoutError:
+        engine.responses.forget(session_id)
+        return JSONResponse(
+            error_body(
+                "TimeoutError",
+                f"session {session_id} did not answer within {request.app.state.config.sync_timeout_seconds:g} s",
+                "call http_outcome() earlier in the handler; the session itself goes on",
+            ),
+            status_code=504,
+        )
+    if response.status_code >= 500 and not response.body and not response.headers:
+        session = engine.store.get_session(session_id)
+        if session is not None and session.error is not None:
+            return JSONResponse(
+                error_body(session.error.type, f"session {session_id} failed: {session.error.message}"),
+                status_code=response.status_code,
+            )
+    return Response(content=response.body, status_code=response.status_code, headers=response.headers)
+
+
+routes = [
+    Route("/webhooks/{slug}", receive, methods=METHODS),
+    Route("/webhooks/{slug}/{suffix:path}", receive, methods=METHODS),
+]

@@ -1,0 +1,52 @@
+"""Persistence behind one `Store`: SQLite (embedded default); PostgreSQL is chosen by URL.
+
+Nothing above this package writes SQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from purrflow.store.records import (
+    FINAL_STATES,
+    LIVE_STATES,
+    Deployment,
+    Event,
+    LogRecord,
+    Project,
+    Session,
+    SessionError,
+    Team,
+    Timer,
+    Trigger,
+    User,
+)
+from purrflow.store.sqlite import Durability, SQLiteStore
+
+#: The store the engine and server program against. Dialects share one SQL base (see _db.py).
+Store = SQLiteStore
+
+
+def open_store(path: Path, *, durability: Durability = "full") -> Store:
+    """Open (creating and migrating as needed) the store at `path`."""
+    return SQLiteStore(path, durability=durability)
+
+
+__all__ = [
+    "FINAL_STATES",
+    "LIVE_STATES",
+    "Deployment",
+    "Durability",
+    "Event",
+    "LogRecord",
+    "Project",
+    "SQLiteStore",
+    "Session",
+    "SessionError",
+    "Store",
+    "Team",
+    "Timer",
+    "Trigger",
+    "User",
+    "open_store",
+]

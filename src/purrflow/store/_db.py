@@ -1,0 +1,109 @@
+"""The shared base of every SQL store: connection handling, transactions and small helpers.
+
+Dialects (sqlite.py, later postgres.py) subclass the concern mixins over this base and supply the
+connection. The engine groups many writes into one transaction (group commit), so the base exposes
+explicit `begin`/`commit`/`rollback` rather than committing per call.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Connection(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
+    def close(self) -> None: ...
+
+
+def new_id(prefix: str) -> str:
+    """Sortable-enough, unguessable ids with a readable prefix (`ses_…`, `prj_…`)."""
+    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(6)}"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+class Database:
+    """One connection and its transaction state. Not thread-safe: the engine owns it on its loop."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._in_tx = False
+
+    # -- transactions ------------------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_tx
+
+    def begin(self) -> None:
+        if not self._in_tx:
+            self._conn.execute(self._begin_sql)
+            self._in_tx = True
+
+    def commit(self) -> None:
+        if self._in_tx:
+            self._in_tx = False
+            self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._in_tx:
+            self._in_tx = False
+            self._conn.execute("ROLLBACK")
+
+    def savepoint(self, name: str) -> None:
+        self._conn.execute(f"SAVEPOINT {name}")
+
+    def release(self, name: str) -> None:
+        self._conn.execute(f"RELEASE {name}")
+
+    def rollback_to(self, name: str) -> None:
+        self._conn.execute(f"ROLLBACK TO {name}")
+        self._conn.execute(f"RELEASE {name}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction of its own; joins the open one (group commit) when there is one."""
+        if self._in_tx:
+            yield
+            return
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    _begin_sql = "BEGIN"
+
+    # -- statements --------------------------------------------------------------------------
+    def _exec(self, sql: str, *params: Any) -> Cursor:
+        return self._conn.execute(sql, params)
+
+    def _one(self, sql: str, *params: Any) -> Any:
+        return self._conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, *params: Any) -> list[Any]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self.rollback()
+        self._conn.close()

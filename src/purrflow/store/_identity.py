@@ -1,0 +1,56 @@
+"""Teams, users and API tokens (tokens are stored as SHA-256 hashes, never in clear)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from purrflow.store._db import Database, new_id
+from purrflow.store.records import Team, User
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class IdentityStore(Database):
+    def create_team(self, name: str) -> Team:
+        team = Team(id=new_id("team"), name=name)
+        self._exec("INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)", team.id, name, time.time())
+        return team
+
+    def get_team_by_name(self, name: str) -> Team | None:
+        row = self._one("SELECT id, name FROM teams WHERE name = ?", name)
+        return Team(*row) if row else None
+
+    def get_team(self, team_id: str) -> Team | None:
+        row = self._one("SELECT id, name FROM teams WHERE id = ?", team_id)
+        return Team(*row) if row else None
+
+    def create_user(self, team_id: str, username: str, *, email: str = "", role: str = "member") -> User:
+        user = User(id=new_id("usr"), team_id=team_id, username=username, email=email, role=role)
+        self._exec(
+            "INSERT INTO users (id, team_id, username, email, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            user.id, team_id, username, email, role, time.time(),
+        )  # fmt: skip
+        return user
+
+    def get_user(self, user_id: str) -> User | None:
+        row = self._one("SELECT id, team_id, username, email, role FROM users WHERE id = ?", user_id)
+        return User(*row) if row else None
+
+    def add_token(self, user_id: str, token: str, *, name: str = "") -> str:
+        token_id = new_id("tok")
+        self._exec(
+            "INSERT INTO tokens (id, user_id, token_hash, name, created_at) VALUES (?, ?, ?, ?, ?)",
+            token_id, user_id, hash_token(token), name, time.time(),
+        )  # fmt: skip
+        return token_id
+
+    def user_for_token(self, token: str) -> User | None:
+        row = self._one(
+            "SELECT u.id, u.team_id, u.username, u.email, u.role FROM tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+            hash_token(token),
+        )
+        return User(*row) if row else None

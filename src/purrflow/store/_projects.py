@@ -1,0 +1,128 @@
+"""Projects, their immutable deployments (files kept content-addressed), connections and triggers."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from purrflow.store._db import Database, dumps, loads, new_id
+from purrflow.store.records import Deployment, Project, Trigger
+
+_PROJECT_COLS = "id, team_id, name, deployment_id, created_at"
+_TRIGGER_COLS = "id, project_id, name, slug, kind, spec"
+
+
+def _trigger(row: Any) -> Trigger:
+    return Trigger(id=row[0], project_id=row[1], name=row[2], slug=row[3], kind=row[4], spec=loads(row[5]))
+
+
+class ProjectStore(Database):
+    # -- projects ----------------------------------------------------------------------------
+    def get_or_create_project(self, team_id: str, name: str) -> Project:
+        found = self.get_project_by_name(team_id, name)
+        if found:
+            return found
+        project = Project(id=new_id("prj"), team_id=team_id, name=name, deployment_id=None, created_at=time.time())
+        self._exec(
+            "INSERT INTO projects (id, team_id, name, deployment_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            project.id, team_id, name, None, project.created_at,
+        )  # fmt: skip
+        return project
+
+    def get_project_by_name(self, team_id: str, name: str) -> Project | None:
+        row = self._one(f"SELECT {_PROJECT_COLS} FROM projects WHERE team_id = ? AND name = ?", team_id, name)
+        return Project(*row) if row else None
+
+    def get_project(self, project_id: str) -> Project | None:
+        row = self._one(f"SELECT {_PROJECT_COLS} FROM projects WHERE id = ?", project_id)
+        return Project(*row) if row else None
+
+    def list_projects(self, team_id: str) -> list[Project]:
+        rows = self._all(f"SELECT {_PROJECT_COLS} FROM projects WHERE team_id = ? ORDER BY name", team_id)
+        return [Project(*row) for row in rows]
+
+    # -- deployments -------------------------------------------------------------------------
+    def create_deployment(self, project_id: str, manifest: dict[str, Any], files: Mapping[str, bytes]) -> Deployment:
+        """Store the files content-addressed and make this deployment the project's current one."""
+        deployment = Deployment(id=new_id("dep"), project_id=project_id, manifest=manifest, created_at=time.time())
+        self._exec(
+            "INSERT INTO deployments (id, project_id, manifest, created_at) VALUES (?, ?, ?, ?)",
+            deployment.id, project_id, dumps(manifest), deployment.created_at,
+        )  # fmt: skip
+        for path, content in files.items():
+            digest = hashlib.sha256(content).hexdigest()
+            self._exec("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)", digest, content)
+            self._exec(
+                "INSERT INTO deployment_files (deployment_id, path, sha256) VALUES (?, ?, ?)",
+                deployment.id, path, digest,
+            )  # fmt: skip
+        self._exec("UPDATE projects SET deployment_id = ? WHERE id = ?", deployment.id, project_id)
+        return deployment
+
+    def get_deployment(self, deployment_id: str) -> Deployment | None:
+        row = self._one("SELECT id, project_id, manifest, created_at FROM deployments WHERE id = ?", deployment_id)
+        return Deployment(id=row[0], project_id=row[1], manifest=loads(row[2]), created_at=row[3]) if row else None
+
+    def deployment_files(self, deployment_id: str) -> dict[str, bytes]:
+        rows = self._all(
+            "SELECT f.path, b.content FROM deployment_files f JOIN blobs b ON b.sha256 = f.sha256"
+            " WHERE f.deployment_id = ?",
+            deployment_id,
+        )
+        return {path: bytes(content) for path, content in rows}
+
+    # -- connections -------------------------------------------------------------------------
+    def replace_connections(self, project_id: str, connections: Mapping[str, str]) -> None:
+        """Make the project's connections exactly `name → integration`, keeping ids of those that stay."""
+        existing = {row[0] for row in self._all("SELECT name FROM connections WHERE project_id = ?", project_id)}
+        for name in existing - set(connections):
+            self._exec("DELETE FROM connections WHERE project_id = ? AND name = ?", project_id, name)
+        for name, integration in connections.items():
+            if name in existing:
+                self._exec(
+                    "UPDATE connections SET integration = ? WHERE project_id = ? AND name = ?",
+                    integration, project_id, name,
+                )  # fmt: skip
+            else:
+                self._exec(
+                    "INSERT INTO connections (id, project_id, name, integration) VALUES (?, ?, ?, ?)",
+                    new_id("con"), project_id, name, integration,
+                )  # fmt: skip
+
+    # -- triggers ----------------------------------------------------------------------------
+    def replace_triggers(self, project_id: str, triggers: list[tuple[str, str, dict[str, Any]]]) -> list[Trigger]:
+        """Make the project's triggers exactly these (name, kind, spec); a kept webhook keeps its slug.
+
+        Keeping slugs stable across deployments matters: people paste webhook URLs into other systems.
+        """
+        current = {t.name: t for t in self.list_triggers(project_id)}
+        wanted = {name for name, _, _ in triggers}
+        for name in set(current) - wanted:
+            self._exec("DELETE FROM triggers WHERE id = ?", current[name].id)
+        for name, kind, spec in triggers:
+            old = current.get(name)
+            slug = (old.slug if old and old.slug else new_id("wh").split("_", 1)[1]) if kind == "webhook" else None
+            if old:
+                self._exec(
+                    "UPDATE triggers SET kind = ?, spec = ?, slug = ? WHERE id = ?",
+                    kind,
+                    dumps(spec),
+                    slug,
+                    old.id,
+                )
+            else:
+                self._exec(
+                    f"INSERT INTO triggers ({_TRIGGER_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                    new_id("trg"), project_id, name, slug, kind, dumps(spec),
+                )  # fmt: skip
+        return self.list_triggers(project_id)
+
+    def list_triggers(self, project_id: str) -> list[Trigger]:
+        rows = self._all(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE project_id = ? ORDER BY name", project_id)
+        return [_trigger(row) for row in rows]
+
+    def get_trigger_by_slug(self, slug: str) -> Trigger | None:
+        row = self._one(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE slug = ?", slug)
+        return _trigger(row) if row else None

@@ -1,0 +1,119 @@
+"""Plain records the store hands out. Frozen dataclasses: values, not live rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+FINAL_STATES = frozenset({"completed", "error", "stopped"})
+LIVE_STATES = frozenset({"created", "running", "waiting"})
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    team_id: str
+    username: str
+    email: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: str
+    team_id: str
+    name: str
+    deployment_id: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    id: str
+    project_id: str
+    manifest: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    id: str
+    project_id: str
+    name: str
+    slug: str | None
+    kind: str
+    spec: dict[str, Any]
+
+    @property
+    def call(self) -> str | None:
+        value = self.spec.get("call")
+        return str(value) if value else None
+
+    @property
+    def is_sync(self) -> bool:
+        return bool(self.spec.get("is_sync"))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    project_id: str
+    source: str
+    event_type: str
+    data: dict[str, Any]
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionError:
+    type: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: str
+    project_id: str
+    deployment_id: str
+    entrypoint: str
+    trigger_name: str | None
+    event_id: str | None
+    parent_id: str | None
+    event: dict[str, Any]
+    memo: dict[str, Any]
+    durable: bool
+    state: str
+    result: bytes | None
+    result_repr: str
+    error: SessionError | None
+    steps: int
+    created_at: float
+    updated_at: float
+    project_name: str = field(default="")
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    seq: int
+    ts: float
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    session_id: str
+    seq: int
+    name: str
+    fire_at: float

@@ -1,0 +1,209 @@
+"""Durable sleeps, suspension, replay, journaled nondeterminism and non-deterministic code changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import Server, wait_until
+from projects import manifest, write_project
+
+pytestmark = pytest.mark.slow
+
+
+def start(server: Server, project: str, entrypoint: str, data: dict[str, object] | None = None) -> str:
+    with server.client() as client:
+        response = client.post("/api/v1/sessions", json={"project": project, "entrypoint": entrypoint, "data": data or {}})
+    assert response.status_code == 201, response.text
+    return str(response.json()["session_id"])
+
+
+def stats(server: Server) -> dict[str, object]:
+    with server.client() as client:
+        return dict(client.get("/api/v1/server/stats").json())
+
+
+def zygote_children() -> int:
+    """Forked runners share the zygote's command line; count them all, minus the zygotes."""
+    count = 0
+    zygotes = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if b"purrflow.runner.zygote" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
+                count += 1
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                parent = Path("/proc") / str(ppid) / "cmdline"
+                try:
+                    if b"purrflow.runner.zygote" not in parent.read_bytes():
+                        zygotes += 1
+                except OSError:
+                    zygotes += 1
+    return count - zygotes
+
+
+SLEEPER = """
+import time
+
+def main(event):
+    print("going to sleep")
+    time.sleep(60)
+    print("woke up")
+"""
+
+
+def test_200_sleeping_sessions_hold_no_runner_processes(server: Server, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "sleepers", {"purrflow.yaml": manifest("sleepers"), "program.py": SLEEPER})
+    server.deploy(project)
+    ids = [start(server, "sleepers", "program.py:main") for _ in range(200)]
+    wait_until(
+        lambda: stats(server)["sessions"] == {"waiting": 200}, timeout=90, what="200 sessions waiting"  # type: ignore[comparison-overlap]
+    )
+    assert stats(server)["runners"] == 0
+    assert stats(server)["timers"] == 200
+    wait_until(lambda: zygote_children() == 0, timeout=10, what="runner processes to exit")
+    assert server.logs(ids[0]) == ["going to sleep"]
+
+
+CLOCKS = """
+import random
+import time
+import uuid
+
+from purrflow import sdk
+
+
+def main(event):
+    first = (time.time(), random.random(), uuid.uuid4().hex)
+    print("first", first)
+    handle = sdk_client()
+    time.sleep(1.5)
+    print("second", (time.time(), random.random(), uuid.uuid4().hex), type(handle).__name__)
+    return first
+
+
+def sdk_client():
+    import pickle_helper
+    return pickle_helper.Client()
+"""
+
+PICKLE_HELPER = """
+class Client:
+    def __reduce__(self):
+        raise TypeError("a live connection cannot be pickled")
+"""
+
+
+def test_sleep_survives_restart_and_replay_sees_the_same_values(tmp_path: Path) -> None:
+    # The "third-party" client lives outside the project, so calling it is an automatic step.
+    lib = tmp_path / "lib"
+    write_project(lib, {"pickle_helper.py": PICKLE_HELPER})
+    project = write_project(tmp_path / "clocks", {"purrflow.yaml": manifest("clocks"), "program.py": CLOCKS})
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"], env={"PYTHONPATH": str(lib)}).start()
+    try:
+        server.deploy(project)
+        session_id = start(server, "clocks", "program.py:main")
+        server.wait_state(session_id, "waiting")
+        server.kill9()
+        server.start()
+        session = server.wait_state(session_id, "completed", "error")
+        assert session["state"] == "completed", session["error"]
+        logs = server.logs(session_id)
+    finally:
+        server.stop()
+    first_lines = [line for line in logs if line.startswith("first")]
+    assert len(first_lines) == 1, logs  # replay is silent: the first part printed once
+    assert first_lines[0] == f"first {session['result_repr']}"  # time, random and uuid were journaled
+    live_notes = [line for line in logs if "cannot be pickled" in line]
+    assert len(live_notes) == 1 and "pickle_helper.Client" in live_notes[0], logs
+    assert any(line.startswith("second") and line.endswith("Client") for line in logs), logs
+
+
+V1 = """
+import time
+from purrflow import sdk
+
+@sdk.activity
+def fetch():
+    return 1
+
+def main(event):
+    fetch()
+    time.sleep(2)
+    return "done"
+"""
+
+V2 = """
+import time
+from purrflow import sdk
+
+@sdk.activity
+def fetch_everything():
+    return 1
+
+def main(event):
+    fetch_everything()
+    time.sleep(2)
+    return "done"
+"""
+
+
+def test_changed_code_under_a_waiting_session_is_caught_as_non_deterministic(server: Server, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "evolving", {"purrflow.yaml": manifest("evolving"), "program.py": V1})
+    server.deploy(project)
+    session_id = start(server, "evolving", "program.py:main")
+    server.wait_state(session_id, "waiting")
+    (project / "program.py").write_text(V2)
+    deployed = server.deploy(project, migrate=True)
+    assert deployed["migrated_sessions"] == 1
+    session = server.wait_state(session_id, "completed", "error")
+    assert session["state"] == "error"
+    assert session["error"]["type"] == "NonDeterminismError"
+    assert (
+        "non-deterministic replay at step 1: journal has program.fetch, code called program.fetch_everything"
+        in session["error"]["message"]
+    )
+    # without migrate, a waiting session keeps the code it started with
+    (project / "program.py").write_text(V1)
+    server.deploy(project)
+    other = start(server, "evolving", "program.py:main")
+    server.wait_state(other, "waiting")
+    (project / "program.py").write_text(V2)
+    server.deploy(project)
+    assert server.wait_state(other, "completed", "error")["state"] == "completed"
+
+
+CHILDREN = """
+from purrflow import sdk
+
+def parent(event):
+    child = sdk.start("program.py:child", {"n": 21}, memo={"why": "test"})
+    print("started", child)
+    return child
+
+def child(event):
+    print("child got", event.data.n)
+    return event.data.n * 2
+
+def escape(event):
+    sdk.start("../x.py:f")
+"""
+
+
+def test_child_sessions_and_locations_outside_the_project(server: Server, tmp_path: Path) -> None:
+    project = write_project(tmp_path / "family", {"purrflow.yaml": manifest("family"), "program.py": CHILDREN})
+    server.deploy(project)
+    parent = server.wait_state(start(server, "family", "program.py:parent"), "completed", "error")
+    assert parent["state"] == "completed", parent["error"]
+    child_id = parent["result_repr"].strip("'")
+    child = server.wait_state(child_id, "completed", "error")
+    assert child["result_repr"] == "42" and child["parent_id"] == parent["id"]
+    assert server.session(child_id)["memo"] == {"why": "test"}
+
+    escaped = server.wait_state(start(server, "family", "program.py:escape"), "completed", "error")
+    assert escaped["state"] == "error"
+    assert "'../x.py:f'" in escaped["error"]["message"]

@@ -1,0 +1,123 @@
+"""Test helpers: bounded waits and a real purrflow server in a subprocess."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.02, what: str = "") -> T:
+    """Poll `condition` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)  # sleep-ok: the polling interval of a bounded wait
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def encode_folder(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): base64.b64encode(path.read_bytes()).decode()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+class Server:
+    """`purr up` as a real subprocess on a free port, with its own data folder."""
+
+    def __init__(self, data_dir: Path, *, extra_args: list[str] | None = None, env: dict[str, str] | None = None):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_args = extra_args or []
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+
+    def start(self) -> Server:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port)]
+        args += ["--data-dir", str(self.data_dir), *self.extra_args]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        self.proc = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}, start_new_session=True
+        )
+        wait_until(self._healthy, timeout=30, what=f"server on {self.url} (log: {self.log_path})")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+        try:
+            return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    @property
+    def token(self) -> str:
+        return (self.data_dir / "admin-token").read_text().strip()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+
+    def kill9(self) -> None:
+        """SIGKILL the server (its process group: nothing it started may outlive it either)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+    def deploy(self, folder: Path, **extra: Any) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.post("/api/v1/projects/deploy", json={"files": encode_folder(folder), **extra})
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def session(self, session_id: str) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get(f"/api/v1/sessions/{session_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json()["session"])
+
+    def wait_state(self, session_id: str, *states: str, timeout: float = 30) -> dict[str, Any]:
+        return wait_until(
+            lambda: (s := self.session(session_id))["state"] in states and s,
+            timeout=timeout,
+            what=f"session {session_id} to reach {states}",
+        )
+
+    def logs(self, session_id: str) -> list[str]:
+        with self.client() as client:
+            response = client.get(f"/api/v1/sessions/{session_id}/logs")
+        return [line["text"] for line in response.json()["logs"]]

@@ -1,0 +1,119 @@
+"""The Store contract, run against every backend (SQLite today)."""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from purrflow.store import LogRecord, SessionError, Store, open_store
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(tmp_path / "purrflow.db")
+    yield opened
+    opened.close()
+
+
+def seed(store: Store) -> tuple[str, str, str]:
+    with store.transaction():
+        team = store.create_team("t")
+        project = store.get_or_create_project(team.id, "p")
+        deployment = store.create_deployment(project.id, {"project": {"name": "p"}}, {"a.py": b"A", "b/c.py": b"C"})
+    return team.id, project.id, deployment.id
+
+
+def test_deployments_keep_files_content_addressed_and_immutable(store: Store) -> None:
+    _, project_id, first = seed(store)
+    with store.transaction():
+        second = store.create_deployment(project_id, {}, {"a.py": b"A", "d.py": b"D"}).id
+    assert store.deployment_files(first) == {"a.py": b"A", "b/c.py": b"C"}
+    assert store.deployment_files(second) == {"a.py": b"A", "d.py": b"D"}
+    assert store.get_project(project_id).deployment_id == second  # type: ignore[union-attr]
+
+
+def test_triggers_keep_their_webhook_slug_across_deployments(store: Store) -> None:
+    _, project_id, _ = seed(store)
+    with store.transaction():
+        first = store.replace_triggers(project_id, [("hook", "webhook", {"call": "a.py:f"}), ("tick", "schedule", {})])
+    with store.transaction():
+        second = store.replace_triggers(project_id, [("hook", "webhook", {"call": "a.py:g"})])
+    assert [t.name for t in second] == ["hook"]
+    assert second[0].slug == next(t.slug for t in first if t.name == "hook")
+    assert second[0].call == "a.py:g"
+    assert store.get_trigger_by_slug(second[0].slug or "") == second[0]
+
+
+def test_session_journal_logs_and_finish(store: Store) -> None:
+    _, project_id, deployment_id = seed(store)
+    with store.transaction():
+        session_id = store.create_session(
+            project_id=project_id, deployment_id=deployment_id, entrypoint="a.py:f", event={"data": {"b": b"\x00"}}
+        )
+        store.append_journal(session_id, 1, "x", pickle.dumps(1), False)
+        store.append_journal(session_id, 2, "y", pickle.dumps(ValueError("no")), True)
+        store.append_logs(session_id, [LogRecord(1, 1.0, "stdout", "hi"), LogRecord(2, 2.0, "stderr", "oh")])
+    session = store.get_session(session_id)
+    assert session is not None and session.state == "created" and session.steps == 2
+    assert session.event == {"data": {"b": b"\x00"}}
+    assert [(seq, name, failed) for seq, name, _, failed in store.read_journal(session_id)] == [
+        (1, "x", False),
+        (2, "y", True),
+    ]
+    assert [r.text for r in store.read_logs(session_id, after=1)] == ["oh"]
+    assert store.last_log_seq(session_id) == 2
+    with pytest.raises(sqlite3.IntegrityError):
+        store.append_journal(session_id, 1, "x", b"", False)  # a step is journaled once
+    with store.transaction():
+        store.put_timer(session_id, 3, "sleep", 100.0)
+        assert store.put_timer(session_id, 3, "sleep", 200.0).fire_at == 100.0  # replay keeps the deadline
+        store.finish_session(session_id, state="error", error=SessionError("E", "m", "tb"))
+    finished = store.get_session(session_id)
+    assert finished is not None and finished.error == SessionError("E", "m", "tb")
+    assert store.list_timers() == []  # a finished session has no timers left
+
+
+def test_values_are_project_scoped(store: Store) -> None:
+    team_id, project_id, _ = seed(store)
+    with store.transaction():
+        other = store.get_or_create_project(team_id, "other").id
+        store.set_value(project_id, "k", b"1")
+        store.set_value(project_id, "k", b"2")
+        store.set_value(other, "k", b"3")
+    assert store.get_value(project_id, "k") == b"2"
+    assert store.list_value_keys(project_id) == ["k"]
+    with store.transaction():
+        assert store.delete_value(project_id, "k") is True
+        assert store.delete_value(project_id, "k") is False
+    assert store.get_value(other, "k") == b"3"
+
+
+def test_tokens_are_stored_hashed(store: Store, tmp_path: Path) -> None:
+    team_id, _, _ = seed(store)
+    with store.transaction():
+        user = store.create_user(team_id, "ada", role="admin")
+        store.add_token(user.id, "purr_secret_token")
+    assert store.user_for_token("purr_secret_token") == user
+    assert store.user_for_token("other") is None
+    assert b"purr_secret_token" not in (tmp_path / "purrflow.db").read_bytes()
+
+
+def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
+    team_id, _, _ = seed(store)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.get_or_create_project(team_id, "ghost")
+        raise RuntimeError("boom")
+    assert store.get_project_by_name(team_id, "ghost") is None
+
+
+def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
+    open_store(tmp_path / "x.db").close()
+    again = open_store(tmp_path / "x.db")
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    again.close()
