@@ -51,6 +51,7 @@ class TriggerSpec(_Frozen):
     schedule: str | None = None
     connection: str | None = None
     line: int = 0
+    call_line: int = 0
 
 
 class ProjectSpec(_Frozen):
@@ -117,7 +118,7 @@ def check_project_files(manifest: Manifest, project_dir: Path) -> None:
     for index, trigger in enumerate(manifest.project.triggers):
         if not trigger.call:
             continue
-        where = f"{manifest.filename}:{trigger.line}: triggers[{index}].call"
+        where = f"{manifest.filename}:{trigger.call_line}: project.triggers[{index}].call"
         file, function = parse_entrypoint(trigger.call)
         path = project_dir / file
         if not path.is_file():
@@ -330,6 +331,7 @@ class _Parser:
             schedule=str(item["schedule"]) if kind == "schedule" else None,
             connection=str(item["connection"]) if kind == "connection" else None,
             line=self.located.line(*path),
+            call_line=self.located.line(*path, "call"),
         )
 
     def check_schedule(self, value: Any, path: tuple[str | int, ...]) -> None:

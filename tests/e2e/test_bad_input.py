@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import Server, encode_folder
 from projects import manifest, write_project
+
+from helpers import Server, encode_folder
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +71,7 @@ def test_broken_manifests_are_refused_with_file_line_and_field(server: Server, s
     response = deploy_raw(server, {**files, "purrflow.yaml": base64.b64encode(unknown_call.encode()).decode()})
     assert response.status_code == 400
     message = response.json()["error"]["message"]
-    assert "purrflow.yaml:6" in message and "nope" in message, message
+    assert "purrflow.yaml:7: project.triggers[0].call" in message and "nope" in message, message
     assert project_state(server) == before  # the live deployment and its webhook URLs are untouched
 
 

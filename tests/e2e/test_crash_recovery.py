@@ -7,8 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import Server, wait_until
 from projects import manifest, write_project
+
+from helpers import Server, wait_until
 
 pytestmark = pytest.mark.slow
 

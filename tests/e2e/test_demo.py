@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from helpers import Server
 
 pytestmark = pytest.mark.slow

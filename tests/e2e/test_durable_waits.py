@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import Server, wait_until
 from projects import manifest, write_project
+
+from helpers import Server, wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def start(server: Server, project: str, entrypoint: str, data: dict[str, object] | None = None) -> str:
     with server.client() as client:
-        response = client.post("/api/v1/sessions", json={"project": project, "entrypoint": entrypoint, "data": data or {}})
+        response = client.post(
+            "/api/v1/sessions", json={"project": project, "entrypoint": entrypoint, "data": data or {}}
+        )
     assert response.status_code == 201, response.text
     return str(response.json()["session_id"])
 
@@ -61,7 +64,9 @@ def test_200_sleeping_sessions_hold_no_runner_processes(server: Server, tmp_path
     server.deploy(project)
     ids = [start(server, "sleepers", "program.py:main") for _ in range(200)]
     wait_until(
-        lambda: stats(server)["sessions"] == {"waiting": 200}, timeout=90, what="200 sessions waiting"  # type: ignore[comparison-overlap]
+        lambda: stats(server)["sessions"] == {"waiting": 200},
+        timeout=90,
+        what="200 sessions waiting",  # type: ignore[comparison-overlap]
     )
     assert stats(server)["runners"] == 0
     assert stats(server)["timers"] == 200

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from helpers import Server
 
 pytestmark = pytest.mark.slow

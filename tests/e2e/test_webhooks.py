@@ -6,8 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import Server, wait_until
 from projects import manifest, write_project
+
+from helpers import Server, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -100,7 +100,7 @@ def stage(root: Path, files: Mapping[str, bytes]) -> tuple[Path, Manifest]:
 def trigger_rows(manifest: Manifest) -> list[tuple[str, str, dict[str, object]]]:
     rows: list[tuple[str, str, dict[str, object]]] = []
     for trigger in manifest.project.triggers:
-        spec = trigger.model_dump(mode="json", exclude={"name", "kind", "line"})
+        spec = trigger.model_dump(mode="json", exclude={"name", "kind", "line", "call_line"})
         rows.append((trigger.name, trigger.kind, spec))
     return rows
 

@@ -95,6 +95,7 @@ class SessionDriver:
             journal=journal,
             env=self.engine.session_env(session),
             durable=session.durable,
+            output_position=self._store.output_position(session.id) if session.durable else (0, 0),
         )
 
     async def _serve(self, reader: asyncio.StreamReader) -> None:
@@ -141,7 +142,7 @@ class SessionDriver:
         elif isinstance(message, Wait):
             self._wait(message)
         elif isinstance(message, LogLines):
-            self._logs([(line.ts, line.stream, line.text) for line in message.lines])
+            self._logs([(line.ts, line.stream, line.text, line.position) for line in message.lines])
         elif isinstance(message, Finished):
             self._finished(message)
         else:
@@ -201,11 +202,11 @@ class SessionDriver:
             self._store.append_journal(self.session_id, seq, "sleep", _NONE, False)
         self.engine.committer.after_commit(lambda: self.send(WaitResult(seq, _NONE)), self.kill)
 
-    def _logs(self, lines: list[tuple[float, str, str]]) -> None:
+    def _logs(self, lines: list[tuple[float, str, str, int]]) -> None:
         records = []
-        for ts, stream, text in lines:
+        for ts, stream, text, position in lines:
             self._log_seq += 1
-            records.append(LogRecord(seq=self._log_seq, ts=ts, stream=stream, text=text))
+            records.append(LogRecord(seq=self._log_seq, ts=ts, stream=stream, text=text, position=position))
         with self.engine.committer.write():
             self._store.append_logs(self.session_id, records)
         self.engine.committer.after_commit(lambda: self.engine.logs.publish(self.session_id, list(records)))
@@ -218,7 +219,7 @@ class SessionDriver:
             )
             return
         failure = message.failure
-        self._logs([(self.engine.clock(), "system", f"session failed: {failure.type}: {failure.message}")])
+        self._logs([(self.engine.clock(), "system", f"session failed: {failure.type}: {failure.message}", 0)])
         self.engine.finish_session(
             self.session_id,
             state="error",
@@ -227,5 +228,5 @@ class SessionDriver:
 
     def _finish_error(self, error: SessionError) -> None:
         self.finished = True
-        self._logs([(self.engine.clock(), "system", f"session failed: {error.type}: {error.message}")])
+        self._logs([(self.engine.clock(), "system", f"session failed: {error.type}: {error.message}", 0)])
         self.engine.finish_session(self.session_id, state="error", error=error)

@@ -55,6 +55,9 @@ class StartSession:
     journal: list[JournalEntry]
     env: dict[str, str] = field(default_factory=dict)
     durable: bool = True
+    #: Output already recorded: (step position, lines printed at that position). Replay stays silent
+    #: until it has passed that point, so every line is logged once however often the session replays.
+    output_position: tuple[int, int] = (0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,7 @@ class LogLine:
     ts: float
     stream: str  # "stdout" | "stderr" | "system"
     text: str
+    position: int = 0  # steps taken when it was printed
 
 
 @dataclass(frozen=True, slots=True)

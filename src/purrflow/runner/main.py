@@ -38,7 +38,13 @@ def serve(sock: socket.socket) -> int:
         return 0
     if not isinstance(start, StartSession):
         return 2
-    runtime = SessionRuntime(channel, session_id=start.session_id, project_dir=start.project_dir, journal=start.journal)
+    runtime = SessionRuntime(
+        channel,
+        session_id=start.session_id,
+        project_dir=start.project_dir,
+        journal=start.journal,
+        output_position=start.output_position,
+    )
     out, err = LineStream("stdout", runtime.emit), LineStream("stderr", runtime.emit)
     sys.stdout, sys.stderr = out, err
     sdk_runtime.install(runtime)

@@ -35,24 +35,27 @@ M = TypeVar("M")
 class SessionRuntime:
     """Everything one session's process needs to turn calls into durable steps."""
 
-    def __init__(self, channel: Channel, *, session_id: str, project_dir: str, journal: list[JournalEntry]) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        session_id: str,
+        project_dir: str,
+        journal: list[JournalEntry],
+        output_position: tuple[int, int] = (0, 0),
+    ) -> None:
         self._channel = channel
         self._session_id = session_id
         self.project_dir = os.path.realpath(project_dir)
         self._journal = {entry.seq: entry for entry in journal}
-        self._last_journaled = max(self._journal, default=0)
         self._next_seq = 1
         self._in_activity = False
         self._warned_live: set[str] = set()
+        self._quiet_until, self._quiet_lines = output_position
 
     @property
     def session_id(self) -> str | None:
         return self._session_id
-
-    @property
-    def replaying(self) -> bool:
-        """True until user code has caught up with the journal (output is silent meanwhile)."""
-        return self._next_seq <= self._last_journaled
 
     # -- the call hook installed into rewritten project modules ---------------------------------
     def dispatch_call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -120,10 +123,18 @@ class SessionRuntime:
 
     # -- output --------------------------------------------------------------------------------
     def emit(self, stream: str, lines: list[str]) -> None:
-        if self.replaying or not lines:
+        """Send output lines, except those an earlier run of this session already logged."""
+        position = self._next_seq - 1
+        if position < self._quiet_until:
+            return
+        if position == self._quiet_until and self._quiet_lines:
+            skipped = min(self._quiet_lines, len(lines))
+            self._quiet_lines -= skipped
+            lines = lines[skipped:]
+        if not lines:
             return
         now = time.time()
-        self._channel.send(LogLines([LogLine(ts=now, stream=stream, text=line) for line in lines]))
+        self._channel.send(LogLines([LogLine(ts=now, stream=stream, text=line, position=position) for line in lines]))
 
     # -- internals -----------------------------------------------------------------------------
     def _replay(self, name: str) -> JournalEntry | None:

@@ -125,13 +125,14 @@ class SessionStore(Database):
     def append_logs(self, session_id: str, records: Iterable[LogRecord]) -> None:
         for record in records:
             self._exec(
-                "INSERT INTO session_logs (session_id, seq, ts, stream, text) VALUES (?, ?, ?, ?, ?)",
-                session_id, record.seq, record.ts, record.stream, record.text,
+                "INSERT INTO session_logs (session_id, seq, ts, stream, text, position) VALUES (?, ?, ?, ?, ?, ?)",
+                session_id, record.seq, record.ts, record.stream, record.text, record.position,
             )  # fmt: skip
 
     def read_logs(self, session_id: str, *, after: int = 0, limit: int = 10_000) -> list[LogRecord]:
         rows = self._all(
-            "SELECT seq, ts, stream, text FROM session_logs WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, ts, stream, text, position FROM session_logs"
+            " WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             session_id, after, limit,
         )  # fmt: skip
         return [LogRecord(*row) for row in rows]
@@ -139,6 +140,15 @@ class SessionStore(Database):
     def last_log_seq(self, session_id: str) -> int:
         row = self._one("SELECT MAX(seq) FROM session_logs WHERE session_id = ?", session_id)
         return int(row[0] or 0)
+
+    def output_position(self, session_id: str) -> tuple[int, int]:
+        """(furthest step position with output, lines printed there): where replayed output goes live again."""
+        row = self._one(
+            "SELECT position, COUNT(*) FROM session_logs WHERE session_id = ?"
+            " AND position = (SELECT MAX(position) FROM session_logs WHERE session_id = ?)",
+            session_id, session_id,
+        )  # fmt: skip
+        return (int(row[0]), int(row[1])) if row and row[0] is not None else (0, 0)
 
     # -- timers ------------------------------------------------------------------------------
     def put_timer(self, session_id: str, seq: int, name: str, fire_at: float) -> Timer:

@@ -109,6 +109,7 @@ class LogRecord:
     ts: float
     stream: str
     text: str
+    position: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ CREATE TABLE session_logs (
     ts          REAL NOT NULL,
     stream      TEXT NOT NULL,
     text        TEXT NOT NULL,
+    position    INTEGER NOT NULL DEFAULT 0,  -- steps the session had taken when it printed the line
     PRIMARY KEY (session_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE project_values (
