@@ -129,7 +129,7 @@ class BenchServer:
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def first_line_latency(server: BenchServer, n: int) -> list[float]:
@@ -190,9 +190,17 @@ def main() -> None:
     full = BenchServer("full")
     try:
         lat = first_line_latency(full, n)
-        rows.append(("webhook → handler's first line, p50 / p99", f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms", "≤ 3 ms p50"))
+        rows.append(
+            ("webhook → handler's first line, p50 / p99", f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms", "≤ 3 ms p50")
+        )
         empty = round_trips(full.hooks["empty_sync"], n)
-        rows.append(("empty session, start → result, p50 / p99", f"{pct(empty, 50):.2f} / {pct(empty, 99):.2f} ms", "≤ 2.5 / 6 ms"))
+        rows.append(
+            (
+                "empty session, start → result, p50 / p99",
+                f"{pct(empty, 50):.2f} / {pct(empty, 99):.2f} ms",
+                "≤ 2.5 / 6 ms",
+            )
+        )
         sync = round_trips(full.hooks["answer"], n)
         rows.append(("sync webhook round trip, p50", f"{statistics.median(sync):.2f} ms", "≤ 5 ms"))
         rate = asyncio.run(burst(full, 200 if args.quick else 1000))

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from purrflow.engine.engine import EngineConfig
 from purrflow.errors import InvalidInputError
 
 DEFAULT_PORT = 9980
+#: The admin token a server writes beside its database, for the CLI on the same machine.
+ADMIN_TOKEN_FILE = "admin-token"
 
 
 def default_data_dir() -> Path:
@@ -55,6 +56,3 @@ class ServerConfig:
     @property
     def url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
-
-    def engine_config(self) -> EngineConfig:
-        return EngineConfig(data_dir=self.data_dir, public_url=self.url, hot_wait_seconds=self.hot_wait_seconds)

@@ -1,30 +1,100 @@
-"""The `purr` command (temporary minimal form: `purr up`)."""
+"""`purr`: the command line of purrflow.
+
+Heavy imports (the server, the engine) happen inside the commands that need them, so that `purr --help`
+and the API commands start fast.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.text import Text
 
-app = typer.Typer(no_args_is_help=True, help="purrflow: durable Python automations.")
+from purrflow.cli import render
+from purrflow.cli.client import ApiClient
+from purrflow.cli.settings import api_token, server_url
+from purrflow.errors import InvalidInputError, PurrflowError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="purrflow: durable Python automations.")
+sessions_app = typer.Typer(no_args_is_help=True, help="List, inspect, follow, start and stop sessions.")
+triggers_app = typer.Typer(no_args_is_help=True, help="The triggers of deployed projects.")
+projects_app = typer.Typer(no_args_is_help=True, help="Deployed projects.")
+app.add_typer(sessions_app, name="sessions")
+app.add_typer(triggers_app, name="triggers")
+app.add_typer(projects_app, name="projects")
+
+F = TypeVar("F", bound=Callable[..., Any])
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+UrlFlag = Annotated[str | None, typer.Option("--url", help="server URL (default: PURRFLOW_URL or 127.0.0.1:9980)")]
+FINAL = {"completed", "error", "stopped"}
 
 
-@app.callback()
-def _root() -> None:
-    """purrflow: durable Python automations."""
+def friendly(command: F) -> F:
+    """Turn every purrflow error into a one-paragraph message and exit code 1: never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PurrflowError as err:
+            render.err_console.print(Text(f"error: {err.message}", style="bold red"))
+            if err.hint:
+                render.err_console.print(Text(f"hint: {err.hint}", style="yellow"))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def api(url: str | None) -> Iterator[ApiClient]:
+    client = ApiClient(server_url(url), api_token())
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def parse_data(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(
+            f"--data is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}",
+            hint='pass a JSON object, e.g. --data \'{"name": "Ada"}\'',
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(
+            f"--data must be a JSON object, not {type(value).__name__}", hint="e.g. --data '{\"n\": 1}'"
+        )
+    return value
+
+
+# -- server ------------------------------------------------------------------------------------
 
 
 @app.command()
+@friendly
 def up(
-    host: str = "127.0.0.1",
-    port: int = 9980,
-    data_dir: Annotated[Path | None, typer.Option()] = None,
-    demo: bool = False,
-    hot_wait: float | None = None,
-    sync_timeout: float | None = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 9980,
+    data_dir: Annotated[Path | None, typer.Option(help="database, deployments, token (default ~/.purrflow)")] = None,
+    demo: Annotated[bool, typer.Option(help="deploy the demo project")] = False,
+    hot_wait: Annotated[float | None, typer.Option(help="seconds a waiting session keeps its process (5)")] = None,
+    sync_timeout: Annotated[float | None, typer.Option(help="seconds a sync webhook waits for its answer (30)")] = None,
 ) -> None:
-    """Start the server."""
+    """Start the server (SQLite in the data folder, nothing else needed)."""
     from purrflow.config import ServerConfig
     from purrflow.server.app import run_server
 
@@ -32,6 +102,212 @@ def up(
         host=host, port=port, data_dir=data_dir, demo=demo, hot_wait_seconds=hot_wait, sync_timeout_seconds=sync_timeout
     )
     run_server(config)
+
+
+@app.command()
+@friendly
+def deploy(
+    folder: Annotated[Path, typer.Argument(help="the project folder (holds purrflow.yaml)")] = Path("."),
+    name: Annotated[str | None, typer.Option(help="project name (default: the manifest's)")] = None,
+    migrate: Annotated[bool, typer.Option(help="move unfinished sessions to the new code")] = False,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Deploy a project folder and show its triggers' webhook URLs."""
+    from purrflow.engine.deploy import collect_files
+
+    files = {path: base64.b64encode(content).decode() for path, content in collect_files(folder).items()}
+    with api(url) as client:
+        result = client.post("/projects/deploy", {"name": name, "files": files, "migrate": migrate})
+    if as_json:
+        render.print_json(result)
+        return
+    deployment = result["deployment"]
+    render.console.print(
+        f"[green]deployed[/green] [bold]{result['project']['name']}[/bold] as {deployment['id']}"
+        f" ({deployment['file_count']} files)"
+    )
+    if result.get("migrated_sessions"):
+        render.console.print(f"moved {result['migrated_sessions']} unfinished sessions to this deployment")
+    if result["triggers"]:
+        render.console.print(render.triggers_table(result["triggers"]))
+    else:
+        render.console.print("no triggers: start sessions with `purr sessions start`")
+
+
+@app.command()
+@friendly
+def run(
+    folder: Annotated[Path, typer.Argument(help="the project folder")],
+    entrypoint: Annotated[str | None, typer.Argument(help="file.py:function (default: the one trigger's)")] = None,
+    data: Annotated[str | None, typer.Option(help="the event's data, a JSON object")] = None,
+) -> None:
+    """Run one session of a project here, with no server; its output appears live."""
+    from purrflow.orchestrators.local import run_once
+
+    def on_log(stream: str, text: str) -> None:
+        if stream == "stdout":
+            render.console.print(text, highlight=False, markup=False)
+        else:
+            render.err_console.print(Text(text, style="red" if stream == "stderr" else "magenta"))
+
+    outcome = asyncio.run(run_once(folder, entrypoint, parse_data(data), on_log=on_log))
+    if outcome.state == "completed":
+        render.err_console.print(Text(f"completed: {outcome.result_repr or 'None'}", style="green"))
+        return
+    failure = outcome.failure
+    if failure is not None:
+        if failure.traceback:
+            render.err_console.print(Text(failure.traceback.rstrip(), style="dim"))
+        render.err_console.print(Text(f"{outcome.state}: {failure.type}: {failure.message}", style="bold red"))
+    raise typer.Exit(1)
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+@sessions_app.command("list")
+@friendly
+def sessions_list(
+    project: Annotated[str | None, typer.Option(help="only this project")] = None,
+    state: Annotated[str | None, typer.Option(help="only this state")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many")] = 50,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The newest sessions first."""
+    with api(url) as client:
+        sessions = client.get("/sessions", project=project, state=state, limit=limit)["sessions"]
+    if as_json:
+        render.print_json(sessions)
+    elif not sessions:
+        render.console.print("no sessions yet")
+    else:
+        render.console.print(render.sessions_table(sessions))
+
+
+@sessions_app.command("show")
+@friendly
+def sessions_show(session_id: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """One session in detail: state, times, result or error with its traceback."""
+    with api(url) as client:
+        session = client.get(f"/sessions/{session_id}")["session"]
+    if as_json:
+        render.print_json(session)
+    else:
+        render.console.print(render.session_panel(session))
+
+
+def _follow(client: ApiClient, session_id: str, after: int = 0) -> str:
+    """Print a session's log live until it ends; reconnect a few times if the connection drops."""
+    last = after
+    for _ in range(5):
+        for event, payload in client.stream_logs(session_id, after=last):
+            if event == "log":
+                last = int(payload["seq"])
+                render.log_line(payload)
+            elif event == "end":
+                return str(payload["state"])
+    return str(client.get(f"/sessions/{session_id}")["session"]["state"])
+
+
+@sessions_app.command("logs")
+@friendly
+def sessions_logs(
+    session_id: str,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing until the session ends")] = False,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A session's output (print and logging), line by line with timestamps."""
+    with api(url) as client:
+        if follow and not as_json:
+            final = _follow(client, session_id)
+            render.err_console.print(Text(f"session {final}", style=render.STATE_STYLES.get(final, "")))
+            return
+        body = client.get(f"/sessions/{session_id}/logs")
+    if as_json:
+        render.print_json(body["logs"])
+        return
+    for line in body["logs"]:
+        render.log_line(line)
+
+
+@sessions_app.command("stop")
+@friendly
+def sessions_stop(
+    session_id: str,
+    reason: Annotated[str, typer.Option(help="why, kept with the session")] = "",
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop a running or waiting session."""
+    with api(url) as client:
+        session = client.post(f"/sessions/{session_id}/stop", {"reason": reason})["session"]
+    if as_json:
+        render.print_json(session)
+    else:
+        render.console.print(Text(f"stopped {session_id}", style="dim"))
+
+
+@sessions_app.command("start")
+@friendly
+def sessions_start(
+    project: str,
+    entrypoint: Annotated[str, typer.Argument(help="file.py:function")],
+    data: Annotated[str | None, typer.Option(help="the event's data, a JSON object")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="print its log until it ends")] = False,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start a session of a deployed project by hand."""
+    with api(url) as client:
+        started = client.post("/sessions", {"project": project, "entrypoint": entrypoint, "data": parse_data(data)})
+        if as_json:
+            render.print_json(started)
+        else:
+            render.console.print(started["session_id"])
+        if follow:
+            final = _follow(client, started["session_id"])
+            render.err_console.print(Text(f"session {final}", style=render.STATE_STYLES.get(final, "")))
+            if final != "completed":
+                raise typer.Exit(1)
+
+
+# -- triggers and projects -----------------------------------------------------------------------
+
+
+@triggers_app.command("list")
+@friendly
+def triggers_list(
+    project: Annotated[str | None, typer.Option(help="only this project")] = None,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every trigger with its webhook URL, schedule or connection."""
+    with api(url) as client:
+        triggers = client.get("/triggers", project=project)["triggers"]
+    if as_json:
+        render.print_json(triggers)
+    elif not triggers:
+        render.console.print("no triggers: deploy a project with `purr deploy`")
+    else:
+        render.console.print(render.triggers_table(triggers))
+
+
+@projects_app.command("list")
+@friendly
+def projects_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """Deployed projects and their current deployment."""
+    with api(url) as client:
+        projects = client.get("/projects")["projects"]
+    if as_json:
+        render.print_json(projects)
+        return
+    if not projects:
+        render.console.print("no projects: deploy one with `purr deploy`")
+        return
+    render.console.print(render.projects_table(projects))
 
 
 def main() -> None:

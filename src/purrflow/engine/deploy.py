@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from purrflow.errors import DeploymentError, InvalidInputError, NotFoundError
-from purrflow.manifest import Manifest, load_manifest, parse_entrypoint
+from purrflow.manifest import Manifest, defined_names, find_manifest, load_manifest, parse_entrypoint
 from purrflow.store import Deployment, Project, Store, Trigger
 
 MAX_FILES = 1000
@@ -113,8 +113,6 @@ def check_entrypoint(project_dir: Path, loc: str) -> None:
         raise InvalidInputError(f"{loc!r} points outside the project", hint="use a file inside the project folder")
     if not path.is_file():
         raise DeploymentError(f"{loc!r}: the project has no file {file!r}")
-    from purrflow.manifest import defined_names  # shared with the manifest's own call checks
-
     if function not in defined_names(path):
         raise DeploymentError(
             f"{loc!r}: {file} defines no function {function!r}",
@@ -138,6 +136,7 @@ def collect_files(folder: Path) -> dict[str, bytes]:
     """A project folder's files as `{relative posix path: content}`, without caches and VCS folders."""
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder", hint="pass the project folder that holds purrflow.yaml")
+    find_manifest(folder)
     files: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)

@@ -22,6 +22,7 @@ from purrflow.server.schemas import (
     StartSessionRequest,
     StopSessionRequest,
     decode_files,
+    iso,
     session_json,
     trigger_json,
 )
@@ -67,7 +68,7 @@ async def deploy(body: DeployRequest, request: Request, user: CurrentUser) -> di
         "project": {"id": project.id, "name": project.name},
         "deployment": {
             "id": result.deployment.id,
-            "created_at": result.deployment.created_at,
+            "created_at": iso(result.deployment.created_at),
             "file_count": len(body.files),
         },
         "triggers": [_trigger(engine, t, project.name) for t in result.triggers],
@@ -90,7 +91,7 @@ async def list_projects(request: Request, user: CurrentUser) -> dict[str, Any]:
                 "id": p.id,
                 "name": p.name,
                 "deployment_id": p.deployment_id,
-                "deployed_at": deployed[p.id].created_at if deployed[p.id] else None,  # type: ignore[union-attr]
+                "deployed_at": iso(deployed[p.id].created_at) if deployed[p.id] else None,  # type: ignore[union-attr]
             }
             for p in projects
         ]

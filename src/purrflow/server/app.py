@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from purrflow import __version__
 from purrflow.config import ServerConfig
 from purrflow.engine.deploy import collect_files
-from purrflow.engine.engine import Engine
+from purrflow.engine.engine import Engine, EngineConfig
 from purrflow.orchestrators.local import make_launcher
 from purrflow.server import api, errors, webhooks
 from purrflow.server.auth import bootstrap_admin
@@ -27,7 +27,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config.data_dir / "purrflow.db", durability=config.durability)
-        engine = Engine(store, make_launcher(config.runner), config.engine_config())
+        engine = Engine(store, make_launcher(config.runner), _engine_config(config))
         app.state.engine = engine
         bootstrap_admin(store, config.data_dir)
         await engine.start()
@@ -53,6 +53,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(api.router)
     app.router.routes.extend(webhooks.routes)
     return app
+
+
+def _engine_config(config: ServerConfig) -> EngineConfig:
+    return EngineConfig(data_dir=config.data_dir, public_url=config.url, hot_wait_seconds=config.hot_wait_seconds)
 
 
 async def _deploy_demo(engine: Engine) -> None:

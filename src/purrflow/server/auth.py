@@ -9,10 +9,9 @@ from pathlib import Path
 
 from fastapi import Request
 
+from purrflow.config import ADMIN_TOKEN_FILE
 from purrflow.errors import AuthError
 from purrflow.store import Store, User
-
-ADMIN_TOKEN_FILE = "admin-token"
 
 
 def bootstrap_admin(store: Store, data_dir: Path) -> str:

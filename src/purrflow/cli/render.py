@@ -1,0 +1,114 @@
+"""How the CLI shows things: rich tables, coloured states, relative times."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+console = Console()
+err_console = Console(stderr=True)
+
+STATE_STYLES = {
+    "completed": "green",
+    "error": "red",
+    "running": "yellow",
+    "waiting": "cyan",
+    "created": "yellow",
+    "stopped": "dim",
+}
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+def state(text: str) -> Text:
+    return Text(text, style=STATE_STYLES.get(text, ""))
+
+
+def ago(iso: str | None) -> str:
+    if not iso:
+        return "-"
+    seconds = time.time() - datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{max(0, int(seconds))}s ago"
+
+
+def sessions_table(sessions: list[dict[str, Any]]) -> Table:
+    table = Table(title=None, header_style="bold")
+    for column in ("session", "project", "entrypoint", "state", "trigger", "steps", "created"):
+        table.add_column(column)
+    for s in sessions:
+        table.add_row(
+            s["id"],
+            s["project"],
+            s["entrypoint"],
+            state(s["state"]),
+            s["trigger"] or "-",
+            str(s["steps"]),
+            ago(s["created_at"]),
+        )
+    return table
+
+
+def triggers_table(triggers: list[dict[str, Any]]) -> Table:
+    table = Table(header_style="bold")
+    for column in ("project", "trigger", "kind", "call", "where"):
+        table.add_column(column)
+    for t in triggers:
+        where = t["webhook_url"] or t["schedule"] or t["connection"] or "-"
+        kind = t["kind"] + (" (sync)" if t["is_sync"] else "")
+        if t.get("event_type"):
+            kind += f" {t['event_type'].upper()}"
+        table.add_row(t["project"], t["name"], kind, t["call"] or "(events only)", where)
+    return table
+
+
+def projects_table(projects: list[dict[str, Any]]) -> Table:
+    table = Table(header_style="bold")
+    for column in ("project", "deployment", "deployed"):
+        table.add_column(column)
+    for p in projects:
+        table.add_row(p["name"], p["deployment_id"] or "-", ago(p["deployed_at"]))
+    return table
+
+
+def session_panel(s: dict[str, Any]) -> Panel:
+    lines = Text()
+    rows = [
+        ("state", state(s["state"])),
+        ("project", Text(s["project"])),
+        ("entrypoint", Text(s["entrypoint"])),
+        ("trigger", Text(s["trigger"] or "-")),
+        ("parent", Text(s["parent_id"] or "-")),
+        ("steps", Text(str(s["steps"]))),
+        ("created", Text(f"{s['created_at']} ({ago(s['created_at'])})")),
+        ("updated", Text(f"{s['updated_at']} ({ago(s['updated_at'])})")),
+    ]
+    if s["state"] == "completed":
+        rows.append(("result", Text(s["result_repr"] or "None")))
+    for label, value in rows:
+        lines.append(f"{label:>10}  ", style="bold")
+        lines.append(value)
+        lines.append("\n")
+    if s.get("error"):
+        lines.append(f"\n{s['error']['type']}: {s['error']['message']}\n", style="red")
+        if s["error"].get("traceback"):
+            lines.append(s["error"]["traceback"], style="dim")
+    return Panel(lines, title=s["id"], expand=False)
+
+
+def log_line(line: dict[str, Any]) -> None:
+    stamp = datetime.fromtimestamp(line["ts"]).strftime("%H:%M:%S.%f")[:-3]
+    style = {"stderr": "red", "system": "magenta"}.get(line["stream"], "")
+    console.print(Text(f"{stamp} ", style="dim") + Text(line["text"], style=style), highlight=False)

@@ -1,0 +1,114 @@
+"""The `purr` command against a real server, and `purr run` with none."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from helpers import Server, free_port
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+pytestmark = pytest.mark.slow
+
+
+def purr(
+    *args: str, server: Server | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    if server is not None:
+        full_env |= {"PURRFLOW_URL": server.url, "PURRFLOW_HOME": str(server.data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "purrflow.cli.main", *args], capture_output=True, text=True, env=full_env, timeout=60
+    )
+
+
+def test_a_session_from_deploy_to_logs(server: Server) -> None:
+    deployed = purr("deploy", str(EXAMPLES / "hello_webhook"), server=server)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "deployed hello_webhook" in deployed.stdout and "/webhooks/" in deployed.stdout
+
+    triggers = json.loads(purr("triggers", "list", "--json", server=server).stdout)
+    url = next(t["webhook_url"] for t in triggers if t["name"] == "hello")
+    session_id = httpx.get(url + "?name=Ada").json()["session_id"]
+    server.wait_state(session_id, "completed")
+
+    listed = json.loads(purr("sessions", "list", "--json", server=server).stdout)
+    assert [s["id"] for s in listed] == [session_id]
+    table = purr("sessions", "list", server=server)
+    assert session_id in table.stdout and "completed" in table.stdout
+    shown = purr("sessions", "show", session_id, server=server)
+    assert "'hello, Ada!'" in shown.stdout
+    logs = purr("sessions", "logs", session_id, server=server)
+    assert "hello, Ada!" in logs.stdout
+    assert [line["text"] for line in json.loads(purr("sessions", "logs", session_id, "--json", server=server).stdout)][
+        -1
+    ] == "hello, Ada!"
+    assert "hello_webhook" in purr("projects", "list", server=server).stdout
+
+
+def test_start_follow_and_stop(server: Server, tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "purrflow.yaml").write_text("version: v1\nproject:\n  name: p\n")
+    (project / "jobs.py").write_text(
+        "import time\n\ndef count(event):\n    for i in range(event.data.n):\n        print('tick', i)\n"
+        "    return event.data.n\n\ndef forever(event):\n    time.sleep(3600)\n"
+    )
+    assert purr("deploy", str(project), server=server).returncode == 0
+    followed = purr("sessions", "start", "p", "jobs.py:count", "--data", '{"n": 3}', "--follow", server=server)
+    assert followed.returncode == 0, followed.stderr
+    assert [line.split(" ", 1)[1] for line in followed.stdout.splitlines()[1:]] == ["tick 0", "tick 1", "tick 2"]
+    assert "session completed" in followed.stderr
+
+    session_id = purr("sessions", "start", "p", "jobs.py:forever", server=server).stdout.strip()
+    server.wait_state(session_id, "waiting", "running")
+    stopped = purr("sessions", "stop", session_id, "--reason", "enough", server=server)
+    assert stopped.returncode == 0, stopped.stderr
+    session = server.session(session_id)
+    assert session["state"] == "stopped" and "enough" in session["error"]["message"]
+    again = purr("sessions", "stop", session_id, server=server)
+    assert again.returncode == 1 and "already ended (stopped)" in again.stderr
+
+
+def test_run_locally_without_a_server(tmp_path: Path) -> None:
+    ran = purr(
+        "run",
+        str(EXAMPLES / "hello_webhook"),
+        "--data",
+        '{"method": "GET", "url": {"path": "/x", "query": {}}, "headers": {}}',
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == ["GET /x from someone", "hello, world!"]
+    assert "completed: 'hello, world!'" in ran.stderr
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "purrflow.yaml").write_text("version: v1\nproject:\n  name: broken\n")
+    (broken / "b.py").write_text("def main(event):\n    print('about to fail')\n    raise KeyError('missing')\n")
+    failed = purr("run", str(broken), "b.py:main")
+    assert failed.returncode == 1
+    assert "about to fail" in failed.stdout
+    assert "KeyError" in failed.stderr and 'b.py", line 3' in failed.stderr
+    assert "Traceback" in failed.stderr and "purrflow/runner" not in failed.stderr  # only the user's frames
+
+
+def test_clear_errors_and_exit_codes(tmp_path: Path) -> None:
+    nowhere = purr("sessions", "list", env={"PURRFLOW_URL": f"http://127.0.0.1:{free_port()}"})
+    assert nowhere.returncode == 1
+    assert "cannot reach the purrflow server" in nowhere.stderr and "purr up" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr
+    bad_json = purr("run", str(EXAMPLES / "hello_webhook"), "--data", "{nope")
+    assert bad_json.returncode == 1 and "--data is not valid JSON" in bad_json.stderr and "column 2" in bad_json.stderr
+    no_manifest = purr("run", str(tmp_path))
+    assert no_manifest.returncode == 1 and "has no manifest" in no_manifest.stderr
+
+
+def test_a_wrong_token_is_explained(server: Server) -> None:
+    refused = purr("sessions", "list", server=server, env={"PURRFLOW_TOKEN": "wrong"})
+    assert refused.returncode == 1
+    assert "unknown or revoked" in refused.stderr and "PURRFLOW_TOKEN" in refused.stderr
