@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from projects import manifest, write_project
 
@@ -212,3 +213,37 @@ def test_child_sessions_and_locations_outside_the_project(server: Server, tmp_pa
     escaped = server.wait_state(start(server, "family", "program.py:escape"), "completed", "error")
     assert escaped["state"] == "error"
     assert "'../x.py:f'" in escaped["error"]["message"]
+
+
+NON_DURABLE = """
+import os
+import time
+
+def main(event):
+    with open(os.environ["OUT"], "a") as out:
+        out.write("start\\n")
+    time.sleep(1.5)
+    return "done"
+"""
+
+
+def test_non_durable_sessions_keep_their_process_and_rerun_from_the_start(tmp_path: Path) -> None:
+    out = tmp_path / "starts.txt"
+    triggers = "- name: hook\n  type: webhook\n  is_durable: false\n  call: program.py:main"
+    project = write_project(
+        tmp_path / "plain",
+        {"purrflow.yaml": manifest("plain", triggers, vars=f"- name: OUT\n  value: {out}"), "program.py": NON_DURABLE},
+    )
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"]).start()
+    try:
+        url = server.deploy(project)["triggers"][0]["webhook_url"]
+        session_id = httpx.post(url).json()["session_id"]
+        wait_until(lambda: out.exists() and out.read_text() == "start\n", what="the first start")
+        assert stats(server)["runners"] == 1  # a long sleep, yet the process is kept: it cannot be replayed
+        assert server.session(session_id)["state"] == "running"
+        server.kill9()
+        server.start()
+        assert server.wait_state(session_id, "completed", "error")["state"] == "completed"
+    finally:
+        server.stop()
+    assert out.read_text() == "start\nstart\n"  # re-run from the start, as non-durable sessions are

@@ -47,6 +47,7 @@ class SessionDriver:
         self.suspended = False
         self.stopping = False
         self.finished = False
+        self.durable = True
         self._log_seq = 0
 
     @property
@@ -82,6 +83,10 @@ class SessionDriver:
 
     def _prepare(self, session: Session) -> StartSession:
         project_dir = self.engine.deployments.ensure(session.deployment_id)
+        self.durable = session.durable
+        if not session.durable:  # a non-durable session that was interrupted runs again from the start
+            with self.engine.committer.write():
+                self._store.clear_journal(session.id)
         journal = [JournalEntry(s, n, p, f) for s, n, p, f in self._store.read_journal(session.id)]
         self._log_seq = self._store.last_log_seq(session.id)
         if session.state != "running":
@@ -182,7 +187,8 @@ class SessionDriver:
         if not self.alive:
             return
         engine = self.engine
-        if fire_at - engine.clock() <= engine.config.hot_wait_seconds:
+        # A non-durable session cannot be replayed, so it keeps its process however long it waits.
+        if not self.durable or fire_at - engine.clock() <= engine.config.hot_wait_seconds:
             self.pending_wait = seq
             engine.timers.schedule(self.session_id, seq, fire_at)
             return

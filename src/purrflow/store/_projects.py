@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -103,7 +104,7 @@ class ProjectStore(Database):
             self._exec("DELETE FROM triggers WHERE id = ?", current[name].id)
         for name, kind, spec in triggers:
             old = current.get(name)
-            slug = (old.slug if old and old.slug else new_id("wh").split("_", 1)[1]) if kind == "webhook" else None
+            slug = (old.slug if old and old.slug else secrets.token_urlsafe(18)) if kind == "webhook" else None
             if old:
                 self._exec(
                     "UPDATE triggers SET kind = ?, spec = ?, slug = ? WHERE id = ?",

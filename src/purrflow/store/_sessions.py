@@ -117,6 +117,10 @@ class SessionStore(Database):
         )  # fmt: skip
         self._exec("UPDATE sessions SET steps = ? WHERE id = ? AND steps < ?", seq, session_id, seq)
 
+    def clear_journal(self, session_id: str) -> None:
+        self._exec("DELETE FROM journal WHERE session_id = ?", session_id)
+        self._exec("DELETE FROM timers WHERE session_id = ?", session_id)
+
     def read_journal(self, session_id: str) -> list[tuple[int, str, bytes, bool]]:
         rows = self._all("SELECT seq, name, payload, failed FROM journal WHERE session_id = ? ORDER BY seq", session_id)
         return [(row[0], row[1], bytes(row[2]), bool(row[3])) for row in rows]
