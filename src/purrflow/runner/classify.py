@@ -130,7 +130,7 @@ _NONDETERMINISTIC_NAMES = frozenset(
 )
 _DIRECT_NAMES = frozenset({"uuid.UUID", "os.getenv", "os.fspath", "os.getcwd"})
 
-_cache: dict[Any, Classification] = {}
+_cache: dict[tuple[Any, str], Classification] = {}
 
 
 def _identity(fn: Any) -> tuple[str, str]:
@@ -171,7 +171,7 @@ def _source_file(fn: Any) -> str | None:
 
 def classify(fn: Any, project_dir: str) -> Classification:
     try:
-        key = _cache_key(fn)
+        key = (_cache_key(fn), project_dir)
         cached = _cache.get(key)
     except TypeError:  # unhashable callable
         key, cached = None, None

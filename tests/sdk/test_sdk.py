@@ -1,0 +1,85 @@
+"""The SDK outside a session: plain Python, in-memory stand-ins, and a locked public surface."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from purrflow import sdk
+from purrflow.errors import InvalidInputError, ValueLimitError
+from purrflow.sdk import AttrDict, Event
+
+PUBLIC = [
+    "AttrDict",
+    "Event",
+    "PurrflowError",
+    "activity",
+    "del_value",
+    "get_value",
+    "get_webhook_url",
+    "http_outcome",
+    "list_values_keys",
+    "local_runtime",
+    "set_value",
+    "sleep",
+    "start",
+]
+
+
+def test_the_public_surface_changes_only_on_purpose() -> None:
+    assert sorted(sdk.__all__) == PUBLIC
+
+
+def test_attrdict_reads_like_attributes_and_refuses_writes() -> None:
+    data = AttrDict({"url": {"path": "/x", "query": {}}, "entries": [{"n": 1}]})
+    assert data.url.path == "/x" and isinstance(data.url, AttrDict)
+    assert data.entries[0].n == 1
+    with pytest.raises(AttributeError, match="no key 'missing'"):
+        _ = data.missing
+    with pytest.raises(AttributeError, match="read-only"):
+        data.url = "x"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(data)) == data
+
+
+def test_event_from_a_raw_dict() -> None:
+    event = Event.from_dict({"data": {"a": 1}, "event_type": "post", "event_id": "evt_1", "session_id": "ses_1"})
+    assert (event.data.a, event.event_type, event.event_id, event.session_id) == (1, "post", "evt_1", "ses_1")
+
+
+def test_values_start_and_http_outcome_work_in_memory() -> None:
+    local = sdk.local_runtime()
+    sdk.set_value("k", {"n": 1})
+    assert sdk.get_value("k") == {"n": 1} and sdk.get_value("nope", 7) == 7
+    assert "k" in sdk.list_values_keys()
+    sdk.del_value("k")
+    assert sdk.get_value("k") is None
+    child = sdk.start("jobs.py:run", {"x": 1})
+    assert child.startswith("local_session_") and local.started[-1]["loc"] == "jobs.py:run"
+    sdk.http_outcome(201, {"ok": True})
+    assert local.responses[-1]["status_code"] == 201 and local.responses[-1]["body"] == b'{"ok": true}'
+
+
+def test_activities_are_plain_calls_outside_a_session() -> None:
+    @sdk.activity
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    assert add(1, 2) == 3 and add.__name__ == "add"
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "text"),
+    [
+        (lambda: sdk.set_value("k", lambda: 1), ValueLimitError, "not picklable"),
+        (lambda: sdk.set_value("k", "x" * 70_000), ValueLimitError, "the limit is 65536"),
+        (lambda: sdk.set_value("", 1), InvalidInputError, "non-empty string"),
+        (lambda: sdk.start("main"), InvalidInputError, "not a code location"),
+        (lambda: sdk.http_outcome(99), InvalidInputError, "100 to 599"),
+        (lambda: sdk.http_outcome(200, 3.5), InvalidInputError, "not float"),  # type: ignore[arg-type]
+        (lambda: sdk.get_webhook_url("nope"), InvalidInputError, "no webhook trigger named 'nope'"),
+    ],
+)
+def test_bad_calls_fail_clearly(call: object, error: type[Exception], text: str) -> None:
+    with pytest.raises(error, match=text):
+        call()  # type: ignore[operator]
