@@ -48,6 +48,7 @@ class SessionDriver:
         self.stopping = False
         self.finished = False
         self.durable = True
+        self.session: Session | None = None
         self._log_seq = 0
 
     @property
@@ -83,6 +84,7 @@ class SessionDriver:
 
     def _prepare(self, session: Session) -> StartSession:
         project_dir = self.engine.deployments.ensure(session.deployment_id)
+        self.session = session
         self.durable = session.durable
         if not session.durable:  # a non-durable session that was interrupted runs again from the start
             with self.engine.committer.write():
@@ -163,11 +165,10 @@ class SessionDriver:
         self.engine.committer.after_commit(lambda: self.send(reply), self.kill)
 
     def _call_host(self, message: CallHost) -> None:
-        session = self._store.get_session(self.session_id)
-        assert session is not None  # the driver's own session exists while it runs
+        assert self.session is not None  # set before the runner starts
         try:
             with self.engine.committer.write():
-                value = self.engine.ops.perform(session, message.op, message.args)
+                value = self.engine.ops.perform(self.session, message.op, message.args)
                 payload, failed = pickle.dumps(value), False
                 self._store.append_journal(self.session_id, message.seq, message.name, payload, failed)
         except PurrflowError as err:

@@ -210,11 +210,9 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 @router.get("/server/stats", tags=["server"])
 async def server_stats(request: Request, user: CurrentUser) -> dict[str, Any]:
-    """What the engine holds right now: live runner processes, armed timers, sessions by state."""
+    """The team's sessions by state; for admins also what the engine holds (runner processes, timers)."""
     engine = _engine(request)
-    return {
-        "runners": engine.live_runners,
-        "timers": len(engine.timers),
-        "commits": engine.committer.commits,
-        "sessions": engine.store.count_sessions_by_state(),
-    }
+    stats: dict[str, Any] = {"sessions": engine.store.count_sessions_by_state(user.team_id)}
+    if user.role == "admin":
+        stats |= {"runners": engine.live_runners, "timers": len(engine.timers), "commits": engine.committer.commits}
+    return stats

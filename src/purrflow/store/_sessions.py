@@ -12,7 +12,8 @@ from purrflow.store.records import LogRecord, Session, SessionError, Timer
 
 _SESSION_COLS = (
     "s.id, s.project_id, s.deployment_id, s.entrypoint, s.trigger_name, s.event_id, s.parent_id, s.event, s.memo,"
-    " s.durable, s.state, s.result, s.result_repr, s.error, s.steps, s.created_at, s.updated_at, p.name"
+    " s.durable, s.state, s.result, s.result_repr, s.error,"
+    " (SELECT COALESCE(MAX(j.seq), 0) FROM journal j WHERE j.session_id = s.id), s.created_at, s.updated_at, p.name"
 )
 _SESSION_FROM = "sessions s JOIN projects p ON p.id = s.project_id"
 
@@ -81,8 +82,13 @@ class SessionStore(Database):
             for row in self._all(f"SELECT id FROM sessions WHERE state IN ({marks}) ORDER BY created_at", *wanted)
         ]
 
-    def count_sessions_by_state(self) -> dict[str, int]:
-        return {row[0]: row[1] for row in self._all("SELECT state, COUNT(*) FROM sessions GROUP BY state")}
+    def count_sessions_by_state(self, team_id: str) -> dict[str, int]:
+        rows = self._all(
+            "SELECT s.state, COUNT(*) FROM sessions s JOIN projects p ON p.id = s.project_id"
+            " WHERE p.team_id = ? GROUP BY s.state",
+            team_id,
+        )
+        return {row[0]: row[1] for row in rows}
 
     def set_session_state(self, session_id: str, state: str) -> None:
         self._exec("UPDATE sessions SET state = ?, updated_at = ? WHERE id = ?", state, time.time(), session_id)
@@ -115,7 +121,6 @@ class SessionStore(Database):
             "INSERT INTO journal (session_id, seq, name, payload, failed) VALUES (?, ?, ?, ?, ?)",
             session_id, seq, name, payload, int(failed),
         )  # fmt: skip
-        self._exec("UPDATE sessions SET steps = ? WHERE id = ? AND steps < ?", seq, session_id, seq)
 
     def clear_journal(self, session_id: str) -> None:
         self._exec("DELETE FROM journal WHERE session_id = ?", session_id)

@@ -83,7 +83,6 @@ CREATE TABLE sessions (
     result        BLOB,
     result_repr   TEXT NOT NULL DEFAULT '',
     error         TEXT,
-    steps         INTEGER NOT NULL DEFAULT 0,
     created_at    REAL NOT NULL,
     updated_at    REAL NOT NULL
 );
