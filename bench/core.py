@@ -111,12 +111,12 @@ class BenchServer:
         deployed = self.client.post("/api/v1/projects/deploy", json={"files": files}).json()
         self.hooks = {t["name"]: t["webhook_url"] for t in deployed["triggers"]}
 
-    def wait_done(self, session_id: str) -> dict[str, object]:
-        while True:
-            session = self.client.get(f"/api/v1/sessions/{session_id}").json()["session"]
-            if session["state"] in ("completed", "error", "stopped"):
-                return dict(session)
-            time.sleep(0.005)
+    def wait_done(self, session_id: str) -> None:
+        """Block until the session ends, on its pushed log stream (polling would load the server)."""
+        with self.client.stream("GET", f"/api/v1/sessions/{session_id}/logs/stream") as response:
+            for line in response.iter_lines():
+                if line.startswith("event: end"):
+                    return
 
     def logs(self, session_id: str) -> list[dict[str, object]]:
         return list(self.client.get(f"/api/v1/sessions/{session_id}/logs").json()["logs"])

@@ -31,9 +31,15 @@ class GroupCommitter:
         self.commits = 0
 
     @contextmanager
-    def write(self) -> Iterator[None]:
-        """Join the current batch; statements inside are undone together if the block raises."""
+    def write(self, *, atomic: bool = True) -> Iterator[None]:
+        """Join the current batch; statements inside are undone together if the block raises.
+
+        `atomic=False` skips the savepoint, for blocks of one statement (SQLite makes a statement atomic).
+        """
         self._open()
+        if not atomic:
+            yield
+            return
         name = f"sp{next(self._savepoints)}"
         self._store.savepoint(name)
         try:

@@ -160,7 +160,7 @@ class SessionDriver:
             self.proc.writer.write(encode(message))
 
     def _journal(self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object) -> None:
-        with self.engine.committer.write():
+        with self.engine.committer.write(atomic=False):
             self._store.append_journal(self.session_id, seq, name, payload, failed)
         self.engine.committer.after_commit(lambda: self.send(reply), self.kill)
 

@@ -186,6 +186,8 @@ def classify(fn: Any, project_dir: str) -> Classification:
 def _decide(fn: Any, project_dir: str) -> Classification:
     if fn is time.sleep:
         return Classification(CallKind.SLEEP, "sleep")
+    if getattr(fn, "__purrflow_activity__", False):  # the activity wrapper journals the call itself
+        return Classification(CallKind.DIRECT, getattr(fn, "__qualname__", "activity"))
     module, qualname = _identity(fn)
     name = f"{module}.{qualname}" if module else qualname
     top = module.split(".", 1)[0]

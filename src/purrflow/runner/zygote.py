@@ -9,6 +9,7 @@ socket closes), so a `kill -9` of the server leaves no runner behind writing sid
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import signal
 import socket
@@ -36,6 +37,7 @@ def die_with_parent() -> None:
 
 def serve(control: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    gc.freeze()  # keep the collector off the preloaded objects, so forked children share their pages
     while True:
         try:
             message, fds, _flags, _addr = socket.recv_fds(control, 16, 1)
