@@ -53,7 +53,7 @@ PROJECT = "/nonexistent/project"
         (datetime.datetime, CallKind.DIRECT, "datetime.datetime"),
         (os.path.join, CallKind.DIRECT, "posixpath.join"),
         (os.environ.get, CallKind.DIRECT, "os._Environ.get"),
-        (sdk.set_value, CallKind.DIRECT, "purrflow.sdk._api.set_value"),
+        (sdk.set_value, CallKind.DIRECT, "purrflow.sdk._values.set_value"),
         (os.listdir, CallKind.STEP, "posix.listdir"),
     ],
 )

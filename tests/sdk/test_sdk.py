@@ -15,15 +15,19 @@ PUBLIC = [
     "Event",
     "PurrflowError",
     "activity",
+    "add_values",
+    "check_and_set_value",
     "del_value",
     "get_value",
     "get_webhook_url",
     "http_outcome",
     "list_values_keys",
     "local_runtime",
+    "mutate_value",
     "set_value",
     "sleep",
     "start",
+    "store",
 ]
 
 
@@ -83,3 +87,22 @@ def test_activities_are_plain_calls_outside_a_session() -> None:
 def test_bad_calls_fail_clearly(call: object, error: type[Exception], text: str) -> None:
     with pytest.raises(error, match=text):
         call()  # type: ignore[operator]
+
+
+def test_atomic_updates_and_the_dict_like_store() -> None:
+    sdk.set_value("n", 1)
+    assert sdk.add_values("n", 2) == 3 and sdk.add_values("fresh", 5) == 5
+    assert sdk.check_and_set_value("n", 3, 10) is True
+    assert sdk.check_and_set_value("n", 3, 11) is False and sdk.get_value("n") == 10
+    assert sdk.check_and_set_value("absent", None, "x") is True and sdk.get_value("absent") == "x"
+    assert sdk.mutate_value("n", "add", 1) == 11 and sdk.mutate_value("n", "get") == 11
+    sdk.store["s"] = [1, 2]
+    assert sdk.store["s"] == [1, 2] and "s" in sdk.store and len(sdk.store) == len(sdk.list_values_keys())
+    del sdk.store["s"]
+    assert "s" not in sdk.store
+    with pytest.raises(KeyError):
+        sdk.store["s"]
+    with pytest.raises(InvalidInputError, match="unknown operation 'explode'"):
+        sdk.mutate_value("n", "explode")
+    with pytest.raises(InvalidInputError, match="amount must be a number"):
+        sdk.add_values("n", "1")  # type: ignore[arg-type]

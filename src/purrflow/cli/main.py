@@ -30,6 +30,8 @@ projects_app = typer.Typer(no_args_is_help=True, help="Deployed projects.")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(triggers_app, name="triggers")
 app.add_typer(projects_app, name="projects")
+values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
+app.add_typer(values_app, name="values")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -308,6 +310,58 @@ def projects_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
         render.console.print("no projects: deploy one with `purr deploy`")
         return
     render.console.print(render.projects_table(projects))
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+@values_app.command("list")
+@friendly
+def values_list(project: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """Every value of a project (values that are not plain data show as their size)."""
+    with api(url) as client:
+        values = client.get("/values", project=project)["values"]
+    if as_json:
+        render.print_json(values)
+    elif not values:
+        render.console.print(f"project {project} has no values")
+    else:
+        render.console.print(render.values_table(values))
+
+
+@values_app.command("get")
+@friendly
+def values_get(project: str, key: str, url: UrlFlag = None) -> None:
+    """One value, as JSON."""
+    with api(url) as client:
+        render.print_json(client.get(f"/values/{key}", project=project)["value"])
+
+
+@values_app.command("set")
+@friendly
+def values_set(
+    project: str,
+    key: str,
+    value: Annotated[str, typer.Argument(help='JSON (42, "text", [1, 2], {...}); anything else is taken as text')],
+    url: UrlFlag = None,
+) -> None:
+    """Set a value; sessions read it with get_value(key)."""
+    try:
+        parsed: Any = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    with api(url) as client:
+        client.request("PUT", f"/values/{key}", params={"project": project}, json={"value": parsed})
+    render.console.print(f"set {key} = {json.dumps(parsed)}")
+
+
+@values_app.command("del")
+@friendly
+def values_del(project: str, key: str, url: UrlFlag = None) -> None:
+    """Delete a value."""
+    with api(url) as client:
+        client.request("DELETE", f"/values/{key}", params={"project": project})
+    render.console.print(f"deleted {key}")
 
 
 def main() -> None:

@@ -83,6 +83,15 @@ def projects_table(projects: list[dict[str, Any]]) -> Table:
     return table
 
 
+def values_table(values: list[dict[str, Any]]) -> Table:
+    table = Table(header_style="bold")
+    for column in ("key", "value", "bytes"):
+        table.add_column(column)
+    for v in values:
+        table.add_row(v["key"], json.dumps(v["value"]), str(v["bytes"]))
+    return table
+
+
 def session_panel(s: dict[str, Any]) -> Panel:
     lines = Text()
     rows = [

@@ -22,6 +22,7 @@ from purrflow.engine.logs import LogBus, SessionEnded
 from purrflow.engine.ops import HostOps
 from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.engine.timers import TimerQueue
+from purrflow.engine.values import ProjectValues
 from purrflow.engine.webhooks import WebhookRequest, event_data, matches
 from purrflow.errors import NotFoundError, SessionStateError
 from purrflow.orchestrators.runners import Launcher
@@ -61,6 +62,7 @@ class Engine:
         self.timers = TimerQueue(self._on_timer, clock=clock)
         self.deployments = DeploymentFiles(store, config.data_dir / "deployments")
         self.ops = HostOps(self)
+        self.values = ProjectValues(store, max_values=config.max_values, max_value_bytes=config.max_value_bytes)
         self.closing = False
         self._drivers: dict[str, SessionDriver] = {}
         self._tasks: set[asyncio.Task[None]] = set()

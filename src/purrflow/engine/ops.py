@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from purrflow.engine.deploy import check_entrypoint
 from purrflow.engine.sync import HttpResponse
-from purrflow.errors import InvalidInputError, NotFoundError, ValueLimitError
+from purrflow.errors import InvalidInputError
 from purrflow.store import Session
 
 if TYPE_CHECKING:
@@ -48,27 +48,19 @@ class HostOps:
 
     # -- values --------------------------------------------------------------------------------
     def op_get_value(self, session: Session, key: str) -> bytes | None:
-        return self.engine.store.get_value(session.project_id, key)
+        return self.engine.values.get(session.project_id, key)
 
     def op_set_value(self, session: Session, key: str, value: bytes) -> None:
-        store, config = self.engine.store, self.engine.config
-        if len(value) > config.max_value_bytes:
-            raise ValueLimitError(
-                f"value for key {key!r} is {len(value)} bytes; the limit is {config.max_value_bytes}",
-                hint="store a reference (an id, a URL) instead of the data itself",
-            )
-        if store.get_value(session.project_id, key) is None:
-            count = len(store.list_value_keys(session.project_id))
-            if count >= config.max_values:
-                raise ValueLimitError(
-                    f"project {session.project_name!r} already has {count} values; the limit is {config.max_values}",
-                    hint="delete values you no longer need with del_value() or `purr values del`",
-                )
-        store.set_value(session.project_id, key, value)
+        self.engine.values.set(session.project_id, session.project_name, key, value)
 
     def op_del_value(self, session: Session, key: str) -> None:
-        if not self.engine.store.delete_value(session.project_id, key):
-            raise NotFoundError(f"project {session.project_name!r} has no value named {key!r}")
+        self.engine.values.delete(session.project_id, session.project_name, key)
 
     def op_list_values_keys(self, session: Session) -> list[str]:
-        return self.engine.store.list_value_keys(session.project_id)
+        return self.engine.values.keys(session.project_id)
+
+    def op_check_and_set_value(self, session: Session, key: str, expected: bytes | None, new: bytes) -> bool:
+        return self.engine.values.check_and_set(session.project_id, session.project_name, key, expected, new)
+
+    def op_add_values(self, session: Session, key: str, amount: bytes) -> bytes:
+        return self.engine.values.add(session.project_id, session.project_name, key, amount)

@@ -5,32 +5,36 @@ session every call goes to an in-memory stand-in (`purrflow.sdk.local_runtime()`
 """
 
 from purrflow.errors import PurrflowError
-from purrflow.sdk._api import (
-    activity,
-    del_value,
-    get_value,
-    get_webhook_url,
-    http_outcome,
-    list_values_keys,
-    set_value,
-    sleep,
-    start,
-)
+from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._runtime import local as local_runtime
+from purrflow.sdk._values import (
+    add_values,
+    check_and_set_value,
+    del_value,
+    get_value,
+    list_values_keys,
+    mutate_value,
+    set_value,
+    store,
+)
 
 __all__ = [
     "AttrDict",
     "Event",
     "PurrflowError",
     "activity",
+    "add_values",
+    "check_and_set_value",
     "del_value",
     "get_value",
     "get_webhook_url",
     "http_outcome",
     "list_values_keys",
     "local_runtime",
+    "mutate_value",
     "set_value",
     "sleep",
     "start",
+    "store",
 ]

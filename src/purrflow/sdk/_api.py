@@ -5,19 +5,15 @@ from __future__ import annotations
 import functools
 import json as jsonlib
 import os
-import pickle
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
-from purrflow.errors import InvalidInputError, ValueLimitError
+from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Defaults mirrored by the host, which enforces them (they are configurable there).
-MAX_VALUE_BYTES = 64 * 1024
-MAX_KEY_LENGTH = 256
 _LOC = re.compile(r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -101,52 +97,6 @@ def http_outcome(
 def sleep(seconds: float) -> None:
     """Sleep durably: the session survives restarts and holds no process while it waits long."""
     _runtime.current().sleep(float(seconds))
-
-
-# -- values ---------------------------------------------------------------------------------------
-
-
-def _check_key(key: str) -> None:
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInputError(
-            f"value key must be a non-empty string of at most {MAX_KEY_LENGTH} characters, not {key!r}"
-        )
-
-
-def set_value(key: str, value: Any) -> None:
-    """Store `value` (pickled) under `key` for the whole project."""
-    _check_key(key)
-    try:
-        blob = pickle.dumps(value)
-    except Exception as err:
-        raise ValueLimitError(
-            f"value for key {key!r} cannot be stored: {type(value).__name__} is not picklable ({err})",
-            hint="store plain data (dicts, lists, strings, numbers) or a picklable object",
-        ) from None
-    if len(blob) > MAX_VALUE_BYTES:
-        raise ValueLimitError(
-            f"value for key {key!r} is {len(blob)} bytes pickled; the limit is {MAX_VALUE_BYTES}",
-            hint="store a reference (an id, a URL) instead of the data itself",
-        )
-    _runtime.current().call_host("set_value", {"key": key, "value": blob})
-
-
-def get_value(key: str, default: Any = None) -> Any:
-    """The value stored under `key`, or `default` when there is none."""
-    _check_key(key)
-    blob = _runtime.current().call_host("get_value", {"key": key})
-    return default if blob is None else pickle.loads(blob)
-
-
-def del_value(key: str) -> None:
-    """Delete the value under `key` (an error if there is none)."""
-    _check_key(key)
-    _runtime.current().call_host("del_value", {"key": key})
-
-
-def list_values_keys() -> list[str]:
-    """The keys of the project's values, sorted."""
-    return list(_runtime.current().call_host("list_values_keys", {}))
 
 
 def get_webhook_url(trigger: str) -> str:

@@ -81,6 +81,17 @@ class LocalRuntime:
     def _op_list_values_keys(self) -> list[str]:
         return sorted(self.values)
 
+    def _op_check_and_set_value(self, key: str, expected: bytes | None, new: bytes) -> bool:
+        if self.values.get(key) != expected:
+            return False
+        self.values[key] = new
+        return True
+
+    def _op_add_values(self, key: str, amount: bytes) -> bytes:
+        total = pickle.loads(self.values[key]) + pickle.loads(amount) if key in self.values else pickle.loads(amount)
+        self.values[key] = pickle.dumps(total)
+        return self.values[key]
+
     def value(self, key: str) -> Any:
         """Test helper: the unpickled value stored under `key`."""
         return pickle.loads(self.values[key])

@@ -32,20 +32,20 @@ router = APIRouter(prefix="/api/v1")
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def _engine(request: Request) -> Engine:
+def engine_of(request: Request) -> Engine:
     engine = request.app.state.engine
     assert isinstance(engine, Engine)
     return engine
 
 
-def _project(engine: Engine, user: User, name: str) -> Project:
+def project_named(engine: Engine, user: User, name: str) -> Project:
     project = engine.store.get_project_by_name(user.team_id, name)
     if project is None:
         raise NotFoundError(f"no project named {name!r}", hint="deploy it with `purr deploy`, or check the name")
     return project
 
 
-def _session(engine: Engine, user: User, session_id: str) -> Session:
+def session_of(engine: Engine, user: User, session_id: str) -> Session:
     session = engine.store.get_session(session_id)
     project = engine.store.get_project(session.project_id) if session else None
     if session is None or project is None or project.team_id != user.team_id:
@@ -60,7 +60,7 @@ async def health() -> dict[str, str]:
 
 @router.post("/projects/deploy", status_code=201, tags=["projects"])
 async def deploy(body: DeployRequest, request: Request, user: CurrentUser) -> dict[str, Any]:
-    engine = _engine(request)
+    engine = engine_of(request)
     result = engine.deploy(user.team_id, decode_files(body.files), name=body.name, migrate=body.migrate)
     await engine.committer.flushed()
     project = result.project
@@ -82,7 +82,7 @@ def _trigger(engine: Engine, trigger: Any, project: str) -> dict[str, Any]:
 
 @router.get("/projects", tags=["projects"])
 async def list_projects(request: Request, user: CurrentUser) -> dict[str, Any]:
-    engine = _engine(request)
+    engine = engine_of(request)
     projects = engine.store.list_projects(user.team_id)
     deployed = {p.id: engine.store.get_deployment(p.deployment_id) if p.deployment_id else None for p in projects}
     return {
@@ -100,8 +100,8 @@ async def list_projects(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/triggers", tags=["projects"])
 async def list_triggers(request: Request, user: CurrentUser, project: str | None = None) -> dict[str, Any]:
-    engine = _engine(request)
-    projects = [_project(engine, user, project)] if project else engine.store.list_projects(user.team_id)
+    engine = engine_of(request)
+    projects = [project_named(engine, user, project)] if project else engine.store.list_projects(user.team_id)
     return {
         "triggers": [
             _trigger(engine, trigger, p.name) for p in projects for trigger in engine.store.list_triggers(p.id)
@@ -117,16 +117,16 @@ async def list_sessions(
     state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
-    engine = _engine(request)
-    project_id = _project(engine, user, project).id if project else None
+    engine = engine_of(request)
+    project_id = project_named(engine, user, project).id if project else None
     sessions = engine.store.list_sessions(user.team_id, project_id=project_id, state=state, limit=limit)
     return {"sessions": [session_json(s) for s in sessions]}
 
 
 @router.post("/sessions", status_code=201, tags=["sessions"])
 async def start_session(body: StartSessionRequest, request: Request, user: CurrentUser) -> dict[str, str]:
-    engine = _engine(request)
-    project = _project(engine, user, body.project)
+    engine = engine_of(request)
+    project = project_named(engine, user, body.project)
     parse_entrypoint(body.entrypoint)
     if project.deployment_id is None:
         raise NotFoundError(f"project {project.name!r} has no deployment", hint="run `purr deploy` first")
@@ -138,15 +138,15 @@ async def start_session(body: StartSessionRequest, request: Request, user: Curre
 
 @router.get("/sessions/{session_id}", tags=["sessions"])
 async def get_session(session_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return {"session": session_json(_session(_engine(request), user, session_id), detail=True)}
+    return {"session": session_json(session_of(engine_of(request), user, session_id), detail=True)}
 
 
 @router.post("/sessions/{session_id}/stop", tags=["sessions"])
 async def stop_session(
     session_id: str, request: Request, user: CurrentUser, body: StopSessionRequest | None = None
 ) -> dict[str, Any]:
-    engine = _engine(request)
-    _session(engine, user, session_id)
+    engine = engine_of(request)
+    session_of(engine, user, session_id)
     session = await engine.stop_session(session_id, body.reason if body else "")
     return {"session": session_json(session)}
 
@@ -159,8 +159,8 @@ def _log_json(record: LogRecord) -> dict[str, Any]:
 async def session_logs(
     session_id: str, request: Request, user: CurrentUser, after: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
-    engine = _engine(request)
-    session = _session(engine, user, session_id)
+    engine = engine_of(request)
+    session = session_of(engine, user, session_id)
     return {
         "logs": [_log_json(r) for r in engine.store.read_logs(session_id, after=after)],
         "state": session.state,
@@ -172,8 +172,8 @@ async def stream_logs(
     session_id: str, request: Request, user: CurrentUser, after: Annotated[int, Query(ge=0)] = 0
 ) -> StreamingResponse:
     """Server-sent events: `log` for each line (history first, then live), `end` with the final state."""
-    engine = _engine(request)
-    _session(engine, user, session_id)
+    engine = engine_of(request)
+    session_of(engine, user, session_id)
     return StreamingResponse(_log_events(engine, session_id, after), media_type="text/event-stream")
 
 
@@ -211,7 +211,7 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 @router.get("/server/stats", tags=["server"])
 async def server_stats(request: Request, user: CurrentUser) -> dict[str, Any]:
     """The team's sessions by state; for admins also what the engine holds (runner processes, timers)."""
-    engine = _engine(request)
+    engine = engine_of(request)
     stats: dict[str, Any] = {"sessions": engine.store.count_sessions_by_state(user.team_id)}
     if user.role == "admin":
         stats |= {"runners": engine.live_runners, "timers": len(engine.timers), "commits": engine.committer.commits}
