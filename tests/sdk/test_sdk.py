@@ -14,6 +14,7 @@ PUBLIC = [
     "AttrDict",
     "Event",
     "PurrflowError",
+    "Signal",
     "activity",
     "add_values",
     "check_and_set_value",
@@ -24,10 +25,13 @@ PUBLIC = [
     "list_values_keys",
     "local_runtime",
     "mutate_value",
+    "next_signal",
     "set_value",
+    "signal",
     "sleep",
     "start",
     "store",
+    "wait_for_signal",
 ]
 
 

@@ -29,7 +29,7 @@ from purrflow.engine.protocol import (
 )
 from purrflow.errors import PurrflowError
 from purrflow.orchestrators.runners import RunnerProcess
-from purrflow.store import LogRecord, Session, SessionError
+from purrflow.store import LogRecord, OpenWait, Session, SessionError
 
 if TYPE_CHECKING:
     from purrflow.engine.engine import Engine
@@ -179,10 +179,50 @@ class SessionDriver:
         self.engine.committer.after_commit(lambda: self.send(reply), self.kill)
 
     def _wait(self, message: Wait) -> None:
-        until = float(message.spec.get("until", 0.0))
+        done = self._store.journal_entry(self.session_id, message.seq)
+        if done is not None:  # it ended while this runner was still replaying towards it
+            self.send(WaitResult(message.seq, done[1], done[2]))
+            return
+        if message.kind == "sleep":
+            until = float(message.spec.get("until", 0.0))
+            with self.engine.committer.write():
+                timer = self._store.put_timer(self.session_id, message.seq, message.name, until)
+            self.engine.committer.after_commit(lambda: self._begin_wait(message.seq, timer.fire_at))
+            return
+        assert self.session is not None  # set before the runner starts
+        wait = OpenWait(
+            session_id=self.session_id,
+            seq=message.seq,
+            project_id=self.session.project_id,
+            kind=message.kind,
+            names=[str(name) for name in message.spec["names"]],
+            deadline=message.spec.get("deadline"),
+        )
         with self.engine.committer.write():
-            timer = self._store.put_timer(self.session_id, message.seq, message.name, until)
-        self.engine.committer.after_commit(lambda: self._begin_wait(message.seq, timer.fire_at))
+            result = self.engine.signals.begin(wait)
+        if result is not None:
+            self.engine.committer.after_commit(lambda: self.send(WaitResult(message.seq, result)), self.kill)
+            return
+        self.pending_wait = message.seq
+        self.engine.committer.after_commit(lambda: self._hold(message.seq))
+
+    def _hold(self, seq: int) -> None:
+        """Keep the process for the hot-wait limit; give it up if the wait has not ended by then."""
+        if self.durable:
+            asyncio.get_running_loop().call_later(self.engine.config.hot_wait_seconds, self._give_up, seq)
+
+    def _give_up(self, seq: int) -> None:
+        if self.pending_wait != seq or not self.alive:
+            return
+        self.suspended = True
+        self.send(Suspend())
+        with self.engine.committer.write():
+            self._store.set_session_state(self.session_id, "waiting")
+
+    def answer(self, seq: int, payload: bytes) -> None:
+        """A wait this runner is blocked on ended (its result is already journaled)."""
+        self.pending_wait = None
+        self.send(WaitResult(seq, payload))
 
     def _begin_wait(self, seq: int, fire_at: float) -> None:
         if not self.alive:
@@ -222,7 +262,11 @@ class SessionDriver:
         self.finished = True
         if message.failure is None:
             self.engine.finish_session(
-                self.session_id, state="completed", result=message.result, result_repr=message.result_repr
+                self.session_id,
+                state="completed",
+                result=message.result,
+                result_repr=message.result_repr,
+                completion=message.completion,
             )
             return
         failure = message.failure
@@ -231,6 +275,7 @@ class SessionDriver:
             self.session_id,
             state="error",
             error=SessionError(failure.type, failure.message, failure.traceback),
+            completion=message.completion,
         )
 
     def _finish_error(self, error: SessionError) -> None:

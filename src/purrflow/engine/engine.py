@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pickle
 import shutil
 import time
 from collections import defaultdict
@@ -20,6 +21,7 @@ from purrflow.engine.deploy import DeploymentFiles, DeployResult, stage, trigger
 from purrflow.engine.driver import SessionDriver
 from purrflow.engine.logs import LogBus, SessionEnded
 from purrflow.engine.ops import HostOps
+from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.engine.timers import TimerQueue
 from purrflow.engine.values import ProjectValues
@@ -62,6 +64,7 @@ class Engine:
         self.timers = TimerQueue(self._on_timer, clock=clock)
         self.deployments = DeploymentFiles(store, config.data_dir / "deployments")
         self.ops = HostOps(self)
+        self.signals = SignalWaits(self)
         self.values = ProjectValues(store, max_values=config.max_values, max_value_bytes=config.max_value_bytes)
         self.closing = False
         self._drivers: dict[str, SessionDriver] = {}
@@ -75,6 +78,7 @@ class Engine:
         for session_id in resumed:
             self._launch(session_id)
         waiting = set(self.store.session_ids_in_states(["waiting"]))
+        self.signals.load()
         for timer in self.store.list_timers():
             if timer.session_id in waiting:
                 self.timers.schedule(timer.session_id, timer.seq, timer.fire_at - self.config.prewarm_seconds)
@@ -190,6 +194,7 @@ class Engine:
         if driver is not None:
             driver.kill()
         self.timers.cancel_session(session_id)
+        self.signals.forget(session_id)
         message = f"stopped: {reason}" if reason else "stopped by request"
         self.finish_session(session_id, state="stopped", error=SessionError("Stopped", message))
         await self.committer.flushed()
@@ -203,9 +208,18 @@ class Engine:
         result: bytes | None = None,
         result_repr: str = "",
         error: SessionError | None = None,
+        completion: bytes | None = None,
     ) -> None:
+        """Record the end; a child also signals its parent with {"completed", "value"} (AutoKitteh's rule)."""
         with self.committer.write():
             self.store.finish_session(session_id, state=state, result=result, result_repr=result_repr, error=error)
+            self.signals.forget(session_id)
+            session = self.store.get_session(session_id)
+            if session is not None and session.parent_id:
+                if completion is None:
+                    message = error.message if error else None
+                    completion = pickle.dumps({"completed": state == "completed", "value": None, "error": message})
+                self.signals.send(session.project_id, session.parent_id, session_id, completion)
         self.committer.after_commit(lambda: self._announce_end(session_id, state))
 
     def _announce_end(self, session_id: str, state: str) -> None:
@@ -259,7 +273,20 @@ class Engine:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def wait_ended(self, session_id: str, seq: int, result: bytes) -> None:
+        """A journaled wait ended: answer the runner blocked on it, or bring the session back."""
+        driver = self._drivers.get(session_id)
+        if driver is not None and driver.alive:
+            if driver.pending_wait == seq:
+                driver.answer(seq, result)
+            return  # still replaying towards the wait: its Wait finds the journaled result
+        session = self.store.get_session(session_id)
+        if session is not None and not session.is_final:
+            self._launch(session_id)
+
     def _on_timer(self, session_id: str, seq: int) -> None:
+        if self.signals.timeout(session_id, seq):
+            return
         driver = self._drivers.get(session_id)
         if driver is not None and driver.alive:
             driver.timer_fired(seq)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from purrflow.engine.deploy import check_entrypoint
 from purrflow.engine.sync import HttpResponse
-from purrflow.errors import InvalidInputError
+from purrflow.errors import InvalidInputError, NotFoundError, SessionStateError
 from purrflow.store import Session
 
 if TYPE_CHECKING:
@@ -38,6 +38,19 @@ class HostOps:
         return engine.create_session(
             project, loc, data, deployment_id=session.deployment_id, parent_id=session.id, memo=memo
         )
+
+    # -- signals -------------------------------------------------------------------------------
+    def op_signal(self, session: Session, target: str | None, name: str, payload: bytes) -> int:
+        if target is not None:
+            receiver = self.engine.store.get_session(target)
+            sender = self.engine.store.get_project(session.project_id)
+            owner = self.engine.store.get_project(receiver.project_id) if receiver else None
+            if receiver is None or owner is None or sender is None or owner.team_id != sender.team_id:
+                raise NotFoundError(f"signal(): no session {target!r}", hint="pass the id that start() returned")
+            if receiver.is_final:
+                raise SessionStateError(f"signal(): session {target} has already ended ({receiver.state})")
+            return self.engine.signals.send(receiver.project_id, target, name, payload)
+        return self.engine.signals.send(session.project_id, None, name, payload)
 
     # -- synchronous webhooks ------------------------------------------------------------------
     def op_http_outcome(

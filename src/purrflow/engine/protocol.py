@@ -129,6 +129,8 @@ class Finished:
     result: bytes | None  # pickled return value (None when it failed)
     result_repr: str = ""
     failure: Failure | None = None
+    #: What a parent receives when this session was started by `start()`: {"completed", "value"}, pickled.
+    completion: bytes | None = None
 
 
 # framing ---------------------------------------------------------------------------------------

@@ -76,13 +76,17 @@ def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
         result = handler(event) if _wants_event(handler) else handler()
     except (SessionSuspended, ChannelClosed):
         raise
-    except BaseException as err:
-        return Finished(result=None, failure=_failure(err))
+    except BaseException as err:  # every ending of user code becomes a message
+        failure = _failure(err)
+        completion = pickle.dumps({"completed": False, "value": None, "error": f"{failure.type}: {failure.message}"})
+        return Finished(result=None, failure=failure, completion=completion)
     try:
         payload: bytes | None = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        completion = pickle.dumps({"completed": True, "value": result})
     except Exception:
         payload = None
-    return Finished(result=payload, result_repr=_short_repr(result))
+        completion = pickle.dumps({"completed": True, "value": None})
+    return Finished(result=payload, result_repr=_short_repr(result), completion=completion)
 
 
 def _load_handler(importer: ProjectImporter, entrypoint: str) -> Any:

@@ -112,14 +112,22 @@ class SessionRuntime:
         if self._in_activity:
             time.sleep(seconds)
             return
-        entry = self._replay("sleep")
+        self.wait("sleep", "sleep", {"until": time.time() + max(0.0, seconds)})
+
+    def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
+        """A durable wait: the host answers it (possibly after this process was replaced)."""
+        if self._in_activity:
+            raise InvalidInputError(
+                f"{name.removeprefix('purrflow.')}() cannot wait inside an @activity",
+                hint="wait in the handler, before or after the activity",
+            )
+        entry = self._replay(name)
         if entry is not None:
-            _outcome(entry.payload, entry.failed)
-            return
+            return _outcome(entry.payload, entry.failed)
         seq = self._take_seq()
-        self._channel.send(Wait(seq=seq, name="sleep", kind="sleep", spec={"until": time.time() + max(0.0, seconds)}))
+        self._channel.send(Wait(seq=seq, name=name, kind=kind, spec=spec))
         reply = self._expect(WaitResult, seq)
-        _outcome(reply.payload, reply.failed)
+        return _outcome(reply.payload, reply.failed)
 
     # -- output --------------------------------------------------------------------------------
     def emit(self, stream: str, lines: list[str]) -> None:

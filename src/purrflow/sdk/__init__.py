@@ -8,6 +8,7 @@ from purrflow.errors import PurrflowError
 from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._runtime import local as local_runtime
+from purrflow.sdk._signals import Signal, next_signal, signal, wait_for_signal
 from purrflow.sdk._values import (
     add_values,
     check_and_set_value,
@@ -23,6 +24,7 @@ __all__ = [
     "AttrDict",
     "Event",
     "PurrflowError",
+    "Signal",
     "activity",
     "add_values",
     "check_and_set_value",
@@ -33,8 +35,11 @@ __all__ = [
     "list_values_keys",
     "local_runtime",
     "mutate_value",
+    "next_signal",
     "set_value",
+    "signal",
     "sleep",
     "start",
     "store",
+    "wait_for_signal",
 ]

@@ -31,6 +31,9 @@ class Runtime(Protocol):
     def sleep(self, seconds: float) -> None:
         """A durable sleep."""
 
+    def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
+        """A durable wait of `kind` (signals, events) answered by the host."""
+
 
 class LocalRuntime:
     """Outside a session (plain `python`, unit tests): calls behave sensibly, in memory.
@@ -54,6 +57,14 @@ class LocalRuntime:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
+        """Outside a session nothing can arrive: a wait with a deadline times out, one without is refused."""
+        deadline = spec.get("deadline")
+        if deadline is None:
+            raise InvalidInputError(f"{name.removeprefix('purrflow.')}() without a timeout would wait forever here")
+        time.sleep(max(0.0, deadline - time.time()))
+        return None
 
     def call_host(self, op: str, args: dict[str, Any]) -> Any:
         handler = getattr(self, f"_op_{op}", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store.records import (
     FINAL_STATES,
     LIVE_STATES,
@@ -39,6 +40,8 @@ __all__ = [
     "Durability",
     "Event",
     "LogRecord",
+    "OpenWait",
+    "PendingSignal",
     "Project",
     "SQLiteStore",
     "Session",

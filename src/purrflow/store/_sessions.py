@@ -105,6 +105,7 @@ class SessionStore(Database):
             state, result, result_repr, error_json, time.time(), session_id,
         )  # fmt: skip
         self._exec("DELETE FROM timers WHERE session_id = ?", session_id)
+        self._exec("DELETE FROM waits WHERE session_id = ?", session_id)
 
     def move_sessions_to_deployment(self, project_id: str, deployment_id: str, states: Iterable[str]) -> int:
         wanted = list(states)
@@ -125,6 +126,10 @@ class SessionStore(Database):
     def clear_journal(self, session_id: str) -> None:
         self._exec("DELETE FROM journal WHERE session_id = ?", session_id)
         self._exec("DELETE FROM timers WHERE session_id = ?", session_id)
+
+    def journal_entry(self, session_id: str, seq: int) -> tuple[str, bytes, bool] | None:
+        row = self._one("SELECT name, payload, failed FROM journal WHERE session_id = ? AND seq = ?", session_id, seq)
+        return (row[0], bytes(row[1]), bool(row[2])) if row else None
 
     def read_journal(self, session_id: str) -> list[tuple[int, str, bytes, bool]]:
         rows = self._all("SELECT seq, name, payload, failed FROM journal WHERE session_id = ? ORDER BY seq", session_id)

@@ -16,12 +16,13 @@ from purrflow.store._db import Connection
 from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
 from purrflow.store._sessions import SessionStore
+from purrflow.store._signals import SignalStore
 from purrflow.store._values import EventStore, ValueStore
 
 Durability = Literal["full", "normal"]
 
 
-class SQLiteStore(IdentityStore, ProjectStore, SessionStore, ValueStore, EventStore):
+class SQLiteStore(IdentityStore, ProjectStore, SessionStore, SignalStore, ValueStore, EventStore):
     _begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: Path, *, durability: Durability = "full") -> None:

@@ -1,0 +1,114 @@
+"""Signals and the sessions waiting for them.
+
+Two forms, kept apart:
+- project-wide named signals (`signal(name, data)` / `wait_for_signal(name)`): every session waiting on
+  the name receives it; when none waits, it is held for the next waiter, which alone takes it;
+- targeted signals (`signal(session_id, name, payload)` / `next_signal(names)`): queued in the target
+  session's inbox until it asks for one of its names. A child session's end is one of these, named
+  after the child's id.
+
+Delivering is durable at once: the waiting session's journal gets the signal in the same transaction
+that marks it taken, so a crash can neither lose it nor deliver it twice.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import defaultdict
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from purrflow.store import OpenWait
+
+if TYPE_CHECKING:
+    from purrflow.engine.engine import Engine
+
+PROJECT_SIGNAL = "signal"
+SESSION_SIGNAL = "session_signal"
+WAIT_NAMES = {PROJECT_SIGNAL: "purrflow.wait_for_signal", SESSION_SIGNAL: "purrflow.next_signal"}
+
+
+class SignalWaits:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._waits: dict[str, OpenWait] = {}
+        self._by_name: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def __len__(self) -> int:
+        return len(self._waits)
+
+    def load(self) -> None:
+        """Re-arm every wait recorded before a restart."""
+        for wait in self._engine.store.list_waits():
+            self._index(wait)
+
+    def waiting_on(self, session_id: str, seq: int) -> bool:
+        wait = self._waits.get(session_id)
+        return wait is not None and wait.seq == seq
+
+    # -- a session starts waiting (inside the driver's write batch) ----------------------------
+    def begin(self, wait: OpenWait) -> bytes | None:
+        """Take a pending signal at once (its journaled result), or record the wait and return None."""
+        store = self._engine.store
+        earlier = self._waits.get(wait.session_id)
+        if earlier is not None and earlier.seq == wait.seq:  # a replay re-asks: keep the first deadline
+            wait = replace(wait, deadline=earlier.deadline)
+        target = wait.session_id if wait.kind == SESSION_SIGNAL else None
+        pending = store.take_signal(wait.project_id, target, wait.names)
+        if pending is not None:
+            result = pickle.dumps((pending.name, pending.payload))
+            store.append_journal(wait.session_id, wait.seq, WAIT_NAMES[wait.kind], result, False)
+            return result
+        store.put_wait(wait)
+        self._index(wait)
+        return None
+
+    # -- a signal arrives (inside a write batch) -----------------------------------------------
+    def send(self, project_id: str, target: str | None, name: str, payload: bytes) -> int:
+        """Store the signal and hand it to whoever waits for it now; return how many received it."""
+        store = self._engine.store
+        signal_id = store.add_signal(project_id, target, name, payload)
+        if target is not None:
+            wait = self._waits.get(target)
+            receivers = [wait] if wait and wait.kind == SESSION_SIGNAL and name in wait.names else []
+        else:
+            receivers = [
+                self._waits[session_id]
+                for session_id in sorted(self._by_name.get((project_id, name), ()))
+                if self._waits[session_id].kind == PROJECT_SIGNAL
+            ]
+        if receivers:
+            store.consume_signal(signal_id)
+        result = pickle.dumps((name, payload))
+        for wait in receivers:
+            self._finish(wait, result)
+        return len(receivers)
+
+    def timeout(self, session_id: str, seq: int) -> bool:
+        """The deadline of a wait passed: it ends with None. False if no such wait is open."""
+        wait = self._waits.get(session_id)
+        if wait is None or wait.seq != seq:
+            return False
+        with self._engine.committer.write():
+            self._finish(wait, pickle.dumps(None))
+        return True
+
+    def forget(self, session_id: str) -> None:
+        wait = self._waits.pop(session_id, None)
+        if wait is not None:
+            for name in wait.names:
+                self._by_name[(wait.project_id, name)].discard(session_id)
+
+    def _finish(self, wait: OpenWait, result: bytes) -> None:
+        store = self._engine.store
+        store.delete_wait(wait.session_id)
+        store.append_journal(wait.session_id, wait.seq, WAIT_NAMES[wait.kind], result, False)
+        self.forget(wait.session_id)
+        self._engine.committer.after_commit(lambda: self._engine.wait_ended(wait.session_id, wait.seq, result))
+
+    def _index(self, wait: OpenWait) -> None:
+        self._waits[wait.session_id] = wait
+        for name in wait.names:
+            self._by_name[(wait.project_id, name)].add(wait.session_id)
+        if wait.deadline is not None:
+            self._engine.timers.schedule(wait.session_id, wait.seq, wait.deadline)

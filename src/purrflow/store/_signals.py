@@ -1,0 +1,67 @@
+"""Signals (pending until a waiting session takes them) and the durable record of open waits."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from purrflow.store._db import Database, dumps, loads, new_id
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSignal:
+    id: str
+    name: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWait:
+    session_id: str
+    seq: int
+    project_id: str
+    kind: str
+    names: list[str]
+    deadline: float | None
+
+
+class SignalStore(Database):
+    def add_signal(self, project_id: str, session_id: str | None, name: str, payload: bytes) -> str:
+        signal_id = new_id("sig")
+        self._exec(
+            "INSERT INTO signals (id, project_id, session_id, name, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            signal_id, project_id, session_id, name, payload, time.time(),
+        )  # fmt: skip
+        return signal_id
+
+    def take_signal(self, project_id: str, session_id: str | None, names: list[str]) -> PendingSignal | None:
+        """Consume the oldest pending signal for this target with one of `names`."""
+        marks = ", ".join("?" for _ in names)
+        target = "session_id = ?" if session_id else "session_id IS NULL"
+        params = [project_id, *([session_id] if session_id else []), *names]
+        row = self._one(
+            f"SELECT id, name, payload FROM signals WHERE project_id = ? AND {target} AND name IN ({marks})"
+            " AND consumed_at IS NULL ORDER BY created_at, id LIMIT 1",
+            *params,
+        )
+        if row is None:
+            return None
+        self.consume_signal(row[0])
+        return PendingSignal(row[0], row[1], bytes(row[2]))
+
+    def consume_signal(self, signal_id: str) -> None:
+        self._exec("UPDATE signals SET consumed_at = ? WHERE id = ?", time.time(), signal_id)
+
+    def put_wait(self, wait: OpenWait) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO waits (session_id, seq, project_id, kind, names, deadline)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            wait.session_id, wait.seq, wait.project_id, wait.kind, dumps(wait.names), wait.deadline,
+        )  # fmt: skip
+
+    def delete_wait(self, session_id: str) -> None:
+        self._exec("DELETE FROM waits WHERE session_id = ?", session_id)
+
+    def list_waits(self) -> list[OpenWait]:
+        rows = self._all("SELECT session_id, seq, project_id, kind, names, deadline FROM waits")
+        return [OpenWait(r[0], r[1], r[2], r[3], loads(r[4]), r[5]) for r in rows]
