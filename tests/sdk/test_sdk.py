@@ -25,12 +25,15 @@ PUBLIC = [
     "list_values_keys",
     "local_runtime",
     "mutate_value",
+    "next_event",
     "next_signal",
     "set_value",
     "signal",
     "sleep",
     "start",
     "store",
+    "subscribe",
+    "unsubscribe",
     "wait_for_signal",
 ]
 

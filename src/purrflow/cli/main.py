@@ -32,6 +32,8 @@ app.add_typer(triggers_app, name="triggers")
 app.add_typer(projects_app, name="projects")
 values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
+events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
+app.add_typer(events_app, name="events")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -310,6 +312,30 @@ def projects_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
         render.console.print("no projects: deploy one with `purr deploy`")
         return
     render.console.print(render.projects_table(projects))
+
+
+# -- events ------------------------------------------------------------------------------------
+
+
+@events_app.command("send")
+@friendly
+def events_send(
+    source: Annotated[str, typer.Argument(help="a trigger or connection of the project")],
+    project: Annotated[str, typer.Option(help="the project")],
+    event_type: Annotated[str, typer.Option("--type", help="the event type, e.g. message")],
+    data: Annotated[str | None, typer.Option(help="the event's data, a JSON object")] = None,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send an event as if the integration had: matching triggers start, subscriptions receive it."""
+    body = {"project": project, "source": source, "event_type": event_type, "data": parse_data(data)}
+    with api(url) as client:
+        sent = client.post("/events", body)
+    if as_json:
+        render.print_json(sent)
+        return
+    started = ", ".join(sent["session_ids"]) or "no session"
+    render.console.print(f"event {sent['event_id']} stored; started {started}")
 
 
 # -- values ------------------------------------------------------------------------------------

@@ -190,6 +190,18 @@ class SessionDriver:
             self.engine.committer.after_commit(lambda: self._begin_wait(message.seq, timer.fire_at))
             return
         assert self.session is not None  # set before the runner starts
+        if message.kind == "event":
+            try:
+                self.engine.events.check_owned(self.session_id, [str(n) for n in message.spec["names"]])
+            except PurrflowError as err:
+                self._journal(
+                    message.seq,
+                    message.name,
+                    pickle.dumps(err),
+                    True,
+                    reply=WaitResult(message.seq, pickle.dumps(err), True),
+                )
+                return
         wait = OpenWait(
             session_id=self.session_id,
             seq=message.seq,

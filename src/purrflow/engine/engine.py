@@ -19,13 +19,14 @@ from typing import Any
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.deploy import DeploymentFiles, DeployResult, stage, trigger_rows
 from purrflow.engine.driver import SessionDriver
+from purrflow.engine.events import EventRouter
 from purrflow.engine.logs import LogBus, SessionEnded
 from purrflow.engine.ops import HostOps
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.engine.timers import TimerQueue
 from purrflow.engine.values import ProjectValues
-from purrflow.engine.webhooks import WebhookRequest, event_data, matches
+from purrflow.engine.webhooks import WebhookRequest, event_data
 from purrflow.errors import NotFoundError, SessionStateError
 from purrflow.orchestrators.runners import Launcher
 from purrflow.store import LIVE_STATES, Event, Project, Session, SessionError, Store, Trigger
@@ -65,6 +66,7 @@ class Engine:
         self.deployments = DeploymentFiles(store, config.data_dir / "deployments")
         self.ops = HostOps(self)
         self.signals = SignalWaits(self)
+        self.events = EventRouter(self)
         self.values = ProjectValues(store, max_values=config.max_values, max_value_bytes=config.max_value_bytes)
         self.closing = False
         self._drivers: dict[str, SessionDriver] = {}
@@ -79,6 +81,7 @@ class Engine:
             self._launch(session_id)
         waiting = set(self.store.session_ids_in_states(["waiting"]))
         self.signals.load()
+        self.events.load()
         for timer in self.store.list_timers():
             if timer.session_id in waiting:
                 self.timers.schedule(timer.session_id, timer.seq, timer.fire_at - self.config.prewarm_seconds)
@@ -132,19 +135,21 @@ class Engine:
         if project is None:
             raise NotFoundError(f"trigger {trigger.name!r} belongs to no project")
         with self.committer.write():
-            event = self.store.add_event(project.id, trigger.name, event_type, data)
-            session_id = None
-            if trigger.call and matches(trigger, event_type, data, event.id):
-                session_id = self.create_session(
-                    project,
-                    trigger.call,
-                    data,
-                    event_type=event_type,
-                    event_id=event.id,
-                    trigger_name=trigger.name,
-                    durable=bool(trigger.spec.get("is_durable", True)),
-                )
-        return event, session_id
+            event, started = self.events.receive(project, trigger.name, event_type, data)
+        return event, started[0] if started else None
+
+    def receive_event(
+        self, project: Project, source: str, event_type: str, data: dict[str, Any]
+    ) -> tuple[Event, list[str]]:
+        """An event injected into a trigger or connection (API, `purr events send`, integrations)."""
+        known = {t.name for t in self.store.list_triggers(project.id)} | set(self.store.list_connections(project.id))
+        if source not in known:
+            raise NotFoundError(
+                f"project {project.name!r} has no trigger or connection named {source!r}",
+                hint=f"send to one of: {', '.join(sorted(known)) or 'none (declare one in purrflow.yaml)'}",
+            )
+        with self.committer.write():
+            return self.events.receive(project, source, event_type, data)
 
     # -- sessions ------------------------------------------------------------------------------
     def create_session(
@@ -194,7 +199,6 @@ class Engine:
         if driver is not None:
             driver.kill()
         self.timers.cancel_session(session_id)
-        self.signals.forget(session_id)
         message = f"stopped: {reason}" if reason else "stopped by request"
         self.finish_session(session_id, state="stopped", error=SessionError("Stopped", message))
         await self.committer.flushed()
@@ -214,6 +218,7 @@ class Engine:
         with self.committer.write():
             self.store.finish_session(session_id, state=state, result=result, result_repr=result_repr, error=error)
             self.signals.forget(session_id)
+            self.events.forget_session(session_id)
             session = self.store.get_session(session_id)
             if session is not None and session.parent_id:
                 if completion is None:

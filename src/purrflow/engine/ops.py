@@ -39,6 +39,13 @@ class HostOps:
             project, loc, data, deployment_id=session.deployment_id, parent_id=session.id, memo=memo
         )
 
+    # -- subscriptions -------------------------------------------------------------------------
+    def op_subscribe(self, session: Session, source: str, filter: str) -> str:
+        return self.engine.events.subscribe(session, source, filter)
+
+    def op_unsubscribe(self, session: Session, subscription_id: str) -> None:
+        self.engine.events.unsubscribe(session, subscription_id)
+
     # -- signals -------------------------------------------------------------------------------
     def op_signal(self, session: Session, target: str | None, name: str, payload: bytes) -> int:
         if target is not None:

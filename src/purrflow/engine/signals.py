@@ -25,7 +25,12 @@ if TYPE_CHECKING:
 
 PROJECT_SIGNAL = "signal"
 SESSION_SIGNAL = "session_signal"
-WAIT_NAMES = {PROJECT_SIGNAL: "purrflow.wait_for_signal", SESSION_SIGNAL: "purrflow.next_signal"}
+EVENT = "event"  # next_event: a targeted inbox whose names are subscription ids
+WAIT_NAMES = {
+    PROJECT_SIGNAL: "purrflow.wait_for_signal",
+    SESSION_SIGNAL: "purrflow.next_signal",
+    EVENT: "purrflow.next_event",
+}
 
 
 class SignalWaits:
@@ -53,7 +58,7 @@ class SignalWaits:
         earlier = self._waits.get(wait.session_id)
         if earlier is not None and earlier.seq == wait.seq:  # a replay re-asks: keep the first deadline
             wait = replace(wait, deadline=earlier.deadline)
-        target = wait.session_id if wait.kind == SESSION_SIGNAL else None
+        target = wait.session_id if wait.kind != PROJECT_SIGNAL else None
         pending = store.take_signal(wait.project_id, target, wait.names)
         if pending is not None:
             result = pickle.dumps((pending.name, pending.payload))
@@ -70,7 +75,7 @@ class SignalWaits:
         signal_id = store.add_signal(project_id, target, name, payload)
         if target is not None:
             wait = self._waits.get(target)
-            receivers = [wait] if wait and wait.kind == SESSION_SIGNAL and name in wait.names else []
+            receivers = [wait] if wait and wait.kind != PROJECT_SIGNAL and name in wait.names else []
         else:
             receivers = [
                 self._waits[session_id]

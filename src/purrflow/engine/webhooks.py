@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from purrflow.engine.filters import Filter
-from purrflow.store import Trigger
-
 MAX_BODY_BYTES = 512 * 1024
 
 
@@ -59,18 +56,3 @@ def event_data(request: WebhookRequest) -> dict[str, Any]:
         "body": body,
         "trailers": {},
     }
-
-
-def matches(trigger: Trigger, event_type: str, data: dict[str, Any], event_id: str) -> bool:
-    """Does this webhook event start the trigger's handler? (The event is stored either way.)"""
-    wanted = trigger.spec.get("event_type")
-    if wanted and str(wanted).lower() != event_type:
-        return False
-    expression = str(trigger.spec.get("filter") or "")
-    if not expression:
-        return True
-    return (
-        Filter.compile(expression, where=f"trigger {trigger.name}")
-        .evaluate(event_type=event_type, data=data, event_id=event_id)
-        .matched
-    )

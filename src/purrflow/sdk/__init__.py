@@ -7,6 +7,7 @@ session every call goes to an in-memory stand-in (`purrflow.sdk.local_runtime()`
 from purrflow.errors import PurrflowError
 from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
+from purrflow.sdk._events import next_event, subscribe, unsubscribe
 from purrflow.sdk._runtime import local as local_runtime
 from purrflow.sdk._signals import Signal, next_signal, signal, wait_for_signal
 from purrflow.sdk._values import (
@@ -35,11 +36,14 @@ __all__ = [
     "list_values_keys",
     "local_runtime",
     "mutate_value",
+    "next_event",
     "next_signal",
     "set_value",
     "signal",
     "sleep",
     "start",
     "store",
+    "subscribe",
+    "unsubscribe",
     "wait_for_signal",
 ]

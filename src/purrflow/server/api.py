@@ -19,6 +19,7 @@ from purrflow.manifest import parse_entrypoint
 from purrflow.server.auth import current_user
 from purrflow.server.schemas import (
     DeployRequest,
+    SendEventRequest,
     StartSessionRequest,
     StopSessionRequest,
     decode_files,
@@ -107,6 +108,16 @@ async def list_triggers(request: Request, user: CurrentUser, project: str | None
             _trigger(engine, trigger, p.name) for p in projects for trigger in engine.store.list_triggers(p.id)
         ]
     }
+
+
+@router.post("/events", status_code=201, tags=["events"])
+async def send_event(body: SendEventRequest, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """Inject an event into a trigger or connection: it starts matching triggers and reaches subscriptions."""
+    engine = engine_of(request)
+    project = project_named(engine, user, body.project)
+    event, started = engine.receive_event(project, body.source, body.event_type, body.data)
+    await engine.committer.flushed()
+    return {"event_id": event.id, "session_ids": started}
 
 
 @router.get("/sessions", tags=["sessions"])

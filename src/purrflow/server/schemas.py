@@ -25,6 +25,13 @@ class StartSessionRequest(BaseModel):
     memo: dict[str, Any] = Field(default_factory=dict)
 
 
+class SendEventRequest(BaseModel):
+    project: str
+    source: str = Field(description="a trigger or connection of the project")
+    event_type: str = Field(description="e.g. message, issue_comment, post")
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class StopSessionRequest(BaseModel):
     reason: str = ""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from purrflow.store._signals import OpenWait, PendingSignal
+from purrflow.store._subscriptions import Subscription
 from purrflow.store.records import (
     FINAL_STATES,
     LIVE_STATES,
@@ -47,6 +48,7 @@ __all__ = [
     "Session",
     "SessionError",
     "Store",
+    "Subscription",
     "Team",
     "Timer",
     "Trigger",

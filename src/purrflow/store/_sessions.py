@@ -106,6 +106,7 @@ class SessionStore(Database):
         )  # fmt: skip
         self._exec("DELETE FROM timers WHERE session_id = ?", session_id)
         self._exec("DELETE FROM waits WHERE session_id = ?", session_id)
+        self._exec("UPDATE subscriptions SET active = 0 WHERE session_id = ? AND active = 1", session_id)
 
     def move_sessions_to_deployment(self, project_id: str, deployment_id: str, states: Iterable[str]) -> int:
         wanted = list(states)

@@ -17,12 +17,13 @@ from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
 from purrflow.store._sessions import SessionStore
 from purrflow.store._signals import SignalStore
+from purrflow.store._subscriptions import SubscriptionStore
 from purrflow.store._values import EventStore, ValueStore
 
 Durability = Literal["full", "normal"]
 
 
-class SQLiteStore(IdentityStore, ProjectStore, SessionStore, SignalStore, ValueStore, EventStore):
+class SQLiteStore(IdentityStore, ProjectStore, SessionStore, SignalStore, SubscriptionStore, ValueStore, EventStore):
     _begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: Path, *, durability: Durability = "full") -> None:
