@@ -1,1 +1,1 @@
-"""purrflow.compat."""
+"""Makes unmodified programs run: the `autokitteh` module (and, later, the CTO.ai daemon protocol)."""

@@ -59,6 +59,9 @@ class HostOps:
             return self.engine.signals.send(receiver.project_id, target, name, payload)
         return self.engine.signals.send(session.project_id, None, name, payload)
 
+    def op_outcome(self, session: Session, value: bytes) -> None:
+        """AutoKitteh's outcome(): recorded in the journal (this step) for the session's history."""
+
     # -- synchronous webhooks ------------------------------------------------------------------
     def op_http_outcome(
         self, session: Session, status_code: int, headers: dict[str, str], body: bytes, more: bool = False

@@ -131,6 +131,20 @@ _NONDETERMINISTIC_NAMES = frozenset(
 _DIRECT_NAMES = frozenset({"uuid.UUID", "os.getenv", "os.fspath", "os.getcwd"})
 
 _cache: dict[tuple[Any, str], Classification] = {}
+_never_steps: set[int] = set()
+_never_step_modules: set[str] = set()
+
+
+def register_no_activity(items: Any) -> None:
+    """Calls to these functions, classes or modules (objects or dotted names) never become steps."""
+    for item in items if isinstance(items, list | tuple | set) else [items]:
+        if isinstance(item, str):
+            _never_step_modules.add(item)
+        elif isinstance(item, types.ModuleType):
+            _never_step_modules.add(item.__name__)
+        else:
+            _never_steps.add(id(getattr(item, "__func__", item)))
+    _cache.clear()
 
 
 def _identity(fn: Any) -> tuple[str, str]:
@@ -190,6 +204,10 @@ def _decide(fn: Any, project_dir: str) -> Classification:
         return Classification(CallKind.DIRECT, getattr(fn, "__qualname__", "activity"))
     module, qualname = _identity(fn)
     name = f"{module}.{qualname}" if module else qualname
+    if id(getattr(fn, "__func__", fn)) in _never_steps or any(
+        module == m or module.startswith(m + ".") for m in _never_step_modules
+    ):
+        return Classification(CallKind.DIRECT, name)
     top = module.split(".", 1)[0]
     if name in _NONDETERMINISTIC_NAMES or (top in _NONDETERMINISTIC_MODULES and name not in _DIRECT_NAMES):
         return Classification(CallKind.STEP, name)

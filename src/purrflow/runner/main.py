@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from purrflow.compat import autokitteh_loader
 from purrflow.engine.protocol import Failure, Finished, StartSession
 from purrflow.errors import PurrflowError, SessionSuspended
 from purrflow.runner.channel import Channel, ChannelClosed
@@ -70,6 +71,7 @@ def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
     sys.path.insert(0, start.project_dir)
     importer = ProjectImporter(Path(start.project_dir), runtime.dispatch_call, rewrite=start.durable)
     importer.install()
+    autokitteh_loader.install()
     try:
         handler = _load_handler(importer, start.entrypoint)
         event = Event.from_dict({**start.event, "session_id": start.session_id})

@@ -27,7 +27,7 @@ from purrflow.engine.protocol import (
 )
 from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
 from purrflow.runner.channel import Channel
-from purrflow.runner.classify import CallKind, classify
+from purrflow.runner.classify import CallKind, classify, register_no_activity
 
 M = TypeVar("M")
 
@@ -50,6 +50,7 @@ class SessionRuntime:
         self._journal = {entry.seq: entry for entry in journal}
         self._next_seq = 1
         self._in_activity = False
+        self._inhibited = 0
         self._warned_live: set[str] = set()
         self._quiet_until, self._quiet_lines = output_position
 
@@ -59,7 +60,7 @@ class SessionRuntime:
 
     # -- the call hook installed into rewritten project modules ---------------------------------
     def dispatch_call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        if self._in_activity:
+        if self._in_activity or self._inhibited:
             return fn(*args, **kwargs)
         decision = classify(fn, self.project_dir)
         if decision.kind is CallKind.DIRECT:
@@ -92,6 +93,17 @@ class SessionRuntime:
             return value
         self._record(name, payload, failed=False)
         return value
+
+    def register_no_activity(self, items: Any) -> None:
+        register_no_activity(items)
+
+    def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run `fn` with no automatic steps inside (SDK calls still are steps)."""
+        self._inhibited += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self._inhibited -= 1
 
     def call_host(self, op: str, args: dict[str, Any]) -> Any:
         if self._in_activity:

@@ -31,6 +31,12 @@ class Runtime(Protocol):
     def sleep(self, seconds: float) -> None:
         """A durable sleep."""
 
+    def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Run `fn` with no automatic steps inside it."""
+
+    def register_no_activity(self, items: Any) -> None:
+        """Calls to these functions, classes or modules never become steps."""
+
     def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
         """A durable wait of `kind` (signals, events) answered by the host."""
 
@@ -46,6 +52,7 @@ class LocalRuntime:
         self.values: dict[str, bytes] = {}
         self.started: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
+        self.outcomes: list[Any] = []
         self._ids = itertools.count(1)
 
     @property
@@ -57,6 +64,12 @@ class LocalRuntime:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return fn(*args, **kwargs)
+
+    def register_no_activity(self, items: Any) -> None:
+        return None
 
     def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
         """Outside a session nothing can arrive: a wait with a deadline times out, one without is refused."""
@@ -78,6 +91,9 @@ class LocalRuntime:
 
     def _op_http_outcome(self, **response: Any) -> None:
         self.responses.append(response)
+
+    def _op_outcome(self, value: bytes) -> None:
+        self.outcomes.append(pickle.loads(value))
 
     def _op_get_value(self, key: str) -> bytes | None:
         return self.values.get(key)
