@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from purrflow.errors import InvalidInputError
 
@@ -31,12 +32,20 @@ class ServerConfig:
     public_url: str | None = None
     durability: Literal["full", "normal"] = "full"
     runner: Literal["zygote", "spawn"] = "zygote"
+    timezone: str = "UTC"
+    catch_up: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
             raise InvalidInputError(f"port {self.port} is out of range", hint="use a port from 1 to 65535")
         if self.hot_wait_seconds < 0 or self.sync_timeout_seconds <= 0:
             raise InvalidInputError("hot-wait must be ≥ 0 and sync-timeout > 0 seconds")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInputError(
+                f"time zone {self.timezone!r} is unknown", hint="use an IANA name such as UTC or Europe/Berlin"
+            ) from None
         if self.durability not in ("full", "normal"):
             raise InvalidInputError(f"durability {self.durability!r} is unknown", hint="use 'full' or 'normal'")
 
@@ -50,6 +59,8 @@ class ServerConfig:
             values["durability"] = durability
         if runner := os.environ.get("PURRFLOW_RUNNER"):
             values["runner"] = runner
+        if zone := os.environ.get("PURRFLOW_TIMEZONE"):
+            values["timezone"] = zone
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -97,13 +97,24 @@ def up(
     demo: Annotated[bool, typer.Option(help="deploy the demo project")] = False,
     hot_wait: Annotated[float | None, typer.Option(help="seconds a waiting session keeps its process (5)")] = None,
     sync_timeout: Annotated[float | None, typer.Option(help="seconds a sync webhook waits for its answer (30)")] = None,
+    timezone: Annotated[str | None, typer.Option(help="time zone of schedule triggers (UTC)")] = None,
+    catch_up: Annotated[
+        bool, typer.Option(help="after downtime, fire the latest missed tick of each schedule once")
+    ] = False,
 ) -> None:
     """Start the server (SQLite in the data folder, nothing else needed)."""
     from purrflow.config import ServerConfig
     from purrflow.server.app import run_server
 
     config = ServerConfig.from_env(
-        host=host, port=port, data_dir=data_dir, demo=demo, hot_wait_seconds=hot_wait, sync_timeout_seconds=sync_timeout
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        demo=demo,
+        hot_wait_seconds=hot_wait,
+        sync_timeout_seconds=sync_timeout,
+        timezone=timezone,
+        catch_up=catch_up or None,
     )
     run_server(config)
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.deploy import DeploymentFiles, DeployResult, stage, trigger_rows
@@ -22,6 +23,7 @@ from purrflow.engine.driver import SessionDriver
 from purrflow.engine.events import EventRouter
 from purrflow.engine.logs import LogBus, SessionEnded
 from purrflow.engine.ops import HostOps
+from purrflow.engine.schedules import Scheduler
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.engine.timers import TimerQueue
@@ -44,6 +46,9 @@ class EngineConfig:
     prewarm_seconds: float = 0.05
     max_values: int = 64
     max_value_bytes: int = 64 * 1024
+    #: Schedules' time zone, and whether one missed tick fires after a stall (never a burst).
+    timezone: str = "UTC"
+    catch_up: bool = False
 
 
 class Engine:
@@ -67,6 +72,7 @@ class Engine:
         self.ops = HostOps(self)
         self.signals = SignalWaits(self)
         self.events = EventRouter(self)
+        self.schedules = Scheduler(self, zone=ZoneInfo(config.timezone), catch_up=config.catch_up)
         self.values = ProjectValues(store, max_values=config.max_values, max_value_bytes=config.max_value_bytes)
         self.closing = False
         self._drivers: dict[str, SessionDriver] = {}
@@ -82,6 +88,7 @@ class Engine:
         waiting = set(self.store.session_ids_in_states(["waiting"]))
         self.signals.load()
         self.events.load()
+        self.schedules.load()
         for timer in self.store.list_timers():
             if timer.session_id in waiting:
                 self.timers.schedule(timer.session_id, timer.seq, timer.fire_at - self.config.prewarm_seconds)
@@ -91,6 +98,7 @@ class Engine:
     async def close(self) -> None:
         self.closing = True
         self.timers.close()
+        self.schedules.close()
         for driver in list(self._drivers.values()):
             driver.abandon()
         if self._tasks:
@@ -120,6 +128,7 @@ class Engine:
                     self.store.move_sessions_to_deployment(project.id, deployment.id, LIVE_STATES) if migrate else 0
                 )
             self.deployments.adopt(staging, deployment.id)
+            self.committer.after_commit(lambda: self.schedules.rearm_project(project.id))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -103,7 +103,7 @@ class EventRouter:
     ) -> bool:
         spec = trigger.spec
         if not (
-            (trigger.kind == "webhook" and trigger.name == source)
+            (trigger.kind in ("webhook", "schedule") and trigger.name == source)
             or (trigger.kind == "connection" and spec.get("connection") == source)
         ):
             return False

@@ -57,7 +57,13 @@ def create_app(config: ServerConfig) -> FastAPI:
 
 
 def _engine_config(config: ServerConfig) -> EngineConfig:
-    return EngineConfig(data_dir=config.data_dir, public_url=config.url, hot_wait_seconds=config.hot_wait_seconds)
+    return EngineConfig(
+        data_dir=config.data_dir,
+        public_url=config.url,
+        hot_wait_seconds=config.hot_wait_seconds,
+        timezone=config.timezone,
+        catch_up=config.catch_up,
+    )
 
 
 async def _deploy_demo(engine: Engine) -> None:

@@ -124,6 +124,25 @@ class ProjectStore(Database):
         rows = self._all(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE project_id = ? ORDER BY name", project_id)
         return [_trigger(row) for row in rows]
 
+    def list_triggers_of_kind(self, kind: str) -> list[Trigger]:
+        rows = self._all(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE kind = ? ORDER BY project_id, name", kind)
+        return [_trigger(row) for row in rows]
+
+    def get_trigger(self, trigger_id: str) -> Trigger | None:
+        row = self._one(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE id = ?", trigger_id)
+        return _trigger(row) if row else None
+
+    def last_schedule_fire(self, trigger_id: str) -> float | None:
+        row = self._one("SELECT last_fire_at FROM schedule_runs WHERE trigger_id = ?", trigger_id)
+        return float(row[0]) if row else None
+
+    def record_schedule_fire(self, trigger_id: str, at: float) -> None:
+        self._exec(
+            "INSERT INTO schedule_runs (trigger_id, last_fire_at) VALUES (?, ?)"
+            " ON CONFLICT (trigger_id) DO UPDATE SET last_fire_at = excluded.last_fire_at",
+            trigger_id, at,
+        )  # fmt: skip
+
     def get_trigger_by_slug(self, slug: str) -> Trigger | None:
         row = self._one(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE slug = ?", slug)
         return _trigger(row) if row else None
