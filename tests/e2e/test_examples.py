@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import Server
+from helpers import Server, wait_until
 
 pytestmark = pytest.mark.slow
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -56,3 +56,52 @@ def test_order_workflow_survives_a_kill_during_its_durable_sleep(tmp_path: Path)
     lines = ledger.read_text().splitlines()
     assert [line.split()[1] for line in lines] == ["reserve", "charge", "ship"]
     assert lines[0] == "7 reserve 2" and lines[1] == "7 charge 999"
+
+
+def test_approval_flow_waits_for_a_decision_or_expires(tmp_path: Path) -> None:
+    project = tmp_path / "approval_flow"
+    shutil.copytree(EXAMPLES / "approval_flow", project)
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"]).start()
+    try:
+        urls = webhooks(server.deploy(project))
+        waiting = httpx.post(urls["request"], json={"id": "r1", "what": "a laptop"}).json()["session_id"]
+        server.wait_state(waiting, "waiting")
+        httpx.post(urls["decide"], json={"id": "r1", "approved": True})
+        assert server.wait_state(waiting, "completed")["result_repr"] == "'approved'"
+        assert server.logs(waiting) == ["request r1: a laptop", "request r1: approved"]
+
+        decided_early = httpx.post(urls["decide"], json={"id": "r2", "approved": False}).json()["session_id"]
+        server.wait_state(decided_early, "completed")  # the decision is held for the request to come
+        early = httpx.post(urls["request"], json={"id": "r2", "what": "a boat"}).json()["session_id"]
+        assert server.wait_state(early, "completed")["result_repr"] == "'rejected'"
+
+        manifest = project / "purrflow.yaml"
+        manifest.write_text(manifest.read_text().replace("value: 86400", "value: 0.5"))
+        urls = webhooks(server.deploy(project))
+        expiring = httpx.post(urls["request"], json={"id": "r3", "what": "a pony"}).json()["session_id"]
+        assert server.wait_state(expiring, "completed")["result_repr"] == "'expired'"
+    finally:
+        server.stop()
+
+
+def test_chat_bot_reads_its_channel_until_bye(server: Server) -> None:
+    server.deploy(EXAMPLES / "chat_bot")
+
+    def say(channel: str, text: str) -> list[str]:
+        body = {
+            "project": "chat_bot",
+            "source": "chat",
+            "event_type": "message",
+            "data": {"channel": channel, "text": text},
+        }
+        with server.client() as client:
+            return list(client.post("/api/v1/events", json=body).json()["session_ids"])
+
+    (bot,) = say("C1", "hello")
+    server.wait_state(bot, "waiting", "running")
+    wait_until(lambda: server.logs(bot) == [] and server.session(bot)["steps"] >= 1, what="the bot to subscribe")
+    assert say("C2", "not for this bot") == []
+    assert say("C1", "how are you?") == []
+    assert say("C1", "bye") == []
+    assert server.wait_state(bot, "completed")["result_repr"] == "['how are you?']"
+    assert server.logs(bot) == ["heard in C1: how are you?"]
