@@ -48,6 +48,8 @@ project:
     - name: trivial
       type: webhook
       call: program.py:empty
+    - name: feed
+      type: webhook
 """
 
 PROGRAM = """
@@ -66,6 +68,12 @@ def empty(event):
 def answer(event):
     sdk.http_outcome(200, "ok")
 
+def waiter(event):
+    sub = sdk.subscribe("feed", f'data.url.query.to == "{event.data.key}"')
+    print("subscribed")
+    sdk.next_event(sub)
+    print("resumed")
+
 def steps(event):
     print("begin")
     for i in range(event.data.n):
@@ -81,13 +89,14 @@ def free_port() -> int:
 
 
 class BenchServer:
-    def __init__(self, durability: str) -> None:
+    def __init__(self, durability: str, hot_wait: float = 5.0) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="purr-bench-")
         self.data = Path(self.tmp.name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PURRFLOW_DURABILITY": durability}
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port), "--data-dir", str(self.data)]
+        args += ["--hot-wait", str(hot_wait)]
         self.proc = subprocess.Popen(
             args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
@@ -181,6 +190,49 @@ def per_step_ms(server: BenchServer, n: int) -> float:
     return (float(logs[-1]["ts"]) - float(logs[0]["ts"])) / n * 1000  # type: ignore[arg-type]
 
 
+def start_waiter(server: BenchServer, key: str) -> str:
+    body = {"project": "bench", "entrypoint": "program.py:waiter", "data": {"key": key}}
+    return str(server.client.post("/api/v1/sessions", json=body).json()["session_id"])
+
+
+def state_of(server: BenchServer, session_id: str) -> str:
+    return str(server.client.get(f"/api/v1/sessions/{session_id}").json()["session"]["state"])
+
+
+def resume_latency(server: BenchServer, n: int, *, suspended: bool) -> list[float]:
+    """Event sent → the waiting handler's next line, for a session holding its runner or suspended."""
+    samples = []
+    http = httpx.Client()  # one connection, as a real sender keeps: a new client costs ~50 ms of TLS set-up
+    for i in range(n):
+        session_id = start_waiter(server, f"k{i}")
+        while len(server.logs(session_id)) < 1 or (suspended and state_of(server, session_id) != "waiting"):
+            time.sleep(0.01)
+        sent = time.time()
+        http.post(server.hooks["feed"] + f"?to=k{i}")
+        server.wait_done(session_id)
+        resumed = server.logs(session_id)[-1]
+        samples.append((float(resumed["ts"]) - sent) * 1000)  # type: ignore[arg-type]
+    http.close()
+    return samples
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def memory_per_waiting_session(server: BenchServer, n: int) -> float:
+    """Growth of the server process's resident memory per suspended session, in KiB."""
+    before = rss_kib(server.proc.pid)
+    ids = [start_waiter(server, f"m{i}") for i in range(n)]
+    while server.client.get("/api/v1/server/stats").json()["sessions"].get("waiting", 0) < n:
+        time.sleep(0.1)
+    assert ids
+    return (rss_kib(server.proc.pid) - before) / n
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer samples")
@@ -208,6 +260,32 @@ def main() -> None:
         rows.append(("per durable step, fsync'd (FULL)", f"{per_step_ms(full, 2000) * 1000:.0f} µs", "≤ 500 µs"))
     finally:
         full.close()
+    hot = BenchServer("full", hot_wait=60)
+    try:
+        lat = resume_latency(hot, 20 if args.quick else 100, suspended=False)
+        rows.append(
+            (
+                "event → waiting session resumed (hot), p50 / p99",
+                f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms",
+                "≤ 5 / 20 ms",
+            )
+        )
+    finally:
+        hot.close()
+    cold = BenchServer("full", hot_wait=0)
+    try:
+        lat = resume_latency(cold, 20 if args.quick else 100, suspended=True)
+        rows.append(
+            (
+                "event → suspended session resumed, p50 / p99",
+                f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms",
+                "≤ 5 / 20 ms",
+            )
+        )
+        per = memory_per_waiting_session(cold, 300 if args.quick else 1000)
+        rows.append(("server memory per waiting session", f"{per:.1f} KiB", "≤ 10 KiB"))
+    finally:
+        cold.close()
     normal = BenchServer("normal")
     try:
         rows.append(("per durable step, synchronous=NORMAL", f"{per_step_ms(normal, 2000) * 1000:.0f} µs", "≤ 100 µs"))

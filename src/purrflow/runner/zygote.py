@@ -24,6 +24,10 @@ import pickle  # noqa: E402,F401
 
 import purrflow.runner.main as runner_main  # noqa: E402
 import purrflow.sdk  # noqa: E402,F401
+from purrflow.compat import autokitteh_loader  # noqa: E402
+
+# `import autokitteh` costs milliseconds (the PyPI package and its submodules): pay it once, here.
+autokitteh_loader.install()
 
 
 def die_with_parent() -> None:
