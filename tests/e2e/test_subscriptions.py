@@ -71,6 +71,10 @@ def broken_filter(event):
 
 def unknown_source(event):
     sdk.subscribe("nope")
+
+def connection_env(event):
+    import os
+    return os.environ.get("chat__token"), os.environ.get("chat__team")
 """
 
 
@@ -164,3 +168,36 @@ def test_one_event_among_a_thousand_subscriptions_resumes_exactly_its_session(tm
             assert server_stats()["sessions"] == {"waiting": 999, "completed": 1}
     finally:
         server.stop()
+
+
+def test_event_waits_survive_kill9_and_each_event_is_delivered_once(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "subs", {"purrflow.yaml": MANIFEST, "program.py": PROGRAM})
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"]).start()
+    try:
+        server.deploy(project)
+        bots = [start(server, "bot") for _ in range(3)]
+        for bot in bots:
+            server.wait_state(bot, "waiting")
+        server.kill9()
+        server.start()
+        with server.client() as client:
+            for text in ("one", "two", "bye"):
+                body = {"project": "subs", "source": "chat", "event_type": "message",
+                        "data": {"channel": "C1", "text": text}}  # fmt: skip
+                assert client.post("/api/v1/events", json=body).status_code == 201
+        for bot in bots:
+            heard = server.wait_state(bot, "completed", "error")
+            assert heard["result_repr"] == "[('message', 'one'), ('message', 'two'), ('message', 'bye')]", heard
+    finally:
+        server.stop()
+
+
+def test_connection_fields_reach_sessions_as_environment_variables(server: Server, hook_url: str) -> None:
+    assert purr(server, "connections", "set", "subs", "chat", "token=xoxb-1", "team=T9").returncode == 0
+    assert "chat: team, token" in purr(server, "connections", "list", "subs").stdout
+    session = server.wait_state(start(server, "connection_env"), "completed")
+    assert session["result_repr"] == "('xoxb-1', 'T9')"
+    assert purr(server, "connections", "set", "subs", "chat", "team=").returncode == 0
+    assert server.wait_state(start(server, "connection_env"), "completed")["result_repr"] == "('xoxb-1', None)"
+    missing = purr(server, "connections", "set", "subs", "nope", "a=b")
+    assert missing.returncode == 1 and "no connection named 'nope'" in missing.stderr

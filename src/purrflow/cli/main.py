@@ -34,6 +34,8 @@ values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
 events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
 app.add_typer(events_app, name="events")
+connections_app = typer.Typer(no_args_is_help=True, help="Connections' fields (tokens, URLs).")
+app.add_typer(connections_app, name="connections")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
@@ -347,6 +349,44 @@ def events_send(
         return
     started = ", ".join(sent["session_ids"]) or "no session"
     render.console.print(f"event {sent['event_id']} stored; started {started}")
+
+
+# -- connections -------------------------------------------------------------------------------
+
+
+@connections_app.command("list")
+@friendly
+def connections_list(project: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """A project's connections and the names of their fields."""
+    with api(url) as client:
+        connections = client.get("/connections", project=project)["connections"]
+    if as_json:
+        render.print_json(connections)
+        return
+    for connection in connections:
+        render.console.print(f"{connection['name']}: {', '.join(connection['fields']) or '(no fields)'}")
+
+
+@connections_app.command("set")
+@friendly
+def connections_set(
+    project: str,
+    name: str,
+    fields: Annotated[list[str], typer.Argument(help="FIELD=VALUE (FIELD= removes it)")],
+    url: UrlFlag = None,
+) -> None:
+    """Set a connection's fields; sessions read them as <connection>__<field> environment variables."""
+    values: dict[str, str | None] = {}
+    for item in fields:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInputError(
+                f"{item!r} is not FIELD=VALUE", hint="e.g. purr connections set P slack_conn token=xoxb-…"
+            )
+        values[key] = value or None
+    with api(url) as client:
+        result = client.request("PATCH", f"/connections/{name}", params={"project": project}, json={"vars": values})
+    render.console.print(f"{name}: {', '.join(result['fields']) or '(no fields)'}")
 
 
 # -- values ------------------------------------------------------------------------------------

@@ -262,6 +262,9 @@ class Engine:
         for trigger in self.store.list_triggers(session.project_id):
             if trigger.slug:
                 env[f"{trigger.name}__webhook_url"] = self.webhook_url(trigger.slug)
+        for connection, fields in self.store.connection_vars(session.project_id).items():
+            for field, value in fields.items():
+                env[f"{connection}__{field}"] = value
         return env
 
     def webhook_url(self, slug: str) -> str:

@@ -14,10 +14,11 @@ from purrflow import __version__
 from purrflow.engine.deploy import check_entrypoint
 from purrflow.engine.engine import Engine
 from purrflow.engine.logs import SessionEnded
-from purrflow.errors import NotFoundError
+from purrflow.errors import InvalidInputError, NotFoundError
 from purrflow.manifest import parse_entrypoint
 from purrflow.server.auth import current_user
 from purrflow.server.schemas import (
+    ConnectionVarsRequest,
     DeployRequest,
     SendEventRequest,
     StartSessionRequest,
@@ -118,6 +119,33 @@ async def send_event(body: SendEventRequest, request: Request, user: CurrentUser
     event, started = engine.receive_event(project, body.source, body.event_type, body.data)
     await engine.committer.flushed()
     return {"event_id": event.id, "session_ids": started}
+
+
+@router.get("/connections", tags=["projects"])
+async def list_connections(project: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    """A project's connections and the names of their fields (values are not shown)."""
+    engine = engine_of(request)
+    found = project_named(engine, user, project)
+    fields = engine.store.connection_vars(found.id)
+    return {"connections": [{"name": name, "fields": sorted(values)} for name, values in fields.items()]}
+
+
+@router.patch("/connections/{name}", tags=["projects"])
+async def set_connection_vars(
+    name: str, project: str, body: ConnectionVarsRequest, request: Request, user: CurrentUser
+) -> dict[str, Any]:
+    """Set fields of a connection; sessions see them as `<connection>__<field>` environment variables."""
+    engine = engine_of(request)
+    found = project_named(engine, user, project)
+    bad = [key for key in body.vars if not key or not key.replace("_", "").isalnum()]
+    if bad:
+        raise InvalidInputError(f"connection field names must be letters, digits and '_': {', '.join(map(repr, bad))}")
+    with engine.committer.write():
+        known = engine.store.set_connection_vars(found.id, name, body.vars)
+    if not known:
+        raise NotFoundError(f"project {project!r} has no connection named {name!r}", hint="declare it in purrflow.yaml")
+    await engine.committer.flushed()
+    return {"name": name, "fields": sorted(engine.store.connection_vars(found.id)[name])}
 
 
 @router.get("/sessions", tags=["sessions"])

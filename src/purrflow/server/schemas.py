@@ -32,6 +32,10 @@ class SendEventRequest(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class ConnectionVarsRequest(BaseModel):
+    vars: dict[str, str | None] = Field(description="field → value; null removes the field")
+
+
 class StopSessionRequest(BaseModel):
     reason: str = ""
 

@@ -92,6 +92,24 @@ class ProjectStore(Database):
                     new_id("con"), project_id, name, integration,
                 )  # fmt: skip
 
+    def connection_vars(self, project_id: str) -> dict[str, dict[str, str]]:
+        rows = self._all("SELECT name, vars FROM connections WHERE project_id = ? ORDER BY name", project_id)
+        return {row[0]: loads(row[1]) or {} for row in rows}
+
+    def set_connection_vars(self, project_id: str, name: str, values: Mapping[str, str | None]) -> bool:
+        """Merge `values` into the connection's fields (None removes one); False if there is no such connection."""
+        row = self._one("SELECT vars FROM connections WHERE project_id = ? AND name = ?", project_id, name)
+        if row is None:
+            return False
+        merged: dict[str, str] = loads(row[0]) or {}
+        for key, value in values.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        self._exec("UPDATE connections SET vars = ? WHERE project_id = ? AND name = ?", dumps(merged), project_id, name)
+        return True
+
     # -- triggers ----------------------------------------------------------------------------
     def replace_triggers(self, project_id: str, triggers: list[tuple[str, str, dict[str, Any]]]) -> list[Trigger]:
         """Make the project's triggers exactly these (name, kind, spec); a kept webhook keeps its slug.
