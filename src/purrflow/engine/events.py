@@ -3,15 +3,20 @@ subscriptions that want it.
 
 A subscription's events are queued in its session's inbox as targeted signals named after the
 subscription, so `next_event` is a durable wait like `next_signal`: ordered by arrival across several
-subscriptions, delivered exactly once, held while the session is suspended. Live subscriptions are
-indexed by (project, source), so an event only meets the filters of its own source.
+subscriptions, delivered exactly once, held while the session is suspended.
+
+Live subscriptions are indexed by (project, source), and within a source by the equality a filter
+starts with (`data.user == "U1" && …`, `event_type == "message"`): an event looks its own values up
+and evaluates only the filters that can match it, plus those with no such equality.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from purrflow.engine.filters import Filter
@@ -23,6 +28,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("purrflow.engine.events")
 
+_EQUALITY = re.compile(
+    r"""^\s*(event_type|data(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*==\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*(?:&&.*)?$""",
+    re.DOTALL,
+)
+_MISSING = object()
+IndexKey = tuple[str, Any]
+
+
+def equality_key(expression: str) -> IndexKey | None:
+    """(path, literal) when the filter can only match events where `path == literal`; else None."""
+    if "||" in expression:
+        return None
+    match = _EQUALITY.match(expression)
+    if match is None:
+        return None
+    path, literal = match.group(1), match.group(2)
+    return path, (json.loads(literal) if literal.startswith('"') else int(literal))
+
+
+def _lookup(path: str, event_type: str, data: dict[str, Any]) -> Any:
+    if path == "event_type":
+        return event_type
+    value: Any = data
+    for part in path.split(".")[1:]:
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
 
 class EventRouter:
     def __init__(self, engine: Engine) -> None:
@@ -30,6 +64,9 @@ class EventRouter:
         self._subs: dict[tuple[str, str], dict[str, tuple[Subscription, Filter]]] = defaultdict(dict)
         self._by_session: dict[str, set[str]] = defaultdict(set)
         self._sources: dict[str, tuple[str, str]] = {}
+        self._equal: dict[tuple[str, str], dict[IndexKey, set[str]]] = defaultdict(lambda: defaultdict(set))
+        self._paths: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self._unindexed: dict[tuple[str, str], set[str]] = defaultdict(set)
         self._warned: set[str] = set()
 
     def __len__(self) -> int:
@@ -93,10 +130,24 @@ class EventRouter:
             if trigger.call and self._trigger_wants(trigger, source, event_type, data, event.id)
         ]
         payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id})
-        for sub, compiled in list(self._subs.get((project.id, source), {}).values()):
+        subs = self._subs.get((project.id, source), {})
+        for subscription_id in sorted(self._candidates((project.id, source), event_type, data)):
+            sub, compiled = subs[subscription_id]
             if self._matches(sub.id, compiled, event_type, data, event.id):
                 engine.signals.send(project.id, sub.session_id, sub.id, payload)
         return event, started
+
+    def _candidates(self, key: tuple[str, str], event_type: str, data: dict[str, Any]) -> set[str]:
+        found = set(self._unindexed.get(key, ()))
+        equal = self._equal.get(key)
+        for path in self._paths.get(key, ()):
+            value = _lookup(path, event_type, data)
+            if value is not _MISSING and equal is not None:
+                try:
+                    found |= equal.get((path, value), set())
+                except TypeError:  # an unhashable value (a list, a dict) equals no literal
+                    continue
+        return found
 
     def _trigger_wants(
         self, trigger: Trigger, source: str, event_type: str, data: dict[str, Any], event_id: str
@@ -127,9 +178,16 @@ class EventRouter:
 
     def _add(self, sub: Subscription) -> None:
         compiled = Filter.compile(sub.filter, where=f"subscription {sub.id}")
-        self._subs[(sub.project_id, sub.source)][sub.id] = (sub, compiled)
+        key = (sub.project_id, sub.source)
+        self._subs[key][sub.id] = (sub, compiled)
         self._by_session[sub.session_id].add(sub.id)
-        self._sources[sub.id] = (sub.project_id, sub.source)
+        self._sources[sub.id] = key
+        index = equality_key(sub.filter)
+        if index is None:
+            self._unindexed[key].add(sub.id)
+        else:
+            self._equal[key][index].add(sub.id)
+            self._paths[key][index[0]] += 1
 
     def _remove(self, subscription_id: str) -> None:
         key = self._sources.pop(subscription_id, None)
@@ -138,4 +196,12 @@ class EventRouter:
         sub, _ = self._subs[key].pop(subscription_id)
         if not self._subs[key]:
             del self._subs[key]
+        index = equality_key(sub.filter)
+        if index is None:
+            self._unindexed[key].discard(subscription_id)
+        else:
+            self._equal[key][index].discard(subscription_id)
+            self._paths[key][index[0]] -= 1
+            if not self._paths[key][index[0]]:
+                del self._paths[key][index[0]]
         self._by_session.get(sub.session_id, set()).discard(subscription_id)
