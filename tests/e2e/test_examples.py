@@ -105,3 +105,23 @@ def test_chat_bot_reads_its_channel_until_bye(server: Server) -> None:
     assert say("C1", "bye") == []
     assert server.wait_state(bot, "completed")["result_repr"] == "['how are you?']"
     assert server.logs(bot) == ["heard in C1: how are you?"]
+
+
+def test_cancellable_orders_subscribe_to_their_own_trigger(tmp_path: Path) -> None:
+    project = tmp_path / "cancellable_orders"
+    shutil.copytree(EXAMPLES / "cancellable_orders", project)
+    manifest = project / "purrflow.yaml"
+    manifest.write_text(manifest.read_text().replace("value: 600", "value: 1"))
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"]).start()
+    try:
+        url = webhooks(server.deploy(project))["orders"]
+        kept = httpx.post(url, json={"kind": "order", "id": "o1"}).json()["session_id"]
+        cancelled = httpx.post(url, json={"kind": "order", "id": "o2"}).json()["session_id"]
+        wait_until(lambda: server.session(cancelled)["steps"] >= 1, what="the order to subscribe")
+        cancel = httpx.post(url, json={"kind": "cancel", "id": "o2"}).json()
+        assert cancel["session_id"] is None  # the trigger's filter: no session for a cancellation
+        assert server.wait_state(cancelled, "completed")["result_repr"] == "'cancelled'"
+        assert server.wait_state(kept, "completed")["result_repr"] == "'fulfilled'"
+        assert server.logs(cancelled) == ["order o2 placed", "order o2 cancelled"]
+    finally:
+        server.stop()
