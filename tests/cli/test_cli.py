@@ -58,7 +58,7 @@ def test_start_follow_and_stop(server: Server, tmp_path: Path) -> None:
     (project / "purrflow.yaml").write_text("version: v1\nproject:\n  name: p\n")
     (project / "jobs.py").write_text(
         "import time\n\ndef count(event):\n    for i in range(event.data.n):\n        print('tick', i)\n"
-        "    return event.data.n\n\ndef forever(event):\n    time.sleep(3600)\n"
+        "    return event.data.n\n\ndef forever(event):\n    time.sleep(3600)  # sleep-ok: durable\n"
     )
     assert purr("deploy", str(project), server=server).returncode == 0
     followed = purr("sessions", "start", "p", "jobs.py:count", "--data", '{"n": 3}', "--follow", server=server)

@@ -27,7 +27,7 @@ from purrflow import sdk
 def step(name, n):
     with open(os.environ["OUT"], "a") as out:
         out.write(f"{name} {n}\\n")
-    time.sleep(0.03)  # inside an activity: a real sleep, so the kill lands mid-session
+    time.sleep(0.03)  # sleep-ok: inside an activity, so the kill lands mid-session
     return n
 
 

@@ -55,7 +55,7 @@ import time
 
 def main(event):
     print("going to sleep")
-    time.sleep(60)
+    time.sleep(60)  # sleep-ok: the durable sleep under test
     print("woke up")
 """
 
@@ -87,7 +87,7 @@ def main(event):
     first = (time.time(), random.random(), uuid.uuid4().hex)
     print("first", first)
     handle = sdk_client()
-    time.sleep(1.5)
+    time.sleep(1.5)  # sleep-ok: the durable sleep under test
     print("second", (time.time(), random.random(), uuid.uuid4().hex), type(handle).__name__)
     return first
 
@@ -139,7 +139,7 @@ def fetch():
 
 def main(event):
     fetch()
-    time.sleep(2)
+    time.sleep(2)  # sleep-ok: the durable sleep under test
     return "done"
 """
 
@@ -153,7 +153,7 @@ def fetch_everything():
 
 def main(event):
     fetch_everything()
-    time.sleep(2)
+    time.sleep(2)  # sleep-ok: the durable sleep under test
     return "done"
 """
 
@@ -222,7 +222,7 @@ import time
 def main(event):
     with open(os.environ["OUT"], "a") as out:
         out.write("start\\n")
-    time.sleep(1.5)
+    time.sleep(1.5)  # sleep-ok: the durable sleep under test
     return "done"
 """
 

@@ -67,7 +67,7 @@ def broken(event):
     raise ValueError("the handler broke")
 
 def slow(event):
-    time.sleep(3)
+    time.sleep(3)  # sleep-ok: a handler slower than the sync timeout
 """
 
 
