@@ -47,6 +47,10 @@ class AuthError(PurrflowError):
     """A missing, unknown or revoked API token."""
 
 
+class ForbiddenError(PurrflowError):
+    """The caller's role does not allow this within their own team."""
+
+
 class DeploymentError(PurrflowError):
     """A project cannot be deployed as it is (unknown call target, broken filter, …)."""
 

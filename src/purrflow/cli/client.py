@@ -13,6 +13,7 @@ from purrflow.cli.settings import token_hint
 
 _ERRORS: dict[str, type[errors.PurrflowError]] = {
     "AuthError": errors.AuthError,
+    "ForbiddenError": errors.ForbiddenError,
     "NotFoundError": errors.NotFoundError,
     "ManifestError": errors.ManifestError,
     "DeploymentError": errors.DeploymentError,

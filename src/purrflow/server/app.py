@@ -16,7 +16,7 @@ from purrflow.config import ServerConfig
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.engine import Engine, EngineConfig
 from purrflow.orchestrators.local import make_launcher
-from purrflow.server import api, errors, values_api, webhooks
+from purrflow.server import api, errors, identity_api, values_api, webhooks
 from purrflow.server.auth import bootstrap_admin
 from purrflow.store import open_store
 
@@ -52,6 +52,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(values_api.router)
+    app.include_router(identity_api.router)
     app.router.routes.extend(webhooks.routes)
     return app
 

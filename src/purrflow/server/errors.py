@@ -14,6 +14,7 @@ log = logging.getLogger("purrflow.server")
 
 STATUS: list[tuple[type[errors.PurrflowError], int]] = [
     (errors.AuthError, 401),
+    (errors.ForbiddenError, 403),
     (errors.NotFoundError, 404),
     (errors.SessionStateError, 409),
     (errors.PurrflowError, 400),

@@ -20,6 +20,7 @@ from purrflow.store.records import (
     SessionError,
     Team,
     Timer,
+    TokenInfo,
     Trigger,
     User,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "Subscription",
     "Team",
     "Timer",
+    "TokenInfo",
     "Trigger",
     "User",
     "open_store",

@@ -6,7 +6,9 @@ import hashlib
 import time
 
 from purrflow.store._db import Database, new_id
-from purrflow.store.records import Team, User
+from purrflow.store.records import Team, TokenInfo, User
+
+_USER_COLS = "id, team_id, username, email, role"
 
 
 def hash_token(token: str) -> str:
@@ -54,3 +56,39 @@ class IdentityStore(Database):
             hash_token(token),
         )
         return User(*row) if row else None
+
+    def get_user_by_username(self, username: str) -> User | None:
+        row = self._one(f"SELECT {_USER_COLS} FROM users WHERE username = ?", username)
+        return User(*row) if row else None
+
+    def list_users(self, team_id: str) -> list[User]:
+        return [
+            User(*row)
+            for row in self._all(f"SELECT {_USER_COLS} FROM users WHERE team_id = ? ORDER BY username", team_id)
+        ]
+
+    def list_teams(self) -> list[Team]:
+        return [Team(*row) for row in self._all("SELECT id, name FROM teams ORDER BY name")]
+
+    def list_tokens(self, team_id: str, *, user_id: str | None = None) -> list[TokenInfo]:
+        sql = (
+            "SELECT t.id, t.name, u.username, t.created_at, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE u.team_id = ?"
+        )
+        params: list[object] = [team_id]
+        if user_id is not None:
+            sql += " AND u.id = ?"
+            params.append(user_id)
+        return [TokenInfo(*row) for row in self._all(sql + " ORDER BY t.created_at", *params)]
+
+    def revoke_token(self, token_id: str, team_id: str, *, user_id: str | None = None) -> bool:
+        """Revoke a token of this team (of this user, when given); False if there is no such live token."""
+        sql = (
+            "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"
+            " AND user_id IN (SELECT id FROM users WHERE team_id = ?)"
+        )
+        params: list[object] = [time.time(), token_id, team_id]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        return self._exec(sql, *params).rowcount > 0

@@ -25,6 +25,17 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as listed: never its value (only its hash is stored)."""
+
+    id: str
+    name: str
+    username: str
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Project:
     id: str
     team_id: str

@@ -1,0 +1,127 @@
+"""`purr login`, `purr teams`, `purr users`, `purr tokens`: who may use the server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from purrflow.cli import render
+from purrflow.cli.client import ApiClient
+from purrflow.cli.common import JsonFlag, UrlFlag, api, friendly
+from purrflow.cli.settings import save_login, server_url
+
+teams_app = typer.Typer(no_args_is_help=True, help="Teams (admins of the default team create them).")
+users_app = typer.Typer(no_args_is_help=True, help="Your team's users.")
+tokens_app = typer.Typer(no_args_is_help=True, help="API tokens: shown once when created, stored hashed.")
+
+
+def _table(columns: tuple[str, ...], rows: list[list[str]]) -> Table:
+    table = Table(header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def login(
+    token: Annotated[str, typer.Option(prompt=True, hide_input=True, help="an API token")],
+    url: UrlFlag = None,
+) -> None:
+    """Check a token against the server and remember both for later commands."""
+    client = ApiClient(server_url(url), token)
+    try:
+        who = client.get("/me")
+    finally:
+        client.close()
+    path = save_login(server_url(url), token)
+    render.console.print(
+        f"logged in to {server_url(url)} as {who['user']['username']} ({who['team']['name']}); saved in {path}"
+    )
+
+
+@teams_app.command("list")
+@friendly
+def teams_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """Your team (every team, for admins of the default team)."""
+    with api(url) as client:
+        teams = client.get("/teams")["teams"]
+    if as_json:
+        render.print_json(teams)
+    else:
+        render.console.print(_table(("team", "id"), [[t["name"], t["id"]] for t in teams]))
+
+
+@teams_app.command("create")
+@friendly
+def teams_create(
+    name: str, admin: Annotated[str, typer.Option(help="username of its first admin")], url: UrlFlag = None
+) -> None:
+    """Create a team and its first admin; prints the admin's token (shown once)."""
+    with api(url) as client:
+        created = client.post("/teams", {"name": name, "admin": admin})
+    render.console.print(f"team {created['team']['name']} created; admin {admin}'s token (shown once):")
+    render.console.print(created["token"], markup=False, highlight=False)
+
+
+@users_app.command("list")
+@friendly
+def users_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """The users of your team."""
+    with api(url) as client:
+        users = client.get("/users")["users"]
+    if as_json:
+        render.print_json(users)
+    else:
+        render.console.print(_table(("user", "role", "email"), [[u["username"], u["role"], u["email"]] for u in users]))
+
+
+@users_app.command("create")
+@friendly
+def users_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin or member")] = "member",
+    email: Annotated[str, typer.Option(help="their email")] = "",
+    url: UrlFlag = None,
+) -> None:
+    """Add a user to your team (admins only); prints their first token (shown once)."""
+    with api(url) as client:
+        created = client.post("/users", {"username": username, "role": role, "email": email})
+    render.console.print(f"user {username} ({role}) added; their token (shown once):")
+    render.console.print(created["token"], markup=False, highlight=False)
+
+
+@tokens_app.command("create")
+@friendly
+def tokens_create(name: Annotated[str, typer.Option(help="what it is for")] = "", url: UrlFlag = None) -> None:
+    """Create a token for yourself; printed once."""
+    with api(url) as client:
+        created = client.post("/tokens", {"name": name})
+    render.console.print(created["token"], markup=False, highlight=False)
+
+
+@tokens_app.command("list")
+@friendly
+def tokens_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """Your tokens (every token of the team, for admins); never their values."""
+    with api(url) as client:
+        tokens = client.get("/tokens")["tokens"]
+    if as_json:
+        render.print_json(tokens)
+        return
+    rows = [
+        [t["id"], t["name"], t["user"], render.ago(t["created_at"]), "revoked" if t["revoked_at"] else "live"]
+        for t in tokens
+    ]
+    render.console.print(_table(("token", "name", "user", "created", "state"), rows))
+
+
+@tokens_app.command("revoke")
+@friendly
+def tokens_revoke(token_id: str, url: UrlFlag = None) -> None:
+    """Revoke a token: it stops working at once."""
+    with api(url) as client:
+        client.request("DELETE", f"/tokens/{token_id}")
+    render.console.print(f"revoked {token_id}")
