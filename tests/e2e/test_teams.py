@@ -29,6 +29,13 @@ def main(event):
 
 PUBLIC = {("GET", "/api/v1/health"), ("GET", "/api/v1/openapi.json")}
 # These create something in the caller's own team; they name nothing of another team to find.
+OWN_TEAM_WRITES = {
+    ("POST", "/api/v1/projects/deploy"),
+    ("POST", "/api/v1/teams"),
+    ("POST", "/api/v1/users"),
+    ("POST", "/api/v1/tokens"),
+    ("PUT", "/api/v1/config/{key}"),
+}
 
 
 def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path: Path) -> None:
@@ -44,6 +51,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
             "session_id"
         ]
         server.wait_state(session_id, "waiting", "running")
+        assert admin.put("/api/v1/config/secret_plan", json={"value": "on mars"}).status_code == 200
         team = admin.post("/api/v1/teams", json={"name": "beta", "admin": "bea"})
         assert team.status_code == 201, team.text
         token_id = admin.get("/api/v1/tokens").json()["tokens"][0]["id"]
@@ -52,7 +60,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
     assert other.get("/api/v1/me").json()["team"]["name"] == "beta"
 
     fill = {"session_id": session_id, "key": "secret_plan", "token_id": token_id, "name": "chat"}
-    secrets_of_alpha = [session_id, "alpha", "secret_plan", "world domination", token_id, "admin-"]
+    secrets_of_alpha = [session_id, "alpha", "secret_plan", "world domination", "on mars", token_id, "admin-"]
     bodies = {
         "/api/v1/sessions": {"project": "alpha", "entrypoint": "program.py:main"},
         "/api/v1/events": {"project": "alpha", "source": "hook", "event_type": "post"},
@@ -63,10 +71,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
     tried = 0
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
-            if (method.upper(), path) in PUBLIC or (
-                path in ("/api/v1/projects/deploy", "/api/v1/teams", "/api/v1/users", "/api/v1/tokens")
-                and method == "post"
-            ):
+            if (method.upper(), path) in PUBLIC or (method.upper(), path) in OWN_TEAM_WRITES:
                 continue
             url = re.sub(r"\{(\w+)\}", lambda m: fill[m.group(1)], path)
             params = {p["name"]: "alpha" for p in operation.get("parameters", []) if p["name"] == "project"}
@@ -82,6 +87,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
         assert (
             admin.get("/api/v1/values/secret_plan", params={"project": "alpha"}).json()["value"] == "world domination"
         )
+        assert admin.get("/api/v1/config/secret_plan").json()["value"] == "on mars"
 
 
 def purr(server: Server, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -18,6 +18,7 @@ PUBLIC = [
     "activity",
     "add_values",
     "check_and_set_value",
+    "config",
     "del_value",
     "get_value",
     "get_webhook_url",

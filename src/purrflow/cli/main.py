@@ -31,6 +31,8 @@ app.add_typer(identity.teams_app, name="teams")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.tokens_app, name="tokens")
 app.command()(friendly(identity.login))
+config_app = typer.Typer(no_args_is_help=True, help="Your team's configuration store (strings).")
+app.add_typer(config_app, name="config")
 values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
 events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
@@ -338,6 +340,50 @@ def connections_set(
     with api(url) as client:
         result = client.request("PATCH", f"/connections/{name}", params={"project": project}, json={"vars": values})
     render.console.print(f"{name}: {', '.join(result['fields']) or '(no fields)'}")
+
+
+# -- config ------------------------------------------------------------------------------------
+
+
+@config_app.command("list")
+@friendly
+def config_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """Every config key of your team with its value."""
+    with api(url) as client:
+        config = client.get("/config")["config"]
+    if as_json:
+        render.print_json(config)
+    elif not config:
+        render.console.print("your team has no config yet: purr config set KEY VALUE")
+    else:
+        for key, value in config.items():
+            render.console.print(f"{key} = {value}", markup=False, highlight=False)
+
+
+@config_app.command("get")
+@friendly
+def config_get(key: str, url: UrlFlag = None) -> None:
+    """One config value, printed as it is."""
+    with api(url) as client:
+        render.console.print(client.get(f"/config/{key}")["value"], markup=False, highlight=False)
+
+
+@config_app.command("set")
+@friendly
+def config_set(key: str, value: str, url: UrlFlag = None) -> None:
+    """Set a config value for your team; sessions read it with sdk.config.get(KEY)."""
+    with api(url) as client:
+        client.request("PUT", f"/config/{key}", json={"value": value})
+    render.console.print(f"set {key}")
+
+
+@config_app.command("del")
+@friendly
+def config_del(key: str, url: UrlFlag = None) -> None:
+    """Delete a config value."""
+    with api(url) as client:
+        client.request("DELETE", f"/config/{key}")
+    render.console.print(f"deleted {key}")
 
 
 # -- values ------------------------------------------------------------------------------------

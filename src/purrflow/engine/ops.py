@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from purrflow.engine.deploy import check_entrypoint
 from purrflow.engine.sync import HttpResponse
+from purrflow.engine.team_config import check_config
 from purrflow.errors import InvalidInputError, NotFoundError, SessionStateError
 from purrflow.store import Session
 
@@ -45,6 +46,29 @@ class HostOps:
 
     def op_unsubscribe(self, session: Session, subscription_id: str) -> None:
         self.engine.events.unsubscribe(session, subscription_id)
+
+    # -- team configuration ----------------------------------------------------------------------
+    def _team(self, session: Session) -> str:
+        project = self.engine.store.get_project(session.project_id)
+        assert project is not None  # a session's project outlives it
+        return project.team_id
+
+    def op_config_get(self, session: Session, key: str) -> str | None:
+        check_config(key)
+        return self.engine.store.get_config(self._team(session), key)
+
+    def op_config_get_all(self, session: Session) -> dict[str, str]:
+        return self.engine.store.all_config(self._team(session))
+
+    def op_config_set(self, session: Session, key: str, value: str) -> dict[str, str]:
+        check_config(key, value)
+        team_id = self._team(session)
+        self.engine.store.set_config(team_id, key, value)
+        return self.engine.store.all_config(team_id)
+
+    def op_config_delete(self, session: Session, key: str) -> bool:
+        check_config(key)
+        return self.engine.store.delete_config(self._team(session), key)
 
     # -- signals -------------------------------------------------------------------------------
     def op_signal(self, session: Session, target: str | None, name: str, payload: bytes) -> int:

@@ -7,6 +7,7 @@ session every call goes to an in-memory stand-in (`purrflow.sdk.local_runtime()`
 from purrflow.errors import PurrflowError
 from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
+from purrflow.sdk._config import config
 from purrflow.sdk._events import next_event, subscribe, unsubscribe
 from purrflow.sdk._runtime import local as local_runtime
 from purrflow.sdk._signals import Signal, next_signal, signal, wait_for_signal
@@ -29,6 +30,7 @@ __all__ = [
     "activity",
     "add_values",
     "check_and_set_value",
+    "config",
     "del_value",
     "get_value",
     "get_webhook_url",

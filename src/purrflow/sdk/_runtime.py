@@ -53,6 +53,7 @@ class LocalRuntime:
         self.started: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
         self.outcomes: list[Any] = []
+        self.config: dict[str, str] = {}
         self._ids = itertools.count(1)
 
     @property
@@ -104,6 +105,19 @@ class LocalRuntime:
     def _op_del_value(self, key: str) -> None:
         if self.values.pop(key, None) is None:
             raise NotFoundError(f"no value named {key!r}")
+
+    def _op_config_get(self, key: str) -> str | None:
+        return self.config.get(key)
+
+    def _op_config_get_all(self) -> dict[str, str]:
+        return dict(self.config)
+
+    def _op_config_set(self, key: str, value: str) -> dict[str, str]:
+        self.config[key] = value
+        return dict(self.config)
+
+    def _op_config_delete(self, key: str) -> bool:
+        return self.config.pop(key, None) is not None
 
     def _op_list_values_keys(self) -> list[str]:
         return sorted(self.values)

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from purrflow.store._config import ConfigStore
 from purrflow.store._db import Connection
 from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
@@ -23,7 +24,9 @@ from purrflow.store._values import EventStore, ValueStore
 Durability = Literal["full", "normal"]
 
 
-class SQLiteStore(IdentityStore, ProjectStore, SessionStore, SignalStore, SubscriptionStore, ValueStore, EventStore):
+class SQLiteStore(
+    IdentityStore, ProjectStore, SessionStore, SignalStore, SubscriptionStore, ValueStore, EventStore, ConfigStore
+):
     _begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: Path, *, durability: Durability = "full") -> None:
