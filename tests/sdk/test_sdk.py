@@ -34,7 +34,9 @@ PUBLIC = [
     "start",
     "store",
     "subscribe",
+    "team",
     "unsubscribe",
+    "user",
     "wait_for_signal",
 ]
 

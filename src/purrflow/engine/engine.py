@@ -108,7 +108,13 @@ class Engine:
 
     # -- deployments and events ----------------------------------------------------------------
     def deploy(
-        self, team_id: str, files: dict[str, bytes], *, name: str | None = None, migrate: bool = False
+        self,
+        team_id: str,
+        files: dict[str, bytes],
+        *,
+        name: str | None = None,
+        migrate: bool = False,
+        owner_id: str | None = None,
     ) -> DeployResult:
         """Store a new deployment and make its triggers live (joins the write batch; await `flushed`).
 
@@ -118,7 +124,7 @@ class Engine:
         staging, manifest = stage(self.deployments.root, files)
         try:
             with self.committer.write():
-                project = self.store.get_or_create_project(team_id, name or manifest.project.name)
+                project = self.store.get_or_create_project(team_id, name or manifest.project.name, owner_id=owner_id)
                 deployment = self.store.create_deployment(project.id, manifest.model_dump(mode="json"), files)
                 self.store.replace_connections(
                     project.id, {conn.name: conn.integration for conn in manifest.project.connections}
@@ -174,8 +180,12 @@ class Engine:
         parent_id: str | None = None,
         memo: dict[str, Any] | None = None,
         durable: bool = True,
+        user_id: str | None = None,
     ) -> str:
-        """Create a session (joining the current write batch) and start it once that is committed."""
+        """Create a session (joining the current write batch) and start it once that is committed.
+
+        It runs for `user_id`, or for the project's owner when nobody in particular started it.
+        """
         deployment_id = deployment_id or project.deployment_id
         if deployment_id is None:
             raise NotFoundError(f"project {project.name!r} has no deployment", hint="run `purr deploy` first")
@@ -190,6 +200,7 @@ class Engine:
                 parent_id=parent_id,
                 memo=memo,
                 durable=durable,
+                user_id=user_id or project.owner_id,
             )
         self.committer.after_commit(lambda: self._launch(session_id))
         return session_id

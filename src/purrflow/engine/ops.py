@@ -37,7 +37,13 @@ class HostOps:
         project = engine.store.get_project(session.project_id)
         assert project is not None  # a session's project outlives it
         return engine.create_session(
-            project, loc, data, deployment_id=session.deployment_id, parent_id=session.id, memo=memo
+            project,
+            loc,
+            data,
+            deployment_id=session.deployment_id,
+            parent_id=session.id,
+            memo=memo,
+            user_id=session.user_id,
         )
 
     # -- subscriptions -------------------------------------------------------------------------
@@ -69,6 +75,18 @@ class HostOps:
     def op_config_delete(self, session: Session, key: str) -> bool:
         check_config(key)
         return self.engine.store.delete_config(self._team(session), key)
+
+    # -- identity ------------------------------------------------------------------------------
+    def op_user(self, session: Session) -> dict[str, str]:
+        user = self.engine.store.get_user(session.user_id) if session.user_id else None
+        if user is None:
+            return {"id": "", "username": "", "email": ""}
+        return {"id": user.id, "username": user.username, "email": user.email}
+
+    def op_team(self, session: Session) -> dict[str, str]:
+        team = self.engine.store.get_team(self._team(session))
+        assert team is not None  # a project's team exists
+        return {"id": team.id, "name": team.name}
 
     # -- signals -------------------------------------------------------------------------------
     def op_signal(self, session: Session, target: str | None, name: str, payload: bytes) -> int:

@@ -6,6 +6,7 @@ its output handed to the caller line by line as it happens.
 
 from __future__ import annotations
 
+import getpass
 import math
 import tempfile
 from collections.abc import Callable
@@ -44,7 +45,8 @@ async def run_once(
             await engine.start()
             with engine.committer.write():
                 team = store.create_team("local")
-            deployed = engine.deploy(team.id, files)
+                user = store.create_user(team.id, getpass.getuser(), role="admin")
+            deployed = engine.deploy(team.id, files, owner_id=user.id)
             calls = sorted({t.call for t in deployed.triggers if t.call})
             target = entrypoint or _only(calls)
             session_id = engine.create_session(deployed.project, target, data)

@@ -9,6 +9,7 @@ from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, st
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._config import config
 from purrflow.sdk._events import next_event, subscribe, unsubscribe
+from purrflow.sdk._identity import team, user
 from purrflow.sdk._runtime import local as local_runtime
 from purrflow.sdk._signals import Signal, next_signal, signal, wait_for_signal
 from purrflow.sdk._values import (
@@ -46,6 +47,8 @@ __all__ = [
     "start",
     "store",
     "subscribe",
+    "team",
     "unsubscribe",
+    "user",
     "wait_for_signal",
 ]

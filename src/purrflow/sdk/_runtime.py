@@ -7,6 +7,7 @@ process serves exactly one session, and threads that user code starts must see i
 
 from __future__ import annotations
 
+import getpass
 import itertools
 import pickle
 import time
@@ -118,6 +119,12 @@ class LocalRuntime:
 
     def _op_config_delete(self, key: str) -> bool:
         return self.config.pop(key, None) is not None
+
+    def _op_user(self) -> dict[str, str]:
+        return {"id": "local", "username": getpass.getuser(), "email": ""}
+
+    def _op_team(self) -> dict[str, str]:
+        return {"id": "local", "name": "local"}
 
     def _op_list_values_keys(self) -> list[str]:
         return sorted(self.values)

@@ -63,7 +63,9 @@ async def health() -> dict[str, str]:
 @router.post("/projects/deploy", status_code=201, tags=["projects"])
 async def deploy(body: DeployRequest, request: Request, user: CurrentUser) -> dict[str, Any]:
     engine = engine_of(request)
-    result = engine.deploy(user.team_id, decode_files(body.files), name=body.name, migrate=body.migrate)
+    result = engine.deploy(
+        user.team_id, decode_files(body.files), name=body.name, migrate=body.migrate, owner_id=user.id
+    )
     await engine.committer.flushed()
     project = result.project
     return {
@@ -170,7 +172,7 @@ async def start_session(body: StartSessionRequest, request: Request, user: Curre
     if project.deployment_id is None:
         raise NotFoundError(f"project {project.name!r} has no deployment", hint="run `purr deploy` first")
     check_entrypoint(engine.deployments.ensure(project.deployment_id), body.entrypoint)
-    session_id = engine.create_session(project, body.entrypoint, body.data, memo=body.memo)
+    session_id = engine.create_session(project, body.entrypoint, body.data, memo=body.memo, user_id=user.id)
     await engine.committer.flushed()
     return {"session_id": session_id}
 

@@ -72,7 +72,8 @@ async def _deploy_demo(engine: Engine) -> None:
     team = engine.store.get_team_by_name("default")
     assert team is not None  # bootstrap_admin created it
     folder = Path(str(resources.files("purrflow") / "demo"))
-    result = engine.deploy(team.id, collect_files(folder))
+    admin = next(user for user in engine.store.list_users(team.id) if user.role == "admin")
+    result = engine.deploy(team.id, collect_files(folder), owner_id=admin.id)
     await engine.committer.flushed()
     for trigger in result.triggers:
         if trigger.slug:

@@ -11,7 +11,7 @@ from typing import Any
 from purrflow.store._db import Database, dumps, loads, new_id
 from purrflow.store.records import Deployment, Project, Trigger
 
-_PROJECT_COLS = "id, team_id, name, deployment_id, created_at"
+_PROJECT_COLS = "id, team_id, name, deployment_id, created_at, owner_id"
 _TRIGGER_COLS = "id, project_id, name, slug, kind, spec"
 
 
@@ -21,14 +21,16 @@ def _trigger(row: Any) -> Trigger:
 
 class ProjectStore(Database):
     # -- projects ----------------------------------------------------------------------------
-    def get_or_create_project(self, team_id: str, name: str) -> Project:
+    def get_or_create_project(self, team_id: str, name: str, *, owner_id: str | None = None) -> Project:
         found = self.get_project_by_name(team_id, name)
         if found:
             return found
-        project = Project(id=new_id("prj"), team_id=team_id, name=name, deployment_id=None, created_at=time.time())
+        project = Project(
+            id=new_id("prj"), team_id=team_id, name=name, deployment_id=None, created_at=time.time(), owner_id=owner_id
+        )
         self._exec(
-            "INSERT INTO projects (id, team_id, name, deployment_id, created_at) VALUES (?, ?, ?, ?, ?)",
-            project.id, team_id, name, None, project.created_at,
+            "INSERT INTO projects (id, team_id, name, deployment_id, created_at, owner_id) VALUES (?, ?, ?, ?, ?, ?)",
+            project.id, team_id, name, None, project.created_at, owner_id,
         )  # fmt: skip
         return project
 

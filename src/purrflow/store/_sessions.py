@@ -13,7 +13,8 @@ from purrflow.store.records import LogRecord, Session, SessionError, Timer
 _SESSION_COLS = (
     "s.id, s.project_id, s.deployment_id, s.entrypoint, s.trigger_name, s.event_id, s.parent_id, s.event, s.memo,"
     " s.durable, s.state, s.result, s.result_repr, s.error,"
-    " (SELECT COALESCE(MAX(j.seq), 0) FROM journal j WHERE j.session_id = s.id), s.created_at, s.updated_at, p.name"
+    " (SELECT COALESCE(MAX(j.seq), 0) FROM journal j WHERE j.session_id = s.id),"
+    " s.created_at, s.updated_at, p.name, s.user_id"
 )
 _SESSION_FROM = "sessions s JOIN projects p ON p.id = s.project_id"
 
@@ -25,7 +26,7 @@ def _session(row: Any) -> Session:
         event_id=row[5], parent_id=row[6], event=pickle.loads(row[7]), memo=loads(row[8]) or {},
         durable=bool(row[9]), state=row[10], result=row[11], result_repr=row[12],
         error=SessionError(**error) if error else None, steps=row[14], created_at=row[15],
-        updated_at=row[16], project_name=row[17],
+        updated_at=row[16], project_name=row[17], user_id=row[18],
     )  # fmt: skip
 
 
@@ -44,14 +45,16 @@ class SessionStore(Database):
         memo: dict[str, Any] | None = None,
         durable: bool = True,
         session_id: str | None = None,
+        user_id: str | None = None,
     ) -> str:
         session_id = session_id or new_id("ses")
         now = time.time()
         self._exec(
             "INSERT INTO sessions (id, project_id, deployment_id, entrypoint, trigger_name, event_id, parent_id,"
-            " event, memo, durable, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " event, memo, durable, state, created_at, updated_at, user_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             session_id, project_id, deployment_id, entrypoint, trigger_name, event_id, parent_id,
-            pickle.dumps(event), dumps(memo or {}), int(durable), "created", now, now,
+            pickle.dumps(event), dumps(memo or {}), int(durable), "created", now, now, user_id,
         )  # fmt: skip
         return session_id
 

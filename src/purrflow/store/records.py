@@ -42,6 +42,7 @@ class Project:
     name: str
     deployment_id: str | None
     created_at: float
+    owner_id: str | None = None  # who deployed it first: webhook and schedule sessions run for them
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,7 @@ class Session:
     created_at: float
     updated_at: float
     project_name: str = field(default="")
+    user_id: str | None = None  # whom the session runs for
 
     @property
     def is_final(self) -> bool:
