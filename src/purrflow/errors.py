@@ -39,6 +39,34 @@ class InvalidInputError(PurrflowError):
     """A request or SDK call got an argument it cannot use."""
 
 
+class FilterError(InvalidInputError):
+    """A CEL filter that does not compile. The message names where it came from, the expression and the
+    position; the fields carry the same facts for callers that re-word it (the manifest loader does).
+    After crossing a process boundary only the message and hint survive; the fields fall back to these
+    class defaults."""
+
+    expression: str = ""
+    line: int | None = None
+    column: int | None = None
+    problem: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        expression: str = "",
+        line: int | None = None,
+        column: int | None = None,
+        problem: str = "",
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.expression = expression
+        self.line = line
+        self.column = column
+        self.problem = problem or message
+
+
 class ValueLimitError(InvalidInputError):
     """The project value store refused a value (too large, too many keys, not picklable)."""
 

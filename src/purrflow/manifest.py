@@ -1,31 +1,74 @@
-"""The manifest: `purrflow.yaml` (or AutoKitteh's `autokitteh.yaml`, same schema), validated with errors
-that name the file, the line and the field."""
+"""The project manifest: `purrflow.yaml`, or AutoKitteh's `autokitteh.yaml` (same schema, v1 and v2).
+
+Every error names the file, the line and the field (`purrflow.yaml:12: project.triggers[1].call: …`)
+and, where we know one, a fix. Lines come from the YAML node tree, which is also what we read values
+from, so a value and the line we blame for it can never disagree.
+
+Rules worth knowing (AutoKitteh's, unless marked otherwise):
+
+- `version` is v1 or v2 (missing means v1); both read the same way except for `is_durable`'s default.
+- A var's value is the scalar exactly as written, as AutoKitteh's Go loader reads it into a string:
+  `3` → "3", `1.50` → "1.50", `true` → "true", `yes` → "yes", `010` → "010"; null or missing → "".
+  (Python's YAML would have turned `yes` into True and `010` into 8; environment variables should
+  hold what the author wrote.)
+- A trigger's kind comes from `type: webhook` (or AutoKitteh's `webhook: {}`), `schedule: …` or
+  `connection: …`; `type: manual` (purrflow's) is a trigger that is only started by hand.
+- `is_durable` defaults to true, except in a v2 manifest named autokitteh.y(a)ml, where AutoKitteh's
+  default of false applies.
+- Trigger and connection names become environment variable prefixes (`<trigger>__webhook_url`,
+  `<connection>__<field>`), so they must be identifiers.
+- Schedules: 5-field cron, `@every <duration>` or one of the macros (`@daily`, …).
+"""
 
 from __future__ import annotations
 
 import ast
+import calendar
 import difflib
+import keyword
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from purrflow.engine.filters import Filter, FilterError
-from purrflow.errors import InvalidInputError, ManifestError
+from purrflow.engine.filters import Filter
+from purrflow.errors import FilterError, InvalidInputError, ManifestError
+
+__all__ = [
+    "MANIFEST_NAMES",
+    "ConnectionSpec",
+    "Manifest",
+    "ProjectSpec",
+    "TriggerKind",
+    "TriggerSpec",
+    "VarSpec",
+    "check_project_files",
+    "defined_names",
+    "find_manifest",
+    "load_manifest",
+    "parse_entrypoint",
+    "parse_manifest",
+]
 
 MANIFEST_NAMES = ("purrflow.yaml", "purrflow.yml", "autokitteh.yaml", "autokitteh.yml")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PROJECT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_LOC = re.compile(r"^(?P<file>[^:]+\.py):(?P<func>[A-Za-z_][A-Za-z0-9_]*)$")
-_METHODS = {"get", "post", "put", "patch", "delete", "head", "options"}
-_EVERY = re.compile(r"^@every\s+((\d+(\.\d+)?(ms|s|m|h))+)$")
-_CRON_MACROS = {"@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually", "@midnight"}
+TriggerKind = Literal["webhook", "schedule", "connection", "manual"]
+
+_KINDS: tuple[TriggerKind, ...] = ("webhook", "schedule", "connection", "manual")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_VAR_NAME = re.compile(r"[A-Za-z0-9_]+")  # AutoKitteh's `^\w+$`
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9_-]+")
+_METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
+_LOC_HINT = "write it as file.py:function, e.g. program.py:on_event"
+_IDENT_RULE = "start with a letter or '_', then letters, digits and '_' (it becomes part of environment variable names)"
+
+
+# -- the model ------------------------------------------------------------------------------------
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class VarSpec(_Frozen):
@@ -41,8 +84,10 @@ class ConnectionSpec(_Frozen):
 
 
 class TriggerSpec(_Frozen):
+    """One trigger. `line` is where it starts in the manifest, `call_line` where its `call` is."""
+
     name: str
-    kind: Literal["webhook", "schedule", "connection"]
+    kind: TriggerKind
     event_type: str | None = None
     filter: str = ""
     call: str | None = None
@@ -62,282 +107,575 @@ class ProjectSpec(_Frozen):
 
 
 class Manifest(_Frozen):
-    version: str = "v1"
+    version: Literal["v1", "v2"] = "v1"
     project: ProjectSpec
     filename: str = "purrflow.yaml"
 
 
-def parse_entrypoint(loc: str) -> tuple[str, str]:
-    """Split and check `file.py:function`; the file must be a relative path inside the project."""
-    match = _LOC.match(loc) if isinstance(loc, str) else None
-    if match is None:
-        raise InvalidInputError(
-            f"{loc!r} is not a code location", hint="write it as file.py:function, e.g. program.py:on_event"
-        )
-    file = match["file"]
-    pure = PurePosixPath(file)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in file:
-        raise InvalidInputError(f"{loc!r} points outside the project", hint="use a path relative to the project folder")
-    return file, match["func"]
-
-
-def defined_names(path: Path) -> set[str]:
-    """Top-level names a Python file defines (functions, classes, assignments, imports), without importing it."""
-    tree = ast.parse(path.read_bytes(), str(path))
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-    return names
+# -- public functions -----------------------------------------------------------------------------
 
 
 def find_manifest(project_dir: Path) -> Path:
+    """The project's manifest file, trying MANIFEST_NAMES in order (purrflow's names win)."""
+    if not project_dir.is_dir():
+        raise ManifestError(f"{project_dir} is not a folder", hint="give the project's folder")
     for name in MANIFEST_NAMES:
         if (project_dir / name).is_file():
             return project_dir / name
     raise ManifestError(
-        f"{project_dir} has no manifest", hint=f"create one of: {', '.join(MANIFEST_NAMES)} (see the README)"
+        f"{project_dir} has no manifest (looked for {', '.join(MANIFEST_NAMES)})",
+        hint=f"create one of: {', '.join(MANIFEST_NAMES)} (see the README for its fields)",
     )
 
 
 def load_manifest(project_dir: Path) -> Manifest:
+    """Find, parse and check a project's manifest against the project's files."""
     path = find_manifest(project_dir)
-    manifest = parse_manifest(path.read_text(), path.name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ManifestError(f"{path.name}: not UTF-8 text (byte {err.start})", hint="save it as UTF-8") from None
+    manifest = parse_manifest(text, path.name)
     check_project_files(manifest, project_dir)
     return manifest
 
 
-def check_project_files(manifest: Manifest, project_dir: Path) -> None:
-    """Every trigger's `call` must name a function defined in a file of the project."""
-    for index, trigger in enumerate(manifest.project.triggers):
-        if not trigger.call:
-            continue
-        where = f"{manifest.filename}:{trigger.call_line}: project.triggers[{index}].call"
-        file, function = parse_entrypoint(trigger.call)
-        path = project_dir / file
-        if not path.is_file():
-            raise ManifestError(f"{where}: {trigger.call!r} — the project has no file {file!r}")
-        try:
-            names = defined_names(path)
-        except SyntaxError as err:
-            raise ManifestError(f"{file}:{err.lineno}: syntax error: {err.msg}") from None
-        if function not in names:
-            raise ManifestError(
-                f"{where}: {trigger.call!r} — {file} defines no function {function!r}",
-                hint=f"define `def {function}(event):` in {file}, or fix the name",
-            )
-
-
-class _Located:
-    """The YAML node tree, to find the line of any path in the document."""
-
-    def __init__(self, node: yaml.Node | None) -> None:
-        self.node = node
-
-    def line(self, *path: str | int) -> int:
-        node = self.node
-        line = node.start_mark.line + 1 if node is not None else 1
-        for key in path:
-            if isinstance(node, yaml.MappingNode):
-                node = next((v for k, v in node.value if k.value == key), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-                node = node.value[key]
-            else:
-                node = None
-            if node is None:
-                break
-            line = node.start_mark.line + 1
-        return line
-
-
 def parse_manifest(text: str, filename: str) -> Manifest:
-    try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        raise ManifestError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
-    return _Parser(filename, _Located(root)).manifest(raw)
+    """Parse and validate manifest text; `filename` names it in errors and decides `is_durable`'s default."""
+    root = _compose(text, filename)
+    reader = _Reader(filename)
+    if root is None or _is_null(root):
+        raise reader.error((), "the manifest is empty", hint="start with `version: v1` and a `project:` with a name")
+    return _manifest(reader, root)
 
 
-class _Parser:
-    def __init__(self, filename: str, located: _Located) -> None:
-        self.filename = filename
-        self.located = located
-
-    def fail(self, path: tuple[str | int, ...], message: str, hint: str | None = None) -> ManifestError:
-        field = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
-        return ManifestError(f"{self.filename}:{self.located.line(*path)}: {field or 'manifest'}: {message}", hint=hint)
-
-    def mapping(self, value: Any, path: tuple[str | int, ...], allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping, found {type(value).__name__}")
-        for key in value:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                raise self.fail(
-                    (*path, key), f"unknown field {key!r}", hint=f"did you mean {close[0]!r}?" if close else None
-                )
-        return value
-
-    def listing(self, value: Any, path: tuple[str | int, ...]) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(path, f"expected a list, found {type(value).__name__}")
-        return value
-
-    def manifest(self, raw: Any) -> Manifest:
-        top = self.mapping(raw, (), {"version", "project"})
-        version = str(top.get("version") or "v1")
-        if version not in ("v1", "v2"):
-            raise self.fail(("version",), f"unsupported version {version!r}", hint="use v1 or v2")
-        default_durable = not (self.filename.startswith("autokitteh") and version == "v2")
-        if "project" not in top:
-            raise self.fail((), "the manifest has no 'project' section")
-        project = self.mapping(top["project"], ("project",), {"name", "vars", "connections", "triggers"})
-        name = project.get("name")
-        if not isinstance(name, str) or not _PROJECT_NAME.match(name):
-            raise self.fail(("project", "name"), f"project name {name!r} must be letters, digits, '_' or '-'")
-        variables = [
-            self.var(v, ("project", "vars", i))
-            for i, v in enumerate(self.listing(project.get("vars"), ("project", "vars")))
-        ]
-        connections = [
-            self.connection(c, ("project", "connections", i))
-            for i, c in enumerate(self.listing(project.get("connections"), ("project", "connections")))
-        ]
-        conn_names = {c.name for c in connections}
-        triggers = [
-            self.trigger(t, ("project", "triggers", i), conn_names, default_durable)
-            for i, t in enumerate(self.listing(project.get("triggers"), ("project", "triggers")))
-        ]
-        named: list[tuple[str, list[str]]] = [
-            ("vars", [v.name for v in variables]),
-            ("connections", [c.name for c in connections]),
-            ("triggers", [t.name for t in triggers]),
-        ]
-        for kind, names in named:
-            seen: set[str] = set()
-            for index, item_name in enumerate(names):
-                if item_name in seen:
-                    raise self.fail(("project", kind, index, "name"), f"duplicate name {item_name!r}")
-                seen.add(item_name)
-        return Manifest(
-            version=version,
-            project=ProjectSpec(name=name, vars=variables, connections=connections, triggers=triggers),
-            filename=self.filename,
+def parse_entrypoint(loc: str) -> tuple[str, str]:
+    """Split `file.py:function` into its parts, refusing paths that could leave the project folder."""
+    if not isinstance(loc, str) or loc.count(":") != 1:
+        raise InvalidInputError(f"{loc!r} is not a code location", hint=_LOC_HINT)
+    file, function = loc.split(":")
+    if not file.endswith(".py") or file == ".py":
+        raise InvalidInputError(f"{loc!r}: {file!r} is not a Python file", hint=_LOC_HINT)
+    if not function.isidentifier() or keyword.iskeyword(function):
+        raise InvalidInputError(f"{loc!r}: {function!r} is not a function name", hint=_LOC_HINT)
+    path = PurePosixPath(file)
+    if "\\" in file or path.is_absolute() or ".." in path.parts:
+        raise InvalidInputError(
+            f"{loc!r} points outside the project",
+            hint="use a path relative to the project folder, e.g. lib/jobs.py:run",
         )
+    return file, function
 
-    def var(self, raw: Any, path: tuple[str | int, ...]) -> VarSpec:
-        item = self.mapping(raw, path, {"name", "value", "secret", "description"})
-        name = item.get("name")
-        if not isinstance(name, str) or not name:
-            raise self.fail((*path, "name"), "every var needs a name")
-        value = item.get("value")
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif value is None:
-            text = ""
-        elif isinstance(value, str | int | float):
-            text = str(value)
-        else:
-            raise self.fail(
-                (*path, "value"), f"a var's value must be a string, number or boolean, not {type(value).__name__}"
-            )
-        return VarSpec(
-            name=name, value=text, secret=bool(item.get("secret")), description=str(item.get("description") or "")
-        )
 
-    def connection(self, raw: Any, path: tuple[str | int, ...]) -> ConnectionSpec:
-        item = self.mapping(raw, path, {"name", "integration"})
-        name, integration = item.get("name"), item.get("integration")
-        if not isinstance(name, str) or not _IDENT.match(name):
-            raise self.fail((*path, "name"), f"connection name {name!r} must be an identifier (letters, digits, _)")
-        if not isinstance(integration, str) or not integration:
-            raise self.fail((*path, "integration"), "every connection names its integration (e.g. slack, github)")
-        return ConnectionSpec(name=name, integration=integration)
+def check_project_files(manifest: Manifest, project_dir: Path) -> None:
+    """Every trigger's `call` must name a function defined at the top of a Python file of the project.
 
-    def trigger(self, raw: Any, path: tuple[str | int, ...], connections: set[str], durable: bool) -> TriggerSpec:
-        allowed = {
-            "name",
-            "type",
-            "event_type",
-            "filter",
-            "call",
-            "is_sync",
-            "is_durable",
-            "schedule",
-            "connection",
-            "data",
-        }
-        item = self.mapping(raw, path, allowed)
-        name = item.get("name")
-        if not isinstance(name, str) or not _IDENT.match(name):
-            raise self.fail((*path, "name"), f"trigger name {name!r} must be an identifier (letters, digits, _)")
-        kind: str
-        if item.get("schedule") is not None:
-            kind = "schedule"
-            self.check_schedule(item["schedule"], (*path, "schedule"))
-        elif item.get("connection") is not None:
-            kind = "connection"
-            if item["connection"] not in connections:
-                raise self.fail((*path, "connection"), f"no connection named {item['connection']!r} is declared")
-        elif item.get("type") == "webhook":
-            kind = "webhook"
-        else:
-            raise self.fail(
-                (*path, "type"),
-                f"trigger {name!r} has no kind",
-                hint='add `type: webhook`, `schedule: "*/5 * * * *"` or `connection: <name>`',
-            )
-        if item.get("type") not in (None, kind):
-            raise self.fail((*path, "type"), f"type {item.get('type')!r} does not fit a {kind} trigger")
-        event_type = item.get("event_type")
-        if event_type is not None:
-            event_type = str(event_type)
-            if kind == "webhook":
-                event_type = event_type.lower()
-                if event_type not in _METHODS:
-                    raise self.fail((*path, "event_type"), f"{event_type!r} is not an HTTP method")
-        expression = str(item.get("filter") or "")
+    Files are parsed with `ast`, never imported: loading a manifest must not run the project's code.
+    """
+    root = project_dir.resolve()
+    names: dict[Path, set[str]] = {}
+    for index, trigger in enumerate(manifest.project.triggers):
+        if trigger.call is None:
+            continue
+        where = f"{manifest.filename}:{trigger.call_line}: project.triggers[{index}].call: {trigger.call!r}"
         try:
-            Filter.compile(expression, where="filter")
-        except FilterError as err:
-            raise self.fail((*path, "filter"), err.message) from None
-        call = item.get("call")
-        if call is not None:
-            try:
-                parse_entrypoint(str(call))
-            except InvalidInputError as err:
-                raise self.fail((*path, "call"), err.message, hint=err.hint) from None
-        if item.get("is_sync") and kind != "webhook":
-            raise self.fail((*path, "is_sync"), "only webhook triggers can be synchronous")
-        return TriggerSpec(
-            name=name,
-            kind=kind,  # type: ignore[arg-type]
-            event_type=event_type,
-            filter=expression,
-            call=str(call) if call else None,
-            is_sync=bool(item.get("is_sync")),
-            is_durable=bool(item.get("is_durable", durable)),
-            schedule=str(item["schedule"]) if kind == "schedule" else None,
-            connection=str(item["connection"]) if kind == "connection" else None,
-            line=self.located.line(*path),
-            call_line=self.located.line(*path, "call"),
-        )
+            file, function = parse_entrypoint(trigger.call)
+        except InvalidInputError as err:
+            raise ManifestError(f"{where} — {err.message}", hint=err.hint) from None
+        path = (root / file).resolve()
+        if not path.is_relative_to(root):
+            raise ManifestError(f"{where} — {file} leads outside the project (through a link)")
+        if not path.is_file():
+            raise ManifestError(f"{where} — the project has no file {file!r}", hint=f"create {file}, or fix the path")
+        if path not in names:
+            names[path] = _names_in(path, file, where)
+        if function not in names[path]:
+            close = difflib.get_close_matches(function, sorted(names[path]), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"define `def {function}(event):` in {file}"
+            raise ManifestError(f"{where} — {file} defines no function {function!r}", hint=hint)
 
-    def check_schedule(self, value: Any, path: tuple[str | int, ...]) -> None:
-        text = str(value).strip()
-        if text in _CRON_MACROS or _EVERY.match(text):
-            return
-        fields = text.split()
-        if len(fields) != 5:
-            raise self.fail(path, f"{text!r} has {len(fields)} fields; cron here has 5 (minute hour day month weekday)")
+
+def defined_names(path: Path) -> set[str]:
+    """Names a Python file binds at its top level (functions, classes, assignments, imports), via `ast`.
+
+    Bindings inside top-level `if`, `try` and `with` blocks count (`try: import x except …: def x…`).
+    Raises SyntaxError (or ValueError for NUL bytes) when the file does not parse.
+    """
+    tree = ast.parse(path.read_bytes(), str(path))
+    names: set[str] = set()
+    _collect_names(tree.body, names)
+    return names
+
+
+def _collect_names(body: list[ast.stmt], names: set[str]) -> None:
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.If | ast.With | ast.AsyncWith):
+            _collect_names(node.body, names)
+            _collect_names(getattr(node, "orelse", []), names)
+        elif isinstance(node, ast.Try | ast.TryStar):
+            for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
+                _collect_names(block, names)
+
+
+def _names_in(path: Path, file: str, where: str) -> set[str]:
+    try:
+        return defined_names(path)
+    except SyntaxError as err:
+        raise ManifestError(f"{where} — {file}:{err.lineno}: the file does not parse: {err.msg}") from None
+    except ValueError as err:
+        raise ManifestError(f"{where} — {file} does not parse: {err}") from None
+
+
+# -- reading the YAML node tree -------------------------------------------------------------------
+
+_Path = tuple[str | int, ...]
+_NULL_TAG = "tag:yaml.org,2002:null"
+_YAML_HINT = (
+    "a value that contains ': ' or ' #', or starts with a quote, [, {, *, &, !, | or >, "
+    "must be quoted as a whole, e.g. filter: 'data.method == \"POST\"'"
+)
+
+
+def _compose(text: str, filename: str) -> yaml.Node | None:
+    """The YAML node tree; syntax errors name file:line:column."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
+        problem = err.problem or err.context or "cannot be read"
+        hint = "YAML indents with spaces; replace the tabs" if "'\\t'" in problem else _YAML_HINT
+        raise ManifestError(f"{where}: not valid YAML: {problem}", hint=hint) from None
+    except yaml.YAMLError as err:
+        raise ManifestError(f"{filename}: not valid YAML: {err}") from None
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
+
+
+def _describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return "nothing" if _is_null(node) else f"{node.value!r}"
+
+
+def _dotted(path: _Path) -> str:
+    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    return text.removeprefix(".") or "top level"
+
+
+class _Reader:
+    """Typed access to YAML nodes that remembers the line of every field it has seen, for errors."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self._lines: dict[_Path, int] = {(): 1}
+
+    def line(self, path: _Path) -> int:
+        """The line of `path`, or of its nearest enclosing field we have seen (a missing field's parent)."""
+        while path not in self._lines:
+            path = path[:-1]
+        return self._lines[path]
+
+    def error(self, path: _Path, message: str, *, hint: str | None = None, line: int | None = None) -> ManifestError:
+        at = line if line is not None else self.line(path)
+        return ManifestError(f"{self.filename}:{at}: {_dotted(path)}: {message}", hint=hint)
+
+    def mapping(self, node: yaml.Node, path: _Path, fields: tuple[str, ...]) -> dict[str, yaml.Node]:
+        """A mapping's values by key; unknown and repeated keys are errors (with a did-you-mean)."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(path, f"expected a mapping ({', '.join(fields)}), found {_describe(node)}")
+        found: dict[str, yaml.Node] = {}
+        for key_node, value in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            self._lines[(*path, key)] = key_node.start_mark.line + 1
+            if key == "<<":
+                raise self.error(
+                    (*path, key), "YAML merge keys (<<) are not supported here", hint="write the fields out"
+                )
+            if key not in fields:
+                close = difflib.get_close_matches(key, fields, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"the fields here are: {', '.join(fields)}"
+                raise self.error((*path, key), f"unknown field {key!r}", hint=hint)
+            if key in found:
+                raise self.error((*path, key), f"{key!r} is given twice", hint="keep one of them")
+            found[key] = value
+        return found
+
+    def sequence(self, node: yaml.Node | None, path: _Path) -> list[yaml.Node]:
+        """A list's items (a missing or null list is empty)."""
+        if node is None or _is_null(node):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(path, f"expected a list, found {_describe(node)}", hint="start each item with '- '")
+        for index, item in enumerate(node.value):
+            self._lines[(*path, index)] = item.start_mark.line + 1
+        return list(node.value)
+
+    def text(self, node: yaml.Node | None, path: _Path) -> str | None:
+        """A scalar as written (None when missing or null); lists and mappings are errors."""
+        if node is None or _is_null(node):
+            return None
+        if not isinstance(node, yaml.ScalarNode):
+            raise self.error(path, f"expected a single value, found {_describe(node)}")
+        return str(node.value)
+
+    def name(self, node: yaml.Node | None, path: _Path, pattern: re.Pattern[str], rule: str) -> str:
+        value = self.text(node, path)
+        if not value:
+            raise self.error(path, "a name is required")
+        if not pattern.fullmatch(value):
+            raise self.error(path, f"{value!r} is not a valid name: {rule}")
+        return value
+
+    def flag(self, node: yaml.Node | None, path: _Path) -> bool | None:
+        """true/false (and YAML's yes/no/on/off); None when missing or null."""
+        value = self.text(node, path)
+        if value is None:
+            return None
+        flag = yaml.constructor.SafeConstructor.bool_values.get(value.lower())
+        if flag is None:
+            raise self.error(path, f"expected true or false, found {value!r}")
+        return flag
+
+
+# -- the manifest's sections ----------------------------------------------------------------------
+
+
+def _manifest(reader: _Reader, root: yaml.Node) -> Manifest:
+    top = reader.mapping(root, (), ("version", "project"))
+    version = reader.text(top.get("version"), ("version",)) or "v1"
+    if version not in ("v1", "v2"):
+        raise reader.error(("version",), f"unsupported version {version!r}", hint="use version: v1 (or v2)")
+    if "project" not in top:
+        raise reader.error((), "the manifest has no `project:` section", hint="add `project:` with at least a name")
+    durable = not (Path(reader.filename).name in ("autokitteh.yaml", "autokitteh.yml") and version == "v2")
+    project = _project(reader, top["project"], durable)
+    return Manifest(version=cast(Literal["v1", "v2"], version), project=project, filename=reader.filename)
+
+
+def _project(reader: _Reader, node: yaml.Node, durable: bool) -> ProjectSpec:
+    path: _Path = ("project",)
+    fields = reader.mapping(node, path, ("name", "vars", "connections", "triggers"))
+    name = reader.name(fields.get("name"), (*path, "name"), _PROJECT_NAME, "use letters, digits, '_' and '-'")
+    variables = [_var(reader, item, (*path, "vars", i)) for i, item in _items(reader, fields, path, "vars")]
+    _unique(reader, [v.name for v in variables], (*path, "vars"))
+    connections = [
+        _connection(reader, item, (*path, "connections", i)) for i, item in _items(reader, fields, path, "connections")
+    ]
+    _unique(reader, [c.name for c in connections], (*path, "connections"))
+    known = tuple(c.name for c in connections)
+    triggers = [
+        _trigger(reader, item, (*path, "triggers", i), known, durable)
+        for i, item in _items(reader, fields, path, "triggers")
+    ]
+    _unique(reader, [t.name for t in triggers], (*path, "triggers"))
+    return ProjectSpec(name=name, vars=variables, connections=connections, triggers=triggers)
+
+
+def _items(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, key: str) -> list[tuple[int, yaml.Node]]:
+    return list(enumerate(reader.sequence(fields.get(key), (*path, key))))
+
+
+def _unique(reader: _Reader, names: list[str], path: _Path) -> None:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            first = names.index(name)
+            raise reader.error(
+                (*path, index, "name"),
+                f"duplicate name {name!r}",
+                hint=f"{_dotted((*path, first))} (line {reader.line((*path, first))}) already has it",
+            )
+        seen.add(name)
+
+
+def _var(reader: _Reader, node: yaml.Node, path: _Path) -> VarSpec:
+    fields = reader.mapping(node, path, ("name", "value", "secret", "description"))
+    name = reader.name(fields.get("name"), (*path, "name"), _VAR_NAME, "use letters, digits and '_'")
+    if "value" in fields and not isinstance(fields["value"], yaml.ScalarNode):
+        found = _describe(fields["value"])
+        raise reader.error((*path, "value"), f"a var's value must be a string, number or boolean, not {found}")
+    value = reader.text(fields.get("value"), (*path, "value"))
+    return VarSpec(
+        name=name,
+        value=value or "",
+        secret=bool(reader.flag(fields.get("secret"), (*path, "secret"))),
+        description=reader.text(fields.get("description"), (*path, "description")) or "",
+    )
+
+
+def _connection(reader: _Reader, node: yaml.Node, path: _Path) -> ConnectionSpec:
+    fields = reader.mapping(node, path, ("name", "integration"))
+    name = reader.name(fields.get("name"), (*path, "name"), _IDENT, _IDENT_RULE)
+    integration = reader.text(fields.get("integration"), (*path, "integration"))
+    if not integration:
+        raise reader.error((*path, "integration"), "every connection names its integration (e.g. slack, github)")
+    return ConnectionSpec(name=name, integration=integration)
+
+
+_TRIGGER_FIELDS = (
+    "name",
+    "type",
+    "webhook",
+    "schedule",
+    "connection",
+    "event_type",
+    "filter",
+    "call",
+    "is_sync",
+    "is_durable",
+)
+
+
+def _trigger(reader: _Reader, node: yaml.Node, path: _Path, connections: tuple[str, ...], durable: bool) -> TriggerSpec:
+    fields = reader.mapping(node, path, _TRIGGER_FIELDS)
+    name = reader.name(fields.get("name"), (*path, "name"), _IDENT, _IDENT_RULE)
+    kind = _trigger_kind(reader, fields, path, name)
+    schedule = _schedule(reader, fields.get("schedule"), (*path, "schedule")) if kind == "schedule" else None
+    connection = _connection_ref(reader, fields, path, connections) if kind == "connection" else None
+    call = _call(reader, fields.get("call"), (*path, "call"))
+    if kind == "manual":
+        _check_manual(reader, fields, path, call)
+    is_sync = bool(reader.flag(fields.get("is_sync"), (*path, "is_sync")))
+    if is_sync and kind != "webhook":
+        raise reader.error(
+            (*path, "is_sync"), f"only webhook triggers can be synchronous; this one is a {kind} trigger"
+        )
+    is_durable = reader.flag(fields.get("is_durable"), (*path, "is_durable"))
+    return TriggerSpec(
+        name=name,
+        kind=kind,
+        event_type=_event_type(reader, fields.get("event_type"), (*path, "event_type"), kind),
+        filter=_filter(reader, fields.get("filter"), (*path, "filter"), name),
+        call=call,
+        is_sync=is_sync,
+        is_durable=durable if is_durable is None else is_durable,
+        schedule=schedule,
+        connection=connection,
+        line=reader.line(path),
+        call_line=reader.line((*path, "call")),
+    )
+
+
+def _trigger_kind(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, name: str) -> TriggerKind:
+    """The kind a trigger declares (`type:`) or implies (`webhook:`, `schedule:`, `connection:`); they must agree."""
+    markers = [key for key in ("webhook", "schedule", "connection") if key in fields]
+    if len(markers) > 1:
+        raise reader.error(
+            (*path, markers[1]), f"a trigger has one kind, and this one sets both `{markers[0]}` and `{markers[1]}`"
+        )
+    if "webhook" in fields:
+        webhook = fields["webhook"]
+        if not (_is_null(webhook) or (isinstance(webhook, yaml.MappingNode) and not webhook.value)):
+            raise reader.error((*path, "webhook"), "write `webhook: {}` (it takes no settings), or `type: webhook`")
+    implied = cast(TriggerKind, markers[0]) if markers else None
+    declared = reader.text(fields.get("type"), (*path, "type"))
+    if declared is not None and declared not in _KINDS:
+        close = difflib.get_close_matches(declared, _KINDS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(_KINDS)}"
+        raise reader.error((*path, "type"), f"unknown trigger type {declared!r}", hint=hint)
+    if declared is not None and implied is not None and declared != implied:
+        raise reader.error((*path, "type"), f"type {declared!r} does not fit a trigger with `{markers[0]}:`")
+    if declared in ("schedule", "connection") and implied is None:
+        raise reader.error((*path, declared), f"a {declared} trigger needs `{declared}:`", hint=_kind_hint(declared))
+    kind = implied or declared
+    if kind is None:
+        raise reader.error((*path, "type"), f"trigger {name!r} has no kind", hint=_kind_hint(None))
+    return kind
+
+
+def _kind_hint(kind: str | None) -> str:
+    examples = {
+        "webhook": "`type: webhook`",
+        "schedule": '`schedule: "*/5 * * * *"` (or "@every 15m", "@daily")',
+        "connection": "`connection: <the name of a connection in project.connections>`",
+    }
+    if kind in examples:
+        return f"add {examples[kind]}"
+    return f"add {examples['webhook']}, {examples['schedule']} or {examples['connection']}"
+
+
+def _connection_ref(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, known: tuple[str, ...]) -> str:
+    value = reader.text(fields.get("connection"), (*path, "connection"))
+    if value in known:
+        return value
+    close = difflib.get_close_matches(value or "", known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "declare it under project.connections (name and integration)"
+    raise reader.error((*path, "connection"), f"no connection named {value!r} is declared", hint=hint)
+
+
+def _check_manual(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, call: str | None) -> None:
+    if call is None:
+        raise reader.error((*path, "call"), "a manual trigger needs `call:` (it has nothing else to do)")
+    for key in ("event_type", "filter"):
+        if key in fields:
+            raise reader.error((*path, key), f"a manual trigger takes no {key}: it is only started by hand")
+
+
+def _event_type(reader: _Reader, node: yaml.Node | None, path: _Path, kind: TriggerKind) -> str | None:
+    """Webhooks: a lower-case HTTP method (upper case is accepted); schedules: only "tick"."""
+    value = reader.text(node, path)
+    if not value:
+        return None
+    if kind == "webhook":
+        method = value.lower()
+        if method not in _METHODS:
+            hint = f"use one of {', '.join(_METHODS)}, or leave event_type out to accept every method"
+            raise reader.error(path, f"{value!r} is not an HTTP method", hint=hint)
+        return method
+    if kind == "schedule" and value != "tick":
+        raise reader.error(path, f"schedule triggers fire 'tick' events, never {value!r}", hint="leave event_type out")
+    return value
+
+
+def _filter(reader: _Reader, node: yaml.Node | None, path: _Path, trigger: str) -> str:
+    """A CEL expression, compiled now so a broken one is refused with its position."""
+    expression = (reader.text(node, path) or "").strip()
+    try:
+        Filter.compile(expression, where=f"trigger {trigger}")
+    except FilterError as err:
+        raise reader.error(
+            path, _filter_problem(err), hint=err.hint, line=_filter_line(reader, node, path, err)
+        ) from None
+    return expression
+
+
+def _filter_problem(err: FilterError) -> str:
+    if err.line is None:
+        return f"invalid CEL filter {err.expression!r}: {err.problem}"
+    at = f"column {err.column}" if "\n" not in err.expression else f"line {err.line}, column {err.column}"
+    return f"invalid CEL filter {err.expression!r} at {at}: {err.problem}"
+
+
+def _filter_line(reader: _Reader, node: yaml.Node | None, path: _Path, err: FilterError) -> int:
+    """The file line of the problem: exact for a literal block (`filter: |`), else the filter's own line."""
+    if isinstance(node, yaml.ScalarNode) and node.style == "|" and err.line is not None:
+        return int(node.start_mark.line) + 1 + err.line
+    return reader.line(path)
+
+
+def _call(reader: _Reader, node: yaml.Node | None, path: _Path) -> str | None:
+    value = reader.text(node, path)
+    if value is None:
+        return None
+    try:
+        parse_entrypoint(value)
+    except InvalidInputError as err:
+        raise reader.error(path, err.message, hint=err.hint) from None
+    return value
+
+
+# -- schedules ------------------------------------------------------------------------------------
+
+_MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
+# Go's duration syntax as purrflow's scheduler reads it (purrflow.engine.schedules.parse_every).
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_CRON_LAYOUT = "minute hour day-of-month month day-of-week"
+_MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}
+_WEEKDAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
+# (name, lowest, highest, names allowed in place of numbers)
+_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day-of-month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 0, 7, _WEEKDAYS),  # 0 and 7 are both Sunday
+)
+_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # longest case (leap February)
+
+
+def _schedule(reader: _Reader, node: yaml.Node | None, path: _Path) -> str:
+    value = (reader.text(node, path) or "").strip()
+    try:
+        _check_schedule(value)
+    except InvalidInputError as err:
+        raise reader.error(path, err.message, hint=err.hint) from None
+    return value
+
+
+def _check_schedule(text: str) -> None:
+    """Refuse a schedule the scheduler would not run: 5-field cron, `@every <duration>` or a macro."""
+    if not text:
+        raise InvalidInputError("the schedule is empty", hint=_kind_hint("schedule"))
+    if text.startswith("@every"):
+        _check_every(text, text.removeprefix("@every").strip())
+    elif text.startswith("@"):
+        if text not in _MACROS:
+            raise InvalidInputError(
+                f"unknown schedule {text!r}", hint=f"use @every <duration> or one of {', '.join(_MACROS)}"
+            )
+    else:
+        _check_cron(text)
+
+
+def _check_every(text: str, duration: str) -> None:
+    compact = duration.replace(" ", "")
+    parts = _DURATION_PART.findall(compact)
+    if not parts or "".join(number + unit for number, unit in parts) != compact:
+        raise InvalidInputError(
+            f"{text!r}: {duration!r} is not a duration", hint="e.g. @every 15m, @every 1h30m, @every 10s"
+        )
+    if sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts) <= 0:
+        raise InvalidInputError(f"{text!r}: the interval must be longer than zero")
+
+
+def _check_cron(text: str) -> None:
+    fields = text.split()
+    if len(fields) != 5:
+        hint = "drop the seconds field" if len(fields) == 6 else "e.g. */5 * * * * (every five minutes)"
+        raise InvalidInputError(f"{text!r} has {len(fields)} fields; cron here has 5 ({_CRON_LAYOUT})", hint=hint)
+    values = [_cron_values(text, field, spec) for field, spec in zip(fields, _CRON_FIELDS, strict=True)]
+    days, months = values[2], values[3]
+    if fields[4] == "*" and min(days) > max(_MONTH_DAYS[m] for m in months):
+        raise InvalidInputError(f"{text!r} never fires: no month it names has day {min(days)}")
+
+
+def _cron_values(text: str, field: str, spec: tuple[str, int, int, dict[str, int]]) -> set[int]:
+    """The values one cron field selects: lists of `*`, `n`, `a-b`, each optionally `/step`."""
+    name, low, high, names = spec
+    found: set[int] = set()
+    for part in field.split(","):
+        body, slash, step_text = part.partition("/")
+        step = _cron_number(text, f"{name} step", step_text, 1, high, {}) if slash else 1
+        if body == "*":
+            start, end = low, high
+        elif "-" in body:
+            first, _, last = body.partition("-")
+            start, end = (
+                _cron_number(text, name, first, low, high, names),
+                _cron_number(text, name, last, low, high, names),
+            )
+            if start > end:
+                raise InvalidInputError(f"{text!r}: the {name} range {body!r} runs backwards", hint="write it low-high")
+        else:
+            start = _cron_number(text, name, body, low, high, names)
+            end = high if slash else start
+        found.update(range(start, end + 1, step))
+    return found
+
+
+def _cron_number(text: str, name: str, value: str, low: int, high: int, names: dict[str, int]) -> int:
+    number = names.get(value.upper()) if names else None
+    if number is not None:
+        return number
+    if not value.isdigit():
+        allowed = f"{low}-{high}" + (f" or a name like {next(iter(names))}" if names else "")
+        raise InvalidInputError(f"{text!r}: {value!r} is not a valid {name} (use {allowed})", hint=_CRON_HINT)
+    if not low <= int(value) <= high:
+        raise InvalidInputError(f"{text!r}: {name} {value} is out of range ({low}-{high})", hint=_CRON_HINT)
+    return int(value)
+
+
+_CRON_HINT = f"cron fields are {_CRON_LAYOUT}; each is *, n, a-b, a,b or */step"

@@ -14,17 +14,16 @@ import httpx
 import pytest
 from projects import manifest, write_project
 
-from helpers import Server
+from helpers import Server, wait_until
 
 pytestmark = pytest.mark.slow
 
 PROGRAM = """
-import time
 from purrflow import sdk
 
 def main(event):
     sdk.set_value("secret_plan", "world domination")
-    time.sleep(3600)
+    sdk.prompt.input("plan_approval", "Approve the plan?")
 """
 
 PUBLIC = {("GET", "/api/v1/health"), ("GET", "/api/v1/openapi.json")}
@@ -51,6 +50,9 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
             "session_id"
         ]
         server.wait_state(session_id, "waiting", "running")
+        prompt_id = wait_until(
+            lambda: next(iter(admin.get("/api/v1/prompts").json()["prompts"]), {}).get("id"), what="alpha's prompt"
+        )
         assert admin.put("/api/v1/config/secret_plan", json={"value": "on mars"}).status_code == 200
         team = admin.post("/api/v1/teams", json={"name": "beta", "admin": "bea"})
         assert team.status_code == 201, team.text
@@ -59,14 +61,30 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
     other = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {team.json()['token']}"}, timeout=30)
     assert other.get("/api/v1/me").json()["team"]["name"] == "beta"
 
-    fill = {"session_id": session_id, "key": "secret_plan", "token_id": token_id, "name": "chat"}
-    secrets_of_alpha = [session_id, "alpha", "secret_plan", "world domination", "on mars", token_id, "admin-"]
+    fill = {
+        "session_id": session_id,
+        "key": "secret_plan",
+        "token_id": token_id,
+        "name": "chat",
+        "prompt_id": prompt_id,
+    }
+    secrets_of_alpha = [
+        session_id,
+        "alpha",
+        "secret_plan",
+        "world domination",
+        "on mars",
+        token_id,
+        "admin-",
+        prompt_id,
+    ]
     bodies = {
         "/api/v1/sessions": {"project": "alpha", "entrypoint": "program.py:main"},
         "/api/v1/events": {"project": "alpha", "source": "hook", "event_type": "post"},
         "/api/v1/values/{key}": {"value": 1},
         "/api/v1/connections/{name}": {"vars": {"token": "x"}},
         "/api/v1/sessions/{session_id}/stop": {"reason": "not yours"},
+        "/api/v1/prompts/{prompt_id}/answer": {"value": "yes"},
     }
     tried = 0
     for path, methods in spec["paths"].items():
@@ -88,6 +106,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
             admin.get("/api/v1/values/secret_plan", params={"project": "alpha"}).json()["value"] == "world domination"
         )
         assert admin.get("/api/v1/config/secret_plan").json()["value"] == "on mars"
+        assert [p["id"] for p in admin.get("/api/v1/prompts").json()["prompts"]] == [prompt_id]  # still unanswered
 
 
 def purr(server: Server, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:

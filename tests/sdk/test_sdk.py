@@ -28,6 +28,7 @@ PUBLIC = [
     "mutate_value",
     "next_event",
     "next_signal",
+    "prompt",
     "set_value",
     "signal",
     "sleep",

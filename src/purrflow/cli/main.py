@@ -33,6 +33,8 @@ app.add_typer(identity.tokens_app, name="tokens")
 app.command()(friendly(identity.login))
 config_app = typer.Typer(no_args_is_help=True, help="Your team's configuration store (strings).")
 app.add_typer(config_app, name="config")
+prompts_app = typer.Typer(no_args_is_help=True, help="Questions sessions are waiting on.")
+app.add_typer(prompts_app, name="prompts")
 values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
 events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
@@ -384,6 +386,51 @@ def config_del(key: str, url: UrlFlag = None) -> None:
     with api(url) as client:
         client.request("DELETE", f"/config/{key}")
     render.console.print(f"deleted {key}")
+
+
+# -- prompts -------------------------------------------------------------------------------------
+
+
+@prompts_app.command("list")
+@friendly
+def prompts_list(
+    session: Annotated[str | None, typer.Option(help="only this session's")] = None,
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open prompts of your team's sessions."""
+    with api(url) as client:
+        prompts = client.get("/prompts", session_id=session)["prompts"]
+    if as_json:
+        render.print_json(prompts)
+    elif not prompts:
+        render.console.print("no session is waiting for an answer")
+    else:
+        render.console.print(render.prompts_table(prompts))
+
+
+@prompts_app.command("answer")
+@friendly
+def prompts_answer(
+    prompt_id: str,
+    value: Annotated[str, typer.Argument(help="the answer: text, a number, yes/no, a choice, or JSON")],
+    url: UrlFlag = None,
+) -> None:
+    """Answer a prompt; the waiting session resumes with it."""
+    try:
+        parsed: Any = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    if isinstance(parsed, dict):
+        parsed = value
+    with api(url) as client:
+        try:
+            answered = client.post(f"/prompts/{prompt_id}/answer", {"value": parsed})
+        except InvalidInputError:
+            if isinstance(parsed, str):
+                raise
+            answered = client.post(f"/prompts/{prompt_id}/answer", {"value": value})  # as typed, e.g. "007"
+    render.console.print(f"answered {prompt_id}: {answered['value']}")
 
 
 # -- values ------------------------------------------------------------------------------------

@@ -92,6 +92,16 @@ def values_table(values: list[dict[str, Any]]) -> Table:
     return table
 
 
+def prompts_table(prompts: list[dict[str, Any]]) -> Table:
+    table = Table(header_style="bold")
+    for column in ("prompt", "session", "type", "question", "options"):
+        table.add_column(column)
+    for p in prompts:
+        options = ", ".join(f"{k}={v}" for k, v in p["options"].items() if v not in (None, False, ""))
+        table.add_row(p["id"], p["session_id"], p["type"], p["message"], options)
+    return table
+
+
 def session_panel(s: dict[str, Any]) -> Panel:
     lines = Text()
     rows = [

@@ -11,6 +11,7 @@ import logging
 import pickle
 from typing import TYPE_CHECKING
 
+from purrflow.engine.prompt_types import check_spec
 from purrflow.engine.protocol import (
     HEADER,
     CallHost,
@@ -190,6 +191,18 @@ class SessionDriver:
             self.engine.committer.after_commit(lambda: self._begin_wait(message.seq, timer.fire_at))
             return
         assert self.session is not None  # set before the runner starts
+        if message.kind == "prompt":
+            try:
+                check_spec(message.spec)
+            except PurrflowError as err:
+                failure = pickle.dumps(err)
+                self._journal(message.seq, message.name, failure, True, reply=WaitResult(message.seq, failure, True))
+                return
+            with self.engine.committer.write():
+                self.engine.prompts.ask(self.session, message.seq, message.spec)
+            self.pending_wait = message.seq
+            self.engine.committer.after_commit(lambda: self._hold(message.seq))
+            return
         if message.kind == "event":
             try:
                 self.engine.events.check_owned(self.session_id, [str(n) for n in message.spec["names"]])

@@ -23,6 +23,7 @@ from purrflow.engine.driver import SessionDriver
 from purrflow.engine.events import EventRouter
 from purrflow.engine.logs import LogBus, SessionEnded
 from purrflow.engine.ops import HostOps
+from purrflow.engine.prompts import Prompts
 from purrflow.engine.schedules import Scheduler
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
@@ -72,6 +73,7 @@ class Engine:
         self.ops = HostOps(self)
         self.signals = SignalWaits(self)
         self.events = EventRouter(self)
+        self.prompts = Prompts(self)
         self.schedules = Scheduler(self, zone=ZoneInfo(config.timezone), catch_up=config.catch_up)
         self.values = ProjectValues(store, max_values=config.max_values, max_value_bytes=config.max_value_bytes)
         self.closing = False

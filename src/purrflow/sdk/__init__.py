@@ -5,6 +5,7 @@ session every call goes to an in-memory stand-in (`purrflow.sdk.local_runtime()`
 """
 
 from purrflow.errors import PurrflowError
+from purrflow.sdk import _prompts as prompt
 from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._config import config
@@ -41,6 +42,7 @@ __all__ = [
     "mutate_value",
     "next_event",
     "next_signal",
+    "prompt",
     "set_value",
     "signal",
     "sleep",

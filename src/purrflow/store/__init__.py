@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from purrflow.store._prompts import PromptRecord
 from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store._subscriptions import Subscription
 from purrflow.store.records import (
@@ -45,6 +46,7 @@ __all__ = [
     "OpenWait",
     "PendingSignal",
     "Project",
+    "PromptRecord",
     "SQLiteStore",
     "Session",
     "SessionError",

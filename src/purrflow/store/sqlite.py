@@ -16,6 +16,7 @@ from purrflow.store._config import ConfigStore
 from purrflow.store._db import Connection
 from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
+from purrflow.store._prompts import PromptStore
 from purrflow.store._sessions import SessionStore
 from purrflow.store._signals import SignalStore
 from purrflow.store._subscriptions import SubscriptionStore
@@ -25,7 +26,15 @@ Durability = Literal["full", "normal"]
 
 
 class SQLiteStore(
-    IdentityStore, ProjectStore, SessionStore, SignalStore, SubscriptionStore, ValueStore, EventStore, ConfigStore
+    IdentityStore,
+    ProjectStore,
+    SessionStore,
+    SignalStore,
+    SubscriptionStore,
+    ValueStore,
+    EventStore,
+    ConfigStore,
+    PromptStore,
 ):
     _begin_sql = "BEGIN IMMEDIATE"
 

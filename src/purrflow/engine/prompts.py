@@ -1,0 +1,55 @@
+"""Prompts as durable waits: a session asks, a person answers (API, CLI, or the terminal of `purr run`).
+
+The question is stored with the session's step; the answer, checked against the prompt's type and
+bounds, is journaled as that step's result, so a session suspended for days resumes with it — even
+after a server restart.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from purrflow.engine.prompt_types import check_answer
+from purrflow.errors import NotFoundError, SessionStateError
+from purrflow.store import PromptRecord, Session
+
+if TYPE_CHECKING:
+    from purrflow.engine.engine import Engine
+
+PROMPT_STEP = "purrflow.prompt"
+
+
+class Prompts:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        #: Called with each new prompt (the terminal interface of `purr run` answers them there).
+        self.on_prompt: Callable[[PromptRecord], None] | None = None
+
+    def ask(self, session: Session, seq: int, spec: dict[str, Any]) -> PromptRecord:
+        project = self._engine.store.get_project(session.project_id)
+        assert project is not None  # a session's project outlives it
+        prompt = self._engine.store.open_prompt(session.id, seq, project.team_id, spec)
+        if self.on_prompt is not None:
+            callback = self.on_prompt
+            self._engine.committer.after_commit(lambda: callback(prompt))
+        return prompt
+
+    def answer(self, prompt_id: str, team_id: str, raw: Any) -> Any:
+        """Check and record an answer (in the current write batch); the session resumes after commit."""
+        store = self._engine.store
+        prompt = store.get_prompt(prompt_id)
+        if prompt is None or prompt.team_id != team_id:
+            raise NotFoundError(f"no prompt {prompt_id!r}", hint="list open prompts with `purr prompts list`")
+        if prompt.answered_at is not None:
+            raise SessionStateError(f"prompt {prompt_id} has already been answered")
+        session = store.get_session(prompt.session_id)
+        if session is None or session.is_final:
+            raise SessionStateError(f"prompt {prompt_id} belongs to a session that has ended")
+        value = check_answer(prompt.spec, raw)
+        result = pickle.dumps(value)
+        store.mark_answered(prompt_id)
+        store.append_journal(prompt.session_id, prompt.seq, PROMPT_STEP, result, False)
+        self._engine.committer.after_commit(lambda: self._engine.wait_ended(prompt.session_id, prompt.seq, result))
+        return value
