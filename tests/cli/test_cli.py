@@ -112,3 +112,25 @@ def test_a_wrong_token_is_explained(server: Server) -> None:
     refused = purr("sessions", "list", server=server, env={"PURRFLOW_TOKEN": "wrong"})
     assert refused.returncode == 1
     assert "unknown or revoked" in refused.stderr and "PURRFLOW_TOKEN" in refused.stderr
+
+
+def test_run_asks_prompts_in_the_terminal_until_the_answer_fits(tmp_path: Path) -> None:
+    project = tmp_path / "asker"
+    project.mkdir()
+    (project / "purrflow.yaml").write_text("version: v1\nproject:\n  name: asker\n")
+    (project / "ask.py").write_text(
+        "from purrflow.sdk import prompt\n\n"
+        "def main(event):\n"
+        "    return (prompt.input('name', 'Name?'), prompt.number('age', 'Age?', maximum=120),\n"
+        "            prompt.confirm('ok', 'Sure?'), prompt.list('env', 'Where?', ['dev', 'prod']))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-m", "purrflow.cli.main", "run", str(project), "ask.py:main"],
+        input="Ada\nold\n500\n36\ny\n1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "completed: ('Ada', 36, True, 'prod')" in ran.stderr
+    assert "'old' is not a whole number" in ran.stderr and "500 is above the maximum of 120" in ran.stderr

@@ -37,7 +37,7 @@ DATA: dict[str, Any] = {
         ("data.body.json.ratio < 1.0 && data.body.json.none == null && data.user == null", True),
         ('"b" in data.body.json.tags && size(data.body.json.tags) == 2', True),
         ('data.body.bytes == b"{}"', True),
-        ('has(data.url.query.a) && !has(data.url.query.b)', True),
+        ("has(data.url.query.a) && !has(data.url.query.b)", True),
         ('event_id == "evt_1"', True),
     ],
 )
@@ -130,11 +130,13 @@ def test_a_bound_event_makes_odd_data_plain_once() -> None:
         ("data.method == 'a' )", "1:20", "Syntax error: unexpected ')'"),
         ("foo.bar == 1", "1:4", "unknown name 'foo.bar'"),
         ('data.x.lowerAscii() == "a"', "1:18", "unknown name 'lowerAscii'"),
-        ('event_type == 1', "1:12", "found no matching overload for '_==_' applied to '(string, int)'"),
+        ("event_type == 1", "1:12", "found no matching overload for '_==_' applied to '(string, int)'"),
         ("data.a == 1 &&\n  data.b ===", "2:12", "token recognition error at: '=' (and 1 more problem)"),
     ],
 )
-def test_compile_errors_name_where_the_expression_and_the_position(expression: str, position: str, problem: str) -> None:
+def test_compile_errors_name_where_the_expression_and_the_position(
+    expression: str, position: str, problem: str
+) -> None:
     with pytest.raises(FilterError) as caught:
         Filter.compile(expression, where="trigger t")
     err = caught.value

@@ -115,6 +115,7 @@ def run(
     data: Annotated[str | None, typer.Option(help="the event's data, a JSON object")] = None,
 ) -> None:
     """Run one session of a project here, with no server; its output appears live."""
+    from purrflow.cli.terminal import ask
     from purrflow.orchestrators.local import run_once
 
     def on_log(stream: str, text: str) -> None:
@@ -123,7 +124,7 @@ def run(
         else:
             render.err_console.print(Text(text, style="red" if stream == "stderr" else "magenta"))
 
-    outcome = asyncio.run(run_once(folder, entrypoint, parse_data(data), on_log=on_log))
+    outcome = asyncio.run(run_once(folder, entrypoint, parse_data(data), on_log=on_log, ask=ask))
     if outcome.state == "completed":
         render.err_console.print(Text(f"completed: {outcome.result_repr or 'None'}", style="green"))
         return
