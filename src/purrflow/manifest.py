@@ -23,7 +23,6 @@ Rules worth knowing (AutoKitteh's, unless marked otherwise):
 from __future__ import annotations
 
 import ast
-import calendar
 import difflib
 import keyword
 import re
@@ -552,10 +551,11 @@ def _filter(reader: _Reader, node: yaml.Node | None, path: _Path, trigger: str) 
 
 
 def _filter_problem(err: FilterError) -> str:
+    shown = repr(err.expression) if len(err.expression) <= 120 else f"{err.expression[:100]!r}…"
     if err.line is None:
-        return f"invalid CEL filter {err.expression!r}: {err.problem}"
+        return f"invalid CEL filter {shown}: {err.problem}"
     at = f"column {err.column}" if "\n" not in err.expression else f"line {err.line}, column {err.column}"
-    return f"invalid CEL filter {err.expression!r} at {at}: {err.problem}"
+    return f"invalid CEL filter {shown} at {at}: {err.problem}"
 
 
 def _filter_line(reader: _Reader, node: yaml.Node | None, path: _Path, err: FilterError) -> int:
@@ -583,7 +583,8 @@ _MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _CRON_LAYOUT = "minute hour day-of-month month day-of-week"
-_MONTHS = {name.upper(): number for number, name in enumerate(calendar.month_abbr) if name}
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 _WEEKDAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
 # (name, lowest, highest, names allowed in place of numbers)
 _CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
@@ -670,7 +671,7 @@ def _cron_number(text: str, name: str, value: str, low: int, high: int, names: d
     number = names.get(value.upper()) if names else None
     if number is not None:
         return number
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         allowed = f"{low}-{high}" + (f" or a name like {next(iter(names))}" if names else "")
         raise InvalidInputError(f"{text!r}: {value!r} is not a valid {name} (use {allowed})", hint=_CRON_HINT)
     if not low <= int(value) <= high:

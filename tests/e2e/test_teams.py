@@ -34,6 +34,7 @@ OWN_TEAM_WRITES = {
     ("POST", "/api/v1/users"),
     ("POST", "/api/v1/tokens"),
     ("PUT", "/api/v1/config/{key}"),
+    ("PUT", "/api/v1/secrets/{key}"),
 }
 
 

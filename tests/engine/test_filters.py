@@ -151,9 +151,9 @@ def test_unknown_names_get_a_hint_listing_the_variables() -> None:
     assert caught.value.hint is not None and "event_type, data and event_id" in caught.value.hint
 
 
-@pytest.mark.parametrize(("expression", "kind"), [("event_type", "string"), ("1 + 2", "int"), ("null", "null")])
-def test_filters_that_cannot_give_a_boolean_are_refused(expression: str, kind: str) -> None:
-    with pytest.raises(FilterError, match=f"it gives a {kind}, not true or false"):
+@pytest.mark.parametrize(("expression", "gives"), [("event_type", "a string"), ("1 + 2", "an int"), ("null", "a null")])
+def test_filters_that_cannot_give_a_boolean_are_refused(expression: str, gives: str) -> None:
+    with pytest.raises(FilterError, match=f"it gives {gives}, not true or false"):
         Filter.compile(expression)
 
 
@@ -169,3 +169,11 @@ def test_filter_errors_cross_processes() -> None:
     copy = pickle.loads(pickle.dumps(caught.value))
     assert isinstance(copy, FilterError) and str(copy) == str(caught.value)
     assert copy.line is None  # the structured fields stay behind; the message carries them
+
+
+def test_long_expressions_are_shortened_in_messages() -> None:
+    expression = 'data.text == "' + "a" * 100_000 + '"'
+    with pytest.raises(FilterError) as caught:
+        Filter.compile(expression)
+    assert len(caught.value.message) < 400 and "exceeds codepoint limit" in caught.value.message
+    assert caught.value.expression == expression

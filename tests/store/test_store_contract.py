@@ -114,6 +114,6 @@ def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     open_store(tmp_path / "x.db").close()
     again = open_store(tmp_path / "x.db")
     conn = sqlite3.connect(tmp_path / "x.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 8
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 9
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()

@@ -35,6 +35,8 @@ config_app = typer.Typer(no_args_is_help=True, help="Your team's configuration s
 app.add_typer(config_app, name="config")
 prompts_app = typer.Typer(no_args_is_help=True, help="Questions sessions are waiting on.")
 app.add_typer(prompts_app, name="prompts")
+secrets_app = typer.Typer(no_args_is_help=True, help="Your team's secrets (encrypted; only names are shown).")
+app.add_typer(secrets_app, name="secrets")
 values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
 events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
@@ -432,6 +434,46 @@ def prompts_answer(
                 raise
             answered = client.post(f"/prompts/{prompt_id}/answer", {"value": value})  # as typed, e.g. "007"
     render.console.print(f"answered {prompt_id}: {answered['value']}")
+
+
+# -- secrets -------------------------------------------------------------------------------------
+
+
+@secrets_app.command("list")
+@friendly
+def secrets_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """The names of your team's secrets (never their values)."""
+    with api(url) as client:
+        secrets = client.get("/secrets")["secrets"]
+    if as_json:
+        render.print_json(secrets)
+    elif not secrets:
+        render.console.print("your team has no secrets yet: purr secrets set KEY")
+    else:
+        for secret in secrets:
+            render.console.print(f"{secret['key']}  (set {render.ago(secret['updated_at'])})", markup=False)
+
+
+@secrets_app.command("set")
+@friendly
+def secrets_set(
+    key: str,
+    value: Annotated[str, typer.Option(prompt=True, hide_input=True, help="the value (asked for when left out)")],
+    url: UrlFlag = None,
+) -> None:
+    """Store a secret for your team, encrypted."""
+    with api(url) as client:
+        client.request("PUT", f"/secrets/{key}", json={"value": value})
+    render.console.print(f"stored secret {key}")
+
+
+@secrets_app.command("del")
+@friendly
+def secrets_del(key: str, url: UrlFlag = None) -> None:
+    """Delete a secret."""
+    with api(url) as client:
+        client.request("DELETE", f"/secrets/{key}")
+    render.console.print(f"deleted secret {key}")
 
 
 # -- values ------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("purrflow.engine.driver")
 _NONE = pickle.dumps(None)
+#: Host operations whose results are secrets: their journal entries are encrypted.
+SEALED_OPS = frozenset({"secret_get"})
 
 
 class SessionDriver:
@@ -90,7 +92,8 @@ class SessionDriver:
         if not session.durable:  # a non-durable session that was interrupted runs again from the start
             with self.engine.committer.write():
                 self._store.clear_journal(session.id)
-        journal = [JournalEntry(s, n, p, f) for s, n, p, f in self._store.read_journal(session.id)]
+        unseal = self.engine.secrets.unseal  # the runner replays secrets in clear; they rest sealed
+        journal = [JournalEntry(s, n, unseal(p), f) for s, n, p, f in self._store.read_journal(session.id)]
         self._log_seq = self._store.last_log_seq(session.id)
         if session.state != "running":
             with self.engine.committer.write():
@@ -171,7 +174,8 @@ class SessionDriver:
             with self.engine.committer.write():
                 value = self.engine.ops.perform(self.session, message.op, message.args)
                 payload, failed = pickle.dumps(value), False
-                self._store.append_journal(self.session_id, message.seq, message.name, payload, failed)
+                stored = self.engine.secrets.seal(payload) if message.op in SEALED_OPS else payload
+                self._store.append_journal(self.session_id, message.seq, message.name, stored, failed)
         except PurrflowError as err:
             payload, failed = pickle.dumps(err), True
             with self.engine.committer.write():

@@ -25,6 +25,7 @@ from purrflow.engine.logs import LogBus, SessionEnded
 from purrflow.engine.ops import HostOps
 from purrflow.engine.prompts import Prompts
 from purrflow.engine.schedules import Scheduler
+from purrflow.engine.secrets import SecretBox
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.engine.timers import TimerQueue
@@ -74,6 +75,7 @@ class Engine:
         self.signals = SignalWaits(self)
         self.events = EventRouter(self)
         self.prompts = Prompts(self)
+        self.secrets = SecretBox.load(config.data_dir)
         self.schedules = Scheduler(self, zone=ZoneInfo(config.timezone), catch_up=config.catch_up)
         self.values = ProjectValues(store, max_values=config.max_values, max_value_bytes=config.max_value_bytes)
         self.closing = False

@@ -154,7 +154,7 @@ class _Problem:
     def error(self, where: str, expression: str) -> FilterError:
         at = f" at {self.line}:{self.column}" if self.line is not None else ""
         return FilterError(
-            f"{where}: invalid CEL filter {expression!r}{at}: {self.text}",
+            f"{where}: invalid CEL filter {_describe(expression)}{at}: {self.text}",
             hint=self.hint,
             expression=expression,
             line=self.line,
@@ -172,7 +172,9 @@ def _compile(source: str) -> Filter | _Problem:
     result_type = program.return_type()
     if not (result_type == cel.Type.BOOL or result_type == cel.Type.DYN):
         kind = result_type.name().lower()
-        return _Problem(None, None, f"it gives a {kind}, not true or false", 'compare it, e.g. data.method == "POST"')
+        article = "an" if kind[:1] in ("a", "e", "i", "o", "u") else "a"
+        hint = 'compare it, e.g. data.method == "POST"'
+        return _Problem(None, None, f"it gives {article} {kind}, not true or false", hint)
     return Filter(source, program)
 
 
@@ -225,12 +227,12 @@ def _run(evaluate: Callable[[bool], Any]) -> FilterResult:
         if _rejected_data(value, plain):
             value = evaluate(True)
             plain = value.plain_value()
+        if type(plain) is bool:
+            return _MATCHED if plain else _NOT_MATCHED
+        if value.type() == cel.Type.ERROR:
+            return FilterResult(False, _runtime_problem(str(plain)))
     except Exception as err:  # the library reports failures as values; this guards dispatch anyway
         return FilterResult(False, f"the filter could not run: {err}")
-    if type(plain) is bool:
-        return _MATCHED if plain else _NOT_MATCHED
-    if value.type() == cel.Type.ERROR:
-        return FilterResult(False, _runtime_problem(str(plain)))
     return FilterResult(False, f"the filter gave {_describe(plain)}, not true or false")
 
 
@@ -250,9 +252,10 @@ def _runtime_problem(message: str) -> str:
     return text
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, limit: int = 120) -> str:
+    """`repr(value)`, shortened: messages quote expressions and results, which can be long."""
     shown = repr(value)
-    return f"{shown[:60]}…" if len(shown) > 60 else shown
+    return f"{shown[:limit]}…" if len(shown) > limit else shown
 
 
 def _rejected_data(value: Any, plain: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from purrflow.engine.deploy import check_entrypoint
+from purrflow.engine.secrets import check_secret_key
 from purrflow.engine.sync import HttpResponse
 from purrflow.engine.team_config import check_config
 from purrflow.errors import InvalidInputError, NotFoundError, SessionStateError
@@ -75,6 +76,27 @@ class HostOps:
     def op_config_delete(self, session: Session, key: str) -> bool:
         check_config(key)
         return self.engine.store.delete_config(self._team(session), key)
+
+    # -- secrets -------------------------------------------------------------------------------
+    def op_secret_get(self, session: Session, key: str) -> dict[str, object]:
+        """The secret (its journal entry is sealed), or the names to choose from when it is missing."""
+        check_secret_key(key)
+        team_id = self._team(session)
+        token = self.engine.store.get_secret_ciphertext(team_id, key)
+        if token is None:
+            return {"found": False, "keys": [name for name, _ in self.engine.store.secret_names(team_id)]}
+        return {"found": True, "value": self.engine.secrets.decrypt(token).decode()}
+
+    def op_secret_exists(self, session: Session, key: str) -> bool:
+        check_secret_key(key)
+        return self.engine.store.get_secret_ciphertext(self._team(session), key) is not None
+
+    def op_secret_set(self, session: Session, key: str, value: str) -> str:
+        check_secret_key(key)
+        if not isinstance(value, str):
+            raise InvalidInputError(f"set_secret({key!r}): the value must be a string")
+        self.engine.store.put_secret_ciphertext(self._team(session), key, self.engine.secrets.encrypt(value.encode()))
+        return key
 
     # -- identity ------------------------------------------------------------------------------
     def op_user(self, session: Session) -> dict[str, str]:

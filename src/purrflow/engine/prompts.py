@@ -11,7 +11,7 @@ import pickle
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from purrflow.engine.prompt_types import check_answer
+from purrflow.engine.prompt_types import SECRET_TYPES, check_answer
 from purrflow.errors import NotFoundError, SessionStateError
 from purrflow.store import PromptRecord, Session
 
@@ -49,7 +49,8 @@ class Prompts:
             raise SessionStateError(f"prompt {prompt_id} belongs to a session that has ended")
         value = check_answer(prompt.spec, raw)
         result = pickle.dumps(value)
+        stored = self._engine.secrets.seal(result) if prompt.spec["type"] in SECRET_TYPES else result
         store.mark_answered(prompt_id)
-        store.append_journal(prompt.session_id, prompt.seq, PROMPT_STEP, result, False)
+        store.append_journal(prompt.session_id, prompt.seq, PROMPT_STEP, stored, False)
         self._engine.committer.after_commit(lambda: self._engine.wait_ended(prompt.session_id, prompt.seq, result))
         return value

@@ -94,6 +94,9 @@ class SessionRuntime:
         self._record(name, payload, failed=False)
         return value
 
+    def notify(self, text: str) -> None:
+        self.emit("system", [text])
+
     def register_no_activity(self, items: Any) -> None:
         register_no_activity(items)
 

@@ -12,6 +12,7 @@ from purrflow.sdk._config import config
 from purrflow.sdk._events import next_event, subscribe, unsubscribe
 from purrflow.sdk._identity import team, user
 from purrflow.sdk._runtime import local as local_runtime
+from purrflow.sdk._secrets import get_secret, set_secret
 from purrflow.sdk._signals import Signal, next_signal, signal, wait_for_signal
 from purrflow.sdk._values import (
     add_values,
@@ -34,6 +35,7 @@ __all__ = [
     "check_and_set_value",
     "config",
     "del_value",
+    "get_secret",
     "get_value",
     "get_webhook_url",
     "http_outcome",
@@ -43,6 +45,7 @@ __all__ = [
     "next_event",
     "next_signal",
     "prompt",
+    "set_secret",
     "set_value",
     "signal",
     "sleep",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import itertools
 import pickle
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -35,6 +36,9 @@ class Runtime(Protocol):
     def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `fn` with no automatic steps inside it."""
 
+    def notify(self, text: str) -> None:
+        """Tell the session's person something through its interface (once, not again on replay)."""
+
     def register_no_activity(self, items: Any) -> None:
         """Calls to these functions, classes or modules never become steps."""
 
@@ -55,6 +59,7 @@ class LocalRuntime:
         self.responses: list[dict[str, Any]] = []
         self.outcomes: list[Any] = []
         self.config: dict[str, str] = {}
+        self.secrets: dict[str, str] = {}
         self._ids = itertools.count(1)
 
     @property
@@ -69,6 +74,9 @@ class LocalRuntime:
 
     def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return fn(*args, **kwargs)
+
+    def notify(self, text: str) -> None:
+        print(text, file=sys.stderr)
 
     def register_no_activity(self, items: Any) -> None:
         return None
@@ -119,6 +127,18 @@ class LocalRuntime:
 
     def _op_config_delete(self, key: str) -> bool:
         return self.config.pop(key, None) is not None
+
+    def _op_secret_get(self, key: str) -> dict[str, Any]:
+        if key in self.secrets:
+            return {"found": True, "value": self.secrets[key]}
+        return {"found": False, "keys": sorted(self.secrets)}
+
+    def _op_secret_exists(self, key: str) -> bool:
+        return key in self.secrets
+
+    def _op_secret_set(self, key: str, value: str) -> str:
+        self.secrets[key] = value
+        return key
 
     def _op_user(self) -> dict[str, str]:
         return {"id": "local", "username": getpass.getuser(), "email": ""}

@@ -16,7 +16,16 @@ from purrflow.config import ServerConfig
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.engine import Engine, EngineConfig
 from purrflow.orchestrators.local import make_launcher
-from purrflow.server import api, config_api, errors, identity_api, prompts_api, values_api, webhooks
+from purrflow.server import (
+    api,
+    config_api,
+    errors,
+    identity_api,
+    prompts_api,
+    secrets_api,
+    values_api,
+    webhooks,
+)
 from purrflow.server.auth import bootstrap_admin
 from purrflow.store import open_store
 
@@ -55,6 +64,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(identity_api.router)
     app.include_router(config_api.router)
     app.include_router(prompts_api.router)
+    app.include_router(secrets_api.router)
     app.router.routes.extend(webhooks.routes)
     return app
 

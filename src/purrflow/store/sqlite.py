@@ -17,6 +17,7 @@ from purrflow.store._db import Connection
 from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
 from purrflow.store._prompts import PromptStore
+from purrflow.store._secrets import SecretStore
 from purrflow.store._sessions import SessionStore
 from purrflow.store._signals import SignalStore
 from purrflow.store._subscriptions import SubscriptionStore
@@ -35,6 +36,7 @@ class SQLiteStore(
     EventStore,
     ConfigStore,
     PromptStore,
+    SecretStore,
 ):
     _begin_sql = "BEGIN IMMEDIATE"
 
