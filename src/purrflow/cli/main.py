@@ -121,7 +121,9 @@ def run(
     from purrflow.orchestrators.local import run_once
 
     def on_log(stream: str, text: str) -> None:
-        if stream == "stdout":
+        if stream == "log":  # sdk.log(): the session log only, not for the person at the terminal
+            return
+        if stream in ("stdout", "ux"):
             render.console.print(text, highlight=False, markup=False)
         else:
             render.err_console.print(Text(text, style="red" if stream == "stderr" else "magenta"))

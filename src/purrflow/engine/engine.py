@@ -51,6 +51,9 @@ class EngineConfig:
     #: Schedules' time zone, and whether one missed tick fires after a stall (never a burst).
     timezone: str = "UTC"
     catch_up: bool = False
+    #: Where the session's person is: "web" (server: API and UI) or "terminal" (`purr run`), and their OS.
+    interface: str = "web"
+    host_platform: str = "unknown"
 
 
 class Engine:
@@ -270,7 +273,16 @@ class Engine:
     def session_env(self, session: Session) -> dict[str, str]:
         """Manifest vars and every webhook's URL, as environment variables for the session."""
         deployment = self.store.get_deployment(session.deployment_id)
-        env: dict[str, str] = {"PURRFLOW_SESSION_ID": session.id, "PURRFLOW_PROJECT": session.project_name}
+        state_dir = self.config.data_dir / "state" / self._root_session(session)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        env: dict[str, str] = {
+            "PURRFLOW_SESSION_ID": session.id,
+            "PURRFLOW_PROJECT": session.project_name,
+            "SDK_STATE_DIR": str(state_dir),
+            "SDK_HOME_DIR": str(Path.home()),
+            "SDK_INTERFACE_TYPE": self.config.interface,
+            "OPS_HOST_PLATFORM": self.config.host_platform,
+        }
         if deployment is not None:
             for var in deployment.manifest.get("project", {}).get("vars", []):
                 env[str(var["name"])] = str(var.get("value") or "")
@@ -281,6 +293,16 @@ class Engine:
             for field, value in fields.items():
                 env[f"{connection}__{field}"] = value
         return env
+
+    def _root_session(self, session: Session) -> str:
+        """The first session of a workflow run: its state folder is shared by every session it starts."""
+        root = session
+        while root.parent_id:
+            parent = self.store.get_session(root.parent_id)
+            if parent is None:
+                break
+            root = parent
+        return root.id
 
     def webhook_url(self, slug: str) -> str:
         return f"{self.config.public_url.rstrip('/')}/webhooks/{slug}"

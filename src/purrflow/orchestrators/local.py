@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import math
+import platform
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,13 @@ async def run_once(
     files = collect_files(project_dir)
     with tempfile.TemporaryDirectory(prefix="purr-run-") as tmp:
         store = open_store(Path(tmp) / "purrflow.db", durability="normal")
-        engine = Engine(store, SpawnLauncher(), EngineConfig(data_dir=Path(tmp), hot_wait_seconds=math.inf))
+        config = EngineConfig(
+            data_dir=Path(tmp),
+            hot_wait_seconds=math.inf,
+            interface="terminal",
+            host_platform=platform.system().lower(),
+        )
+        engine = Engine(store, SpawnLauncher(), config)
         try:
             await engine.start()
             with engine.committer.write():

@@ -95,7 +95,10 @@ class SessionRuntime:
         return value
 
     def notify(self, text: str) -> None:
-        self.emit("system", [text])
+        self.emit("ux", [text])
+
+    def emit_line(self, stream: str, text: str) -> None:
+        self.emit(stream, text.split("\n"))
 
     def register_no_activity(self, items: Any) -> None:
         register_no_activity(items)

@@ -6,6 +6,7 @@ session every call goes to an in-memory stand-in (`purrflow.sdk.local_runtime()`
 
 from purrflow.errors import PurrflowError
 from purrflow.sdk import _prompts as prompt
+from purrflow.sdk import _ux as ux
 from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._config import config
@@ -14,6 +15,7 @@ from purrflow.sdk._identity import team, user
 from purrflow.sdk._runtime import local as local_runtime
 from purrflow.sdk._secrets import get_secret, set_secret
 from purrflow.sdk._signals import Signal, next_signal, signal, wait_for_signal
+from purrflow.sdk._team_sdk import get_host_os, get_state_path, home_dir, log
 from purrflow.sdk._values import (
     add_values,
     check_and_set_value,
@@ -35,12 +37,16 @@ __all__ = [
     "check_and_set_value",
     "config",
     "del_value",
+    "get_host_os",
     "get_secret",
+    "get_state_path",
     "get_value",
     "get_webhook_url",
+    "home_dir",
     "http_outcome",
     "list_values_keys",
     "local_runtime",
+    "log",
     "mutate_value",
     "next_event",
     "next_signal",
@@ -55,5 +61,6 @@ __all__ = [
     "team",
     "unsubscribe",
     "user",
+    "ux",
     "wait_for_signal",
 ]

@@ -39,6 +39,9 @@ class Runtime(Protocol):
     def notify(self, text: str) -> None:
         """Tell the session's person something through its interface (once, not again on replay)."""
 
+    def emit_line(self, stream: str, text: str) -> None:
+        """One line of the session's output on `stream` ("ux" for its person, "log" for its log only)."""
+
     def register_no_activity(self, items: Any) -> None:
         """Calls to these functions, classes or modules never become steps."""
 
@@ -77,6 +80,9 @@ class LocalRuntime:
 
     def notify(self, text: str) -> None:
         print(text, file=sys.stderr)
+
+    def emit_line(self, stream: str, text: str) -> None:
+        print(text, file=sys.stderr if stream == "log" else sys.stdout)
 
     def register_no_activity(self, items: Any) -> None:
         return None
