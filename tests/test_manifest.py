@@ -593,7 +593,8 @@ def test_check_project_files_on_a_parsed_manifest(tmp_path: Path) -> None:
 def test_the_manifest_names_are_tried_in_order(tmp_path: Path) -> None:
     err = load_error(tmp_path)
     assert str(err).startswith(
-        f"{tmp_path} has no manifest (looked for purrflow.yaml, purrflow.yml, autokitteh.yaml, autokitteh.yml)"
+        f"{tmp_path} has no manifest (looked for purrflow.yaml, purrflow.yml, autokitteh.yaml, autokitteh.yml, "
+        "ops.yml, ops.yaml)"
     )
     for name in ("autokitteh.yml", "autokitteh.yaml", "purrflow.yml", "purrflow.yaml"):
         (tmp_path / name).write_text(f"project:\n  name: {name.replace('.', '_')}\n")

@@ -34,6 +34,8 @@ from pydantic import BaseModel, ConfigDict
 
 from purrflow.engine.filters import Filter
 from purrflow.errors import FilterError, InvalidInputError, ManifestError
+from purrflow.opsyml import OPS_NAMES, OPS_PREFIX, OpsFile, find_ops_file, is_ops_call, parse_ops_file
+from purrflow.yaml_nodes import NodePath, YamlReader, compose_yaml, describe, dotted, is_null
 
 __all__ = [
     "MANIFEST_NAMES",
@@ -49,6 +51,7 @@ __all__ = [
     "load_manifest",
     "parse_entrypoint",
     "parse_manifest",
+    "project_name_for",
 ]
 
 MANIFEST_NAMES = ("purrflow.yaml", "purrflow.yml", "autokitteh.yaml", "autokitteh.yml")
@@ -115,35 +118,84 @@ class Manifest(_Frozen):
 
 
 def find_manifest(project_dir: Path) -> Path:
-    """The project's manifest file, trying MANIFEST_NAMES in order (purrflow's names win)."""
+    """The project's manifest file, trying MANIFEST_NAMES in order (purrflow's names win), then ops.yml."""
     if not project_dir.is_dir():
         raise ManifestError(f"{project_dir} is not a folder", hint="give the project's folder")
     for name in MANIFEST_NAMES:
         if (project_dir / name).is_file():
             return project_dir / name
+    ops = find_ops_file(project_dir)
+    if ops is not None:
+        return ops
     raise ManifestError(
-        f"{project_dir} has no manifest (looked for {', '.join(MANIFEST_NAMES)})",
-        hint=f"create one of: {', '.join(MANIFEST_NAMES)} (see the README for its fields)",
+        f"{project_dir} has no manifest (looked for {', '.join(MANIFEST_NAMES + OPS_NAMES)})",
+        hint=f"create one of: {', '.join(MANIFEST_NAMES)} (see the README for its fields), or a CTO.ai ops.yml",
     )
 
 
-def load_manifest(project_dir: Path) -> Manifest:
-    """Find, parse and check a project's manifest against the project's files."""
+def load_manifest(project_dir: Path, name: str | None = None) -> Manifest:
+    """Find, parse and check a project's manifest against the project's files.
+
+    An `ops.yml` adds its commands and pipelines as manual triggers; a project with only an ops.yml
+    takes its name from `name` (ops.yml has none: the CLI passes the folder's name).
+    """
     path = find_manifest(project_dir)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ManifestError(f"{path.name}: not UTF-8 text (byte {err.start})", hint="save it as UTF-8") from None
-    manifest = parse_manifest(text, path.name)
+    ops_path = find_ops_file(project_dir)
+    if path == ops_path:
+        if not name:
+            raise ManifestError(
+                f"{path.name} does not name the project",
+                hint="deploy with a name (purr deploy DIR --name NAME), or add a purrflow.yaml with project.name",
+            )
+        if not _PROJECT_NAME.fullmatch(name):
+            raise ManifestError(f"{name!r} is not a valid project name", hint="use letters, digits, '_' and '-'")
+        manifest = Manifest(project=ProjectSpec(name=name), filename=path.name)
+    else:
+        manifest = parse_manifest(_read_text(path), path.name)
+    if ops_path is not None:
+        manifest = _with_ops_triggers(manifest, parse_ops_file(_read_text(ops_path), ops_path.name))
     check_project_files(manifest, project_dir)
     return manifest
 
 
+def project_name_for(folder: Path) -> str | None:
+    """The name to deploy `folder` under when its manifest cannot say (an ops.yml alone): the folder's."""
+    if find_manifest(folder).name not in OPS_NAMES:
+        return None
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", folder.resolve().name).strip("-") or "ops"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ManifestError(f"{path.name}: not UTF-8 text (byte {err.start})", hint="save it as UTF-8") from None
+
+
+def _with_ops_triggers(manifest: Manifest, ops: OpsFile) -> Manifest:
+    """Every ops.yml command and pipeline as a manual trigger calling `ops:<name>`."""
+    taken = {trigger.name: trigger for trigger in manifest.project.triggers}
+    triggers = list(manifest.project.triggers)
+    for workflow in ops.workflows.values():
+        if workflow.name in taken:
+            raise ManifestError(
+                f"{ops.filename}:{workflow.line}: {workflow.kind} {workflow.name!r} has the name of a trigger in "
+                f"{manifest.filename} (line {taken[workflow.name].line})",
+                hint="rename one of them",
+            )
+        call = f"{OPS_PREFIX}{workflow.name}"
+        triggers.append(
+            TriggerSpec(name=workflow.name, kind="manual", call=call, line=workflow.line, call_line=workflow.line)
+        )
+    project = manifest.project.model_copy(update={"triggers": triggers})
+    return manifest.model_copy(update={"project": project})
+
+
 def parse_manifest(text: str, filename: str) -> Manifest:
     """Parse and validate manifest text; `filename` names it in errors and decides `is_durable`'s default."""
-    root = _compose(text, filename)
-    reader = _Reader(filename)
-    if root is None or _is_null(root):
+    root = compose_yaml(text, filename)
+    reader = YamlReader(filename)
+    if root is None or is_null(root):
         raise reader.error((), "the manifest is empty", hint="start with `version: v1` and a `project:` with a name")
     return _manifest(reader, root)
 
@@ -174,7 +226,7 @@ def check_project_files(manifest: Manifest, project_dir: Path) -> None:
     root = project_dir.resolve()
     names: dict[Path, set[str]] = {}
     for index, trigger in enumerate(manifest.project.triggers):
-        if trigger.call is None:
+        if trigger.call is None or is_ops_call(trigger.call):
             continue
         where = f"{manifest.filename}:{trigger.call_line}: project.triggers[{index}].call: {trigger.call!r}"
         try:
@@ -232,126 +284,10 @@ def _names_in(path: Path, file: str, where: str) -> set[str]:
         raise ManifestError(f"{where} — {file} does not parse: {err}") from None
 
 
-# -- reading the YAML node tree -------------------------------------------------------------------
-
-_Path = tuple[str | int, ...]
-_NULL_TAG = "tag:yaml.org,2002:null"
-_YAML_HINT = (
-    "a value that contains ': ' or ' #', or starts with a quote, [, {, *, &, !, | or >, "
-    "must be quoted as a whole, e.g. filter: 'data.method == \"POST\"'"
-)
-
-
-def _compose(text: str, filename: str) -> yaml.Node | None:
-    """The YAML node tree; syntax errors name file:line:column."""
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
-        problem = err.problem or err.context or "cannot be read"
-        hint = "YAML indents with spaces; replace the tabs" if "'\\t'" in problem else _YAML_HINT
-        raise ManifestError(f"{where}: not valid YAML: {problem}", hint=hint) from None
-    except yaml.YAMLError as err:
-        raise ManifestError(f"{filename}: not valid YAML: {err}") from None
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
-
-
-def _describe(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    return "nothing" if _is_null(node) else f"{node.value!r}"
-
-
-def _dotted(path: _Path) -> str:
-    text = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
-    return text.removeprefix(".") or "top level"
-
-
-class _Reader:
-    """Typed access to YAML nodes that remembers the line of every field it has seen, for errors."""
-
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
-        self._lines: dict[_Path, int] = {(): 1}
-
-    def line(self, path: _Path) -> int:
-        """The line of `path`, or of its nearest enclosing field we have seen (a missing field's parent)."""
-        while path not in self._lines:
-            path = path[:-1]
-        return self._lines[path]
-
-    def error(self, path: _Path, message: str, *, hint: str | None = None, line: int | None = None) -> ManifestError:
-        at = line if line is not None else self.line(path)
-        return ManifestError(f"{self.filename}:{at}: {_dotted(path)}: {message}", hint=hint)
-
-    def mapping(self, node: yaml.Node, path: _Path, fields: tuple[str, ...]) -> dict[str, yaml.Node]:
-        """A mapping's values by key; unknown and repeated keys are errors (with a did-you-mean)."""
-        if not isinstance(node, yaml.MappingNode):
-            raise self.error(path, f"expected a mapping ({', '.join(fields)}), found {_describe(node)}")
-        found: dict[str, yaml.Node] = {}
-        for key_node, value in node.value:
-            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
-            self._lines[(*path, key)] = key_node.start_mark.line + 1
-            if key == "<<":
-                raise self.error(
-                    (*path, key), "YAML merge keys (<<) are not supported here", hint="write the fields out"
-                )
-            if key not in fields:
-                close = difflib.get_close_matches(key, fields, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"the fields here are: {', '.join(fields)}"
-                raise self.error((*path, key), f"unknown field {key!r}", hint=hint)
-            if key in found:
-                raise self.error((*path, key), f"{key!r} is given twice", hint="keep one of them")
-            found[key] = value
-        return found
-
-    def sequence(self, node: yaml.Node | None, path: _Path) -> list[yaml.Node]:
-        """A list's items (a missing or null list is empty)."""
-        if node is None or _is_null(node):
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.error(path, f"expected a list, found {_describe(node)}", hint="start each item with '- '")
-        for index, item in enumerate(node.value):
-            self._lines[(*path, index)] = item.start_mark.line + 1
-        return list(node.value)
-
-    def text(self, node: yaml.Node | None, path: _Path) -> str | None:
-        """A scalar as written (None when missing or null); lists and mappings are errors."""
-        if node is None or _is_null(node):
-            return None
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.error(path, f"expected a single value, found {_describe(node)}")
-        return str(node.value)
-
-    def name(self, node: yaml.Node | None, path: _Path, pattern: re.Pattern[str], rule: str) -> str:
-        value = self.text(node, path)
-        if not value:
-            raise self.error(path, "a name is required")
-        if not pattern.fullmatch(value):
-            raise self.error(path, f"{value!r} is not a valid name: {rule}")
-        return value
-
-    def flag(self, node: yaml.Node | None, path: _Path) -> bool | None:
-        """true/false (and YAML's yes/no/on/off); None when missing or null."""
-        value = self.text(node, path)
-        if value is None:
-            return None
-        flag = yaml.constructor.SafeConstructor.bool_values.get(value.lower())
-        if flag is None:
-            raise self.error(path, f"expected true or false, found {value!r}")
-        return flag
-
-
 # -- the manifest's sections ----------------------------------------------------------------------
 
 
-def _manifest(reader: _Reader, root: yaml.Node) -> Manifest:
+def _manifest(reader: YamlReader, root: yaml.Node) -> Manifest:
     top = reader.mapping(root, (), ("version", "project"))
     version = reader.text(top.get("version"), ("version",)) or "v1"
     if version not in ("v1", "v2"):
@@ -363,8 +299,8 @@ def _manifest(reader: _Reader, root: yaml.Node) -> Manifest:
     return Manifest(version=cast(Literal["v1", "v2"], version), project=project, filename=reader.filename)
 
 
-def _project(reader: _Reader, node: yaml.Node, durable: bool) -> ProjectSpec:
-    path: _Path = ("project",)
+def _project(reader: YamlReader, node: yaml.Node, durable: bool) -> ProjectSpec:
+    path: NodePath = ("project",)
     fields = reader.mapping(node, path, ("name", "vars", "connections", "triggers"))
     name = reader.name(fields.get("name"), (*path, "name"), _PROJECT_NAME, "use letters, digits, '_' and '-'")
     variables = [_var(reader, item, (*path, "vars", i)) for i, item in _items(reader, fields, path, "vars")]
@@ -382,11 +318,11 @@ def _project(reader: _Reader, node: yaml.Node, durable: bool) -> ProjectSpec:
     return ProjectSpec(name=name, vars=variables, connections=connections, triggers=triggers)
 
 
-def _items(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, key: str) -> list[tuple[int, yaml.Node]]:
+def _items(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, key: str) -> list[tuple[int, yaml.Node]]:
     return list(enumerate(reader.sequence(fields.get(key), (*path, key))))
 
 
-def _unique(reader: _Reader, names: list[str], path: _Path) -> None:
+def _unique(reader: YamlReader, names: list[str], path: NodePath) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
@@ -394,16 +330,16 @@ def _unique(reader: _Reader, names: list[str], path: _Path) -> None:
             raise reader.error(
                 (*path, index, "name"),
                 f"duplicate name {name!r}",
-                hint=f"{_dotted((*path, first))} (line {reader.line((*path, first))}) already has it",
+                hint=f"{dotted((*path, first))} (line {reader.line((*path, first))}) already has it",
             )
         seen.add(name)
 
 
-def _var(reader: _Reader, node: yaml.Node, path: _Path) -> VarSpec:
+def _var(reader: YamlReader, node: yaml.Node, path: NodePath) -> VarSpec:
     fields = reader.mapping(node, path, ("name", "value", "secret", "description"))
     name = reader.name(fields.get("name"), (*path, "name"), _VAR_NAME, "use letters, digits and '_'")
     if "value" in fields and not isinstance(fields["value"], yaml.ScalarNode):
-        found = _describe(fields["value"])
+        found = describe(fields["value"])
         raise reader.error((*path, "value"), f"a var's value must be a string, number or boolean, not {found}")
     value = reader.text(fields.get("value"), (*path, "value"))
     return VarSpec(
@@ -414,7 +350,7 @@ def _var(reader: _Reader, node: yaml.Node, path: _Path) -> VarSpec:
     )
 
 
-def _connection(reader: _Reader, node: yaml.Node, path: _Path) -> ConnectionSpec:
+def _connection(reader: YamlReader, node: yaml.Node, path: NodePath) -> ConnectionSpec:
     fields = reader.mapping(node, path, ("name", "integration"))
     name = reader.name(fields.get("name"), (*path, "name"), _IDENT, _IDENT_RULE)
     integration = reader.text(fields.get("integration"), (*path, "integration"))
@@ -437,7 +373,9 @@ _TRIGGER_FIELDS = (
 )
 
 
-def _trigger(reader: _Reader, node: yaml.Node, path: _Path, connections: tuple[str, ...], durable: bool) -> TriggerSpec:
+def _trigger(
+    reader: YamlReader, node: yaml.Node, path: NodePath, connections: tuple[str, ...], durable: bool
+) -> TriggerSpec:
     fields = reader.mapping(node, path, _TRIGGER_FIELDS)
     name = reader.name(fields.get("name"), (*path, "name"), _IDENT, _IDENT_RULE)
     kind = _trigger_kind(reader, fields, path, name)
@@ -467,7 +405,7 @@ def _trigger(reader: _Reader, node: yaml.Node, path: _Path, connections: tuple[s
     )
 
 
-def _trigger_kind(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, name: str) -> TriggerKind:
+def _trigger_kind(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, name: str) -> TriggerKind:
     """The kind a trigger declares (`type:`) or implies (`webhook:`, `schedule:`, `connection:`); they must agree."""
     markers = [key for key in ("webhook", "schedule", "connection") if key in fields]
     if len(markers) > 1:
@@ -476,7 +414,7 @@ def _trigger_kind(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, na
         )
     if "webhook" in fields:
         webhook = fields["webhook"]
-        if not (_is_null(webhook) or (isinstance(webhook, yaml.MappingNode) and not webhook.value)):
+        if not (is_null(webhook) or (isinstance(webhook, yaml.MappingNode) and not webhook.value)):
             raise reader.error((*path, "webhook"), "write `webhook: {}` (it takes no settings), or `type: webhook`")
     implied = cast(TriggerKind, markers[0]) if markers else None
     declared = reader.text(fields.get("type"), (*path, "type"))
@@ -505,7 +443,7 @@ def _kind_hint(kind: str | None) -> str:
     return f"add {examples['webhook']}, {examples['schedule']} or {examples['connection']}"
 
 
-def _connection_ref(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, known: tuple[str, ...]) -> str:
+def _connection_ref(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, known: tuple[str, ...]) -> str:
     value = reader.text(fields.get("connection"), (*path, "connection"))
     if value in known:
         return value
@@ -514,7 +452,7 @@ def _connection_ref(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, 
     raise reader.error((*path, "connection"), f"no connection named {value!r} is declared", hint=hint)
 
 
-def _check_manual(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, call: str | None) -> None:
+def _check_manual(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, call: str | None) -> None:
     if call is None:
         raise reader.error((*path, "call"), "a manual trigger needs `call:` (it has nothing else to do)")
     for key in ("event_type", "filter"):
@@ -522,7 +460,7 @@ def _check_manual(reader: _Reader, fields: dict[str, yaml.Node], path: _Path, ca
             raise reader.error((*path, key), f"a manual trigger takes no {key}: it is only started by hand")
 
 
-def _event_type(reader: _Reader, node: yaml.Node | None, path: _Path, kind: TriggerKind) -> str | None:
+def _event_type(reader: YamlReader, node: yaml.Node | None, path: NodePath, kind: TriggerKind) -> str | None:
     """Webhooks: a lower-case HTTP method (upper case is accepted); schedules: only "tick"."""
     value = reader.text(node, path)
     if not value:
@@ -538,7 +476,7 @@ def _event_type(reader: _Reader, node: yaml.Node | None, path: _Path, kind: Trig
     return value
 
 
-def _filter(reader: _Reader, node: yaml.Node | None, path: _Path, trigger: str) -> str:
+def _filter(reader: YamlReader, node: yaml.Node | None, path: NodePath, trigger: str) -> str:
     """A CEL expression, compiled now so a broken one is refused with its position."""
     expression = (reader.text(node, path) or "").strip()
     try:
@@ -558,14 +496,14 @@ def _filter_problem(err: FilterError) -> str:
     return f"invalid CEL filter {shown} at {at}: {err.problem}"
 
 
-def _filter_line(reader: _Reader, node: yaml.Node | None, path: _Path, err: FilterError) -> int:
+def _filter_line(reader: YamlReader, node: yaml.Node | None, path: NodePath, err: FilterError) -> int:
     """The file line of the problem: exact for a literal block (`filter: |`), else the filter's own line."""
     if isinstance(node, yaml.ScalarNode) and node.style == "|" and err.line is not None:
         return int(node.start_mark.line) + 1 + err.line
     return reader.line(path)
 
 
-def _call(reader: _Reader, node: yaml.Node | None, path: _Path) -> str | None:
+def _call(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> str | None:
     value = reader.text(node, path)
     if value is None:
         return None
@@ -597,7 +535,7 @@ _CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
 _MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # longest case (leap February)
 
 
-def _schedule(reader: _Reader, node: yaml.Node | None, path: _Path) -> str:
+def _schedule(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> str:
     value = (reader.text(node, path) or "").strip()
     try:
         _check_schedule(value)

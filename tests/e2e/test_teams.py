@@ -35,6 +35,7 @@ OWN_TEAM_WRITES = {
     ("POST", "/api/v1/tokens"),
     ("PUT", "/api/v1/config/{key}"),
     ("PUT", "/api/v1/secrets/{key}"),
+    ("POST", "/api/v1/analytics/events"),
 }
 
 
@@ -55,6 +56,9 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
             lambda: next(iter(admin.get("/api/v1/prompts").json()["prompts"]), {}).get("id"), what="alpha's prompt"
         )
         assert admin.put("/api/v1/config/secret_plan", json={"value": "on mars"}).status_code == 200
+        deployed = {"event_name": "deployment", "event_action": "success", "repo": "world domination"}
+        tracked = admin.post("/api/v1/analytics/events", json={"tags": ["secret_plan"], "metadata": deployed})
+        assert tracked.status_code == 201, tracked.text
         team = admin.post("/api/v1/teams", json={"name": "beta", "admin": "bea"})
         assert team.status_code == 201, team.text
         token_id = admin.get("/api/v1/tokens").json()["tokens"][0]["id"]
@@ -100,6 +104,8 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
             if response.status_code == 200:
                 assert not any(secret in response.text for secret in secrets_of_alpha), (method, path, response.text)
     assert tried >= 20
+    assert other.post("/api/v1/analytics/events", json={"event": "beta's own"}).status_code == 201  # lands in beta
+    assert [e["event"] for e in other.get("/api/v1/analytics/events").json()["events"]] == ["beta's own"]
     with server.client() as admin:  # nothing of alpha's was changed by beta's attempts
         session = admin.get(f"/api/v1/sessions/{session_id}").json()["session"]
         assert session["state"] in ("waiting", "running")
@@ -107,6 +113,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
             admin.get("/api/v1/values/secret_plan", params={"project": "alpha"}).json()["value"] == "world domination"
         )
         assert admin.get("/api/v1/config/secret_plan").json()["value"] == "on mars"
+        assert [e["repo"] for e in admin.get("/api/v1/analytics/events").json()["events"]] == ["world domination"]
         assert [p["id"] for p in admin.get("/api/v1/prompts").json()["prompts"]] == [prompt_id]  # still unanswered
 
 

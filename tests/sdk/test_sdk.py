@@ -20,6 +20,7 @@ PUBLIC = [
     "check_and_set_value",
     "config",
     "del_value",
+    "events",
     "get_host_os",
     "get_secret",
     "get_state_path",
@@ -42,6 +43,7 @@ PUBLIC = [
     "store",
     "subscribe",
     "team",
+    "track",
     "unsubscribe",
     "user",
     "ux",
@@ -78,6 +80,10 @@ def test_values_start_and_http_outcome_work_in_memory() -> None:
     assert sdk.get_value("k") is None
     child = sdk.start("jobs.py:run", {"x": 1})
     assert child.startswith("local_session_") and local.started[-1]["loc"] == "jobs.py:run"
+    sdk.start("ops:deploy")  # an ops.yml command as a child
+    assert local.started[-1]["loc"] == "ops:deploy"
+    sdk.start("tools/release:1.2.0", {"v": 2})  # CTO.ai's start(workflowName): by name, version dropped
+    assert local.started[-1] == {"workflow": "tools/release", "data": {"v": 2}}
     sdk.http_outcome(201, {"ok": True})
     assert local.responses[-1]["status_code"] == 201 and local.responses[-1]["body"] == b'{"ok": true}'
 
@@ -96,7 +102,8 @@ def test_activities_are_plain_calls_outside_a_session() -> None:
         (lambda: sdk.set_value("k", lambda: 1), ValueLimitError, "not picklable"),
         (lambda: sdk.set_value("k", "x" * 70_000), ValueLimitError, "the limit is 65536"),
         (lambda: sdk.set_value("", 1), InvalidInputError, "non-empty string"),
-        (lambda: sdk.start("main"), InvalidInputError, "not a code location"),
+        (lambda: sdk.start("main.py"), InvalidInputError, "neither a code location nor a workflow name"),
+        (lambda: sdk.start("deploy", memo={"a": 1}), InvalidInputError, "memo is for child sessions"),
         (lambda: sdk.http_outcome(99), InvalidInputError, "100 to 599"),
         (lambda: sdk.http_outcome(200, 3.5), InvalidInputError, "not float"),  # type: ignore[arg-type]
         (lambda: sdk.get_webhook_url("nope"), InvalidInputError, "no webhook trigger named 'nope'"),
@@ -124,3 +131,22 @@ def test_atomic_updates_and_the_dict_like_store() -> None:
         sdk.mutate_value("n", "explode")
     with pytest.raises(InvalidInputError, match="amount must be a number"):
         sdk.add_values("n", "1")  # type: ignore[arg-type]
+
+
+def test_track_and_events_work_in_memory() -> None:
+    local = sdk.local_runtime()
+    before = len(local.tracked)
+    sdk.track(("deploy",), "deployment", {"event_name": "deployment", "event_action": "succeeded"})
+    sdk.track([], "")
+    found = sdk.events("2000-01-01", None)
+    assert len(found) == before + 2
+    assert {k: v for k, v in found[-2].items() if k != "timestamp"} == {
+        "tags": ["deploy"],
+        "event": "deployment",
+        "event_name": "deployment",
+        "event_action": "succeeded",
+    }
+    assert found[-2]["timestamp"].endswith("Z")
+    assert sdk.events("2000-01-01", "2000-01-02") == []
+    with pytest.raises(InvalidInputError, match="start 'soon' is not an ISO-8601"):
+        sdk.events("soon")

@@ -110,10 +110,30 @@ def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
     assert store.get_project_by_name(team_id, "ghost") is None
 
 
+def test_analytics_events_are_team_scoped_windowed_and_newest_last(store: Store) -> None:
+    team_id, _, _ = seed(store)
+    with store.transaction():
+        other = store.create_team("other").id
+        for ts, event, tags in [(30.0, "deployment", ["ci"]), (10.0, "build", []), (20.0, "deployment", ["cd", "x"])]:
+            data = {"tags": tags, "event": event, "repo": "shop"}
+            store.add_analytics_event(team_id, event, tags, data, ts=ts, session_id="ses_1", user_id="usr_1")
+        store.add_analytics_event(other, "deployment", ["ci"], {"tags": ["ci"], "event": "deployment"}, ts=20.0)
+        store.add_analytics_event(team_id, "late", [], {"tags": [], "event": "late"}, ts=40.0)
+    found = store.analytics_events(team_id, 10.0, 40.0)  # [start, end): 40 is out
+    assert [(e.ts, e.event) for e in found] == [(10.0, "build"), (20.0, "deployment"), (30.0, "deployment")]
+    assert found[1].data == {"tags": ["cd", "x"], "event": "deployment", "repo": "shop"}
+    assert (found[1].tags, found[1].session_id, found[1].user_id) == (["cd", "x"], "ses_1", "usr_1")
+    assert [e.ts for e in store.analytics_events(team_id, 0, 100, event="deployment")] == [20.0, 30.0]
+    assert [e.ts for e in store.analytics_events(team_id, 0, 100, tag="x")] == [20.0]
+    assert store.analytics_events(team_id, 0, 100, tag="c") == []  # a whole tag, not a substring
+    assert [e.ts for e in store.analytics_events(team_id, 0, 100, limit=2)] == [30.0, 40.0]  # the newest, in order
+    assert [e.team_id for e in store.analytics_events(other, 0, 100)] == [other]
+
+
 def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     open_store(tmp_path / "x.db").close()
     again = open_store(tmp_path / "x.db")
     conn = sqlite3.connect(tmp_path / "x.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 9
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()

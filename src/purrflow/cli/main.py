@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
-from purrflow.cli import identity, render
+from purrflow.cli import analytics, identity, render
 from purrflow.cli.client import ApiClient
 from purrflow.cli.common import JsonFlag, UrlFlag, api, friendly, parse_data
 from purrflow.errors import InvalidInputError
@@ -31,6 +32,8 @@ app.add_typer(identity.teams_app, name="teams")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.tokens_app, name="tokens")
 app.command()(friendly(identity.login))
+app.add_typer(analytics.analytics_app, name="analytics")
+app.command()(friendly(analytics.insights))
 config_app = typer.Typer(no_args_is_help=True, help="Your team's configuration store (strings).")
 app.add_typer(config_app, name="config")
 prompts_app = typer.Typer(no_args_is_help=True, help="Questions sessions are waiting on.")
@@ -89,8 +92,10 @@ def deploy(
 ) -> None:
     """Deploy a project folder and show its triggers' webhook URLs."""
     from purrflow.engine.deploy import collect_files
+    from purrflow.manifest import project_name_for
 
     files = {path: base64.b64encode(content).decode() for path, content in collect_files(folder).items()}
+    name = name or project_name_for(folder)
     with api(url) as client:
         result = client.post("/projects/deploy", {"name": name, "files": files, "migrate": migrate})
     if as_json:
@@ -113,22 +118,37 @@ def deploy(
 @friendly
 def run(
     folder: Annotated[Path, typer.Argument(help="the project folder")],
-    entrypoint: Annotated[str | None, typer.Argument(help="file.py:function (default: the one trigger's)")] = None,
+    entrypoint: Annotated[
+        str | None,
+        typer.Argument(help="file.py:function, or a trigger or ops.yml command (default: the only one)"),
+    ] = None,
     data: Annotated[str | None, typer.Option(help="the event's data, a JSON object")] = None,
+    config: Annotated[
+        list[str] | None, typer.Option("--config", help="KEY=VALUE for the run's team config store (repeat)")
+    ] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", help="a secret for the run, its value taken from the environment variable KEY"),
+    ] = None,
 ) -> None:
-    """Run one session of a project here, with no server; its output appears live."""
+    """Run one session of a project here, with no server; its output appears live.
+
+    The run has a team of its own, with an empty config store and no secrets: seed them with --config
+    and --secret (a secret's value comes from your environment, never from the command line)."""
     from purrflow.cli.terminal import ask
-    from purrflow.orchestrators.local import run_once
+    from purrflow.orchestrators.local import LocalStores, run_once
+
+    stores = LocalStores.from_options(config or [], secret or [], os.environ)
 
     def on_log(stream: str, text: str) -> None:
         if stream == "log":  # sdk.log(): the session log only, not for the person at the terminal
             return
         if stream in ("stdout", "ux"):
-            render.console.print(text, highlight=False, markup=False)
+            render.console.print(text, highlight=False, markup=False, soft_wrap=True)
         else:
             render.err_console.print(Text(text, style="red" if stream == "stderr" else "magenta"))
 
-    outcome = asyncio.run(run_once(folder, entrypoint, parse_data(data), on_log=on_log, ask=ask))
+    outcome = asyncio.run(run_once(folder, entrypoint, parse_data(data), on_log=on_log, ask=ask, stores=stores))
     if outcome.state == "completed":
         render.err_console.print(Text(f"completed: {outcome.result_repr or 'None'}", style="green"))
         return
@@ -231,7 +251,7 @@ def sessions_stop(
 @friendly
 def sessions_start(
     project: str,
-    entrypoint: Annotated[str, typer.Argument(help="file.py:function")],
+    entrypoint: Annotated[str, typer.Argument(help="file.py:function, or a trigger or ops.yml command's name")],
     data: Annotated[str | None, typer.Option(help="the event's data, a JSON object")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="print its log until it ends")] = False,
     url: UrlFlag = None,

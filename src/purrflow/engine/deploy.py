@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from purrflow.errors import DeploymentError, InvalidInputError, NotFoundError
 from purrflow.manifest import Manifest, defined_names, find_manifest, load_manifest, parse_entrypoint
+from purrflow.opsyml import check_ops_call, is_ops_call
 from purrflow.store import Deployment, Project, Store, Trigger
 
 MAX_FILES = 1000
@@ -83,14 +84,16 @@ def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
         target.write_bytes(content)
 
 
-def stage(root: Path, files: Mapping[str, bytes]) -> tuple[Path, Manifest]:
-    """Write the files to a fresh folder and load its manifest (errors name file, line and field)."""
+def stage(root: Path, files: Mapping[str, bytes], name: str | None = None) -> tuple[Path, Manifest]:
+    """Write the files to a fresh folder and load its manifest (errors name file, line and field).
+
+    `name` names a project whose only manifest is an ops.yml."""
     check_files(files)
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
         write_files(staging, files)
-        manifest = load_manifest(staging)
+        manifest = load_manifest(staging, name)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -106,7 +109,11 @@ def trigger_rows(manifest: Manifest) -> list[tuple[str, str, dict[str, object]]]
 
 
 def check_entrypoint(project_dir: Path, loc: str) -> None:
-    """`loc` must name a function defined in a file of this deployment (checked without importing)."""
+    """`loc` must name a function defined in a file of this deployment (checked without importing),
+    or a command, pipeline or job of its ops.yml (`ops:…`)."""
+    if is_ops_call(loc):
+        check_ops_call(project_dir, loc)
+        return
     file, function = parse_entrypoint(loc)
     path = (project_dir / file).resolve()
     if not path.is_relative_to(project_dir.resolve()):

@@ -51,6 +51,8 @@ class SessionDriver:
         self.stopping = False
         self.finished = False
         self.durable = True
+        #: The runner asked to keep its process through waits (an ops.yml command is running).
+        self.hold_waits = False
         self.session: Session | None = None
         self._log_seq = 0
 
@@ -184,6 +186,7 @@ class SessionDriver:
         self.engine.committer.after_commit(lambda: self.send(reply), self.kill)
 
     def _wait(self, message: Wait) -> None:
+        self.hold_waits = self.hold_waits or message.hold
         done = self._store.journal_entry(self.session_id, message.seq)
         if done is not None:  # it ended while this runner was still replaying towards it
             self.send(WaitResult(message.seq, done[1], done[2]))
@@ -237,7 +240,7 @@ class SessionDriver:
 
     def _hold(self, seq: int) -> None:
         """Keep the process for the hot-wait limit; give it up if the wait has not ended by then."""
-        if self.durable:
+        if self.durable and not self.hold_waits:
             asyncio.get_running_loop().call_later(self.engine.config.hot_wait_seconds, self._give_up, seq)
 
     def _give_up(self, seq: int) -> None:
@@ -257,8 +260,9 @@ class SessionDriver:
         if not self.alive:
             return
         engine = self.engine
-        # A non-durable session cannot be replayed, so it keeps its process however long it waits.
-        if not self.durable or fire_at - engine.clock() <= engine.config.hot_wait_seconds:
+        # A non-durable session cannot be replayed, so it keeps its process however long it waits; so
+        # does one running an external command, which replay would start again.
+        if not self.durable or self.hold_waits or fire_at - engine.clock() <= engine.config.hot_wait_seconds:
             self.pending_wait = seq
             engine.timers.schedule(self.session_id, seq, fire_at)
             return

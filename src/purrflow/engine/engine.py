@@ -128,7 +128,7 @@ class Engine:
         With `migrate`, the project's unfinished sessions move to the new code: each replays its journal
         against it when it next runs, and fails as non-deterministic if the new code diverges.
         """
-        staging, manifest = stage(self.deployments.root, files)
+        staging, manifest = stage(self.deployments.root, files, name)
         try:
             with self.committer.write():
                 project = self.store.get_or_create_project(team_id, name or manifest.project.name, owner_id=owner_id)
@@ -279,6 +279,7 @@ class Engine:
             "PURRFLOW_SESSION_ID": session.id,
             "PURRFLOW_PROJECT": session.project_name,
             "SDK_STATE_DIR": str(state_dir),
+            "SDK_CONFIG_DIR": str(self._config_dir(session)),
             "SDK_HOME_DIR": str(Path.home()),
             "SDK_INTERFACE_TYPE": self.config.interface,
             "OPS_HOST_PLATFORM": self.config.host_platform,
@@ -293,6 +294,12 @@ class Engine:
             for field, value in fields.items():
                 env[f"{connection}__{field}"] = value
         return env
+
+    def _config_dir(self, session: Session) -> Path:
+        """CTO.ai's (deprecated) per-workflow config folder: one per project, kept across runs."""
+        folder = self.config.data_dir / "workflow-config" / session.project_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _root_session(self, session: Session) -> str:
         """The first session of a workflow run: its state folder is shared by every session it starts."""

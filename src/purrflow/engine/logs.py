@@ -20,6 +20,13 @@ LogItem = LogRecord | SessionEnded
 class LogBus:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[LogItem]]] = defaultdict(set)
+        self._everything: set[asyncio.Queue[tuple[str, LogItem]]] = set()
+
+    def subscribe_all(self) -> asyncio.Queue[tuple[str, LogItem]]:
+        """Every session's items with its id (`purr run` shows the sessions a run starts, too)."""
+        queue: asyncio.Queue[tuple[str, LogItem]] = asyncio.Queue()
+        self._everything.add(queue)
+        return queue
 
     def subscribe(self, session_id: str) -> asyncio.Queue[LogItem]:
         queue: asyncio.Queue[LogItem] = asyncio.Queue()
@@ -37,3 +44,6 @@ class LogBus:
         for queue in self._subscribers.get(session_id, ()):
             for item in items:
                 queue.put_nowait(item)
+        for everything in self._everything:
+            for item in items:
+                everything.put_nowait((session_id, item))

@@ -7,8 +7,10 @@ value without the step that did it being journaled.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from purrflow.engine.analytics import MAX_SESSION_EVENTS, check_track, event_json, parse_window
 from purrflow.engine.deploy import check_entrypoint
 from purrflow.engine.secrets import check_secret_key
 from purrflow.engine.sync import HttpResponse
@@ -45,6 +47,27 @@ class HostOps:
             parent_id=session.id,
             memo=memo,
             user_id=session.user_id,
+        )
+
+    def op_start_workflow(self, session: Session, name: str, data: dict[str, Any]) -> str:
+        """CTO.ai's start(workflowName): a trigger of this project, or `project/trigger` of the team."""
+        engine = self.engine
+        project_name, _, trigger_name = name.rpartition("/")
+        team_id = self._team(session)
+        project = engine.store.get_project(session.project_id)
+        if project_name:
+            project = engine.store.get_project_by_name(team_id, project_name)
+        if project is None:
+            raise NotFoundError(f"start({name!r}): your team has no project {project_name!r}")
+        triggers = {t.name: t for t in engine.store.list_triggers(project.id) if t.call}
+        trigger = triggers.get(trigger_name)
+        if trigger is None or trigger.call is None:
+            raise NotFoundError(
+                f"start({name!r}): project {project.name!r} has no workflow {trigger_name!r}",
+                hint=f"its workflows are: {', '.join(sorted(triggers)) or 'none'}",
+            )
+        return engine.create_session(
+            project, trigger.call, data, trigger_name=trigger.name, event_type="start", user_id=session.user_id
         )
 
     # -- subscriptions -------------------------------------------------------------------------
@@ -151,3 +174,22 @@ class HostOps:
 
     def op_add_values(self, session: Session, key: str, amount: bytes) -> bytes:
         return self.engine.values.add(session.project_id, session.project_name, key, amount)
+
+    # -- analytics -----------------------------------------------------------------------------
+    def op_track(self, session: Session, tags: Any, event: Any, metadata: Any) -> None:
+        """Store one event for the session's team, stamped with the session and its user."""
+        body = check_track(tags, event, metadata)
+        self.engine.store.add_analytics_event(
+            self._team(session), body["event"], body["tags"], body, session_id=session.id, user_id=session.user_id
+        )
+
+    def op_events(self, session: Session, start: Any, end: Any) -> list[dict[str, Any]]:
+        """The team's events in [start, end), oldest first; refused rather than cut short when too many."""
+        low, high = parse_window(start, end, now=time.time())
+        found = self.engine.store.analytics_events(self._team(session), low, high, limit=MAX_SESSION_EVENTS + 1)
+        if len(found) > MAX_SESSION_EVENTS:
+            raise InvalidInputError(
+                f"events(): more than {MAX_SESSION_EVENTS} events fall in the window",
+                hint="ask for a shorter window, or several in turn",
+            )
+        return [event_json(record) for record in found]

@@ -109,6 +109,8 @@ class Wait:
     name: str
     kind: str  # "sleep", …
     spec: dict[str, Any]
+    #: Keep the process however long the wait lasts (a command's process cannot be suspended and replayed).
+    hold: bool = False
 
 
 @dataclass(frozen=True, slots=True)

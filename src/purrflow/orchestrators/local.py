@@ -11,21 +11,52 @@ import getpass
 import math
 import platform
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.engine import Engine, EngineConfig
 from purrflow.engine.logs import SessionEnded
+from purrflow.engine.secrets import check_secret_key
+from purrflow.engine.team_config import check_config
 from purrflow.errors import InvalidInputError, PurrflowError
+from purrflow.manifest import project_name_for
 from purrflow.orchestrators.runners import Launcher, SpawnLauncher, ZygoteLauncher
 from purrflow.store import PromptRecord, SessionError, open_store
 
 
 def make_launcher(kind: str) -> Launcher:
     return SpawnLauncher() if kind == "spawn" else ZygoteLauncher()
+
+
+@dataclass(frozen=True)
+class LocalStores:
+    """What a local run's team starts with: config values and secrets (it has nothing else)."""
+
+    config: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, config: list[str], secrets: list[str], environ: Mapping[str, str]) -> LocalStores:
+        values: dict[str, str] = {}
+        for item in config:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise InvalidInputError(f"--config {item!r} is not KEY=VALUE", hint="e.g. --config REGION=eu-west-1")
+            check_config(key, value)
+            values[key] = value
+        found: dict[str, str] = {}
+        for key in secrets:
+            check_secret_key(key)
+            if key not in environ:
+                raise InvalidInputError(
+                    f"--secret {key}: the environment has no variable {key} to take its value from",
+                    hint=f"export {key}=… first (values never go on the command line)",
+                )
+            found[key] = environ[key]
+        return cls(config=values, secrets=found)
 
 
 @dataclass(frozen=True)
@@ -43,6 +74,7 @@ async def run_once(
     *,
     on_log: Callable[[str, str], None],
     ask: Callable[[dict[str, Any]], Any] | None = None,
+    stores: LocalStores | None = None,
 ) -> RunOutcome:
     """One session of `project_dir`, output to `on_log`; prompts are answered by `ask` (the terminal)."""
     files = collect_files(project_dir)
@@ -60,19 +92,26 @@ async def run_once(
             with engine.committer.write():
                 team = store.create_team("local")
                 user = store.create_user(team.id, getpass.getuser(), role="admin")
-            deployed = engine.deploy(team.id, files, owner_id=user.id)
+                for key, value in (stores.config if stores else {}).items():
+                    store.set_config(team.id, key, value)
+                for key, value in (stores.secrets if stores else {}).items():
+                    store.put_secret_ciphertext(team.id, key, engine.secrets.encrypt(value.encode()))
+            deployed = engine.deploy(team.id, files, name=project_name_for(project_dir), owner_id=user.id)
             if ask is not None:
                 engine.prompts.on_prompt = _answer_with(engine, team.id, ask, on_log)
             calls = sorted({t.call for t in deployed.triggers if t.call})
-            target = entrypoint or _only(calls)
+            by_name = {t.name: t.call for t in deployed.triggers if t.call}
+            target = by_name.get(entrypoint, entrypoint) if entrypoint else _only(calls)
             session_id = engine.create_session(deployed.project, target, data)
-            queue = engine.logs.subscribe(session_id)
+            queue = engine.logs.subscribe_all()
             await engine.committer.flushed()
             while True:
-                item = await queue.get()
+                source, item = await queue.get()
                 if isinstance(item, SessionEnded):
-                    break
-                on_log(item.stream, item.text)
+                    if source == session_id:
+                        break
+                    continue
+                on_log(item.stream, item.text if source == session_id else f"[{_label(engine, source)}] {item.text}")
             session = engine.get_session(session_id)
             return RunOutcome(session.id, session.state, session.result_repr, session.error)
         finally:
@@ -105,6 +144,14 @@ def _answer_with(
         task.add_done_callback(tasks.discard)
 
     return on_prompt
+
+
+def _label(engine: Engine, session_id: str) -> str:
+    """How a session the run started is named in its output: its ops.yml job, trigger or function."""
+    session = engine.store.get_session(session_id)
+    if session is None:
+        return session_id
+    return session.entrypoint.removeprefix("ops:").rpartition("/")[2] or session.entrypoint
 
 
 def _only(calls: list[str]) -> str:

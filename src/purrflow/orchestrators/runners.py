@@ -41,7 +41,7 @@ def _child_env() -> dict[str, str]:
 
 
 def _die_with_parent() -> None:
-    from purrflow.runner.zygote import die_with_parent  # runs in the forked child before exec
+    from purrflow.runner.process import die_with_parent  # runs in the forked child before exec
 
     die_with_parent()
 

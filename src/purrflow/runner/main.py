@@ -19,7 +19,9 @@ from typing import Any
 from purrflow.compat import autokitteh_loader
 from purrflow.engine.protocol import Failure, Finished, StartSession
 from purrflow.errors import PurrflowError, SessionSuspended
+from purrflow.opsyml import is_ops_call
 from purrflow.runner.channel import Channel, ChannelClosed
+from purrflow.runner.ops_session import run_ops
 from purrflow.runner.output import LineStream
 from purrflow.runner.rewrite import ProjectImporter
 from purrflow.runner.runtime import SessionRuntime
@@ -73,9 +75,12 @@ def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
     importer.install()
     autokitteh_loader.install()
     try:
-        handler = _load_handler(importer, start.entrypoint)
-        event = Event.from_dict({**start.event, "session_id": start.session_id})
-        result = handler(event) if _wants_event(handler) else handler()
+        if is_ops_call(start.entrypoint):
+            result: Any = run_ops(start, runtime)
+        else:
+            handler = _load_handler(importer, start.entrypoint)
+            event = Event.from_dict({**start.event, "session_id": start.session_id})
+            result = handler(event) if _wants_event(handler) else handler()
     except (SessionSuspended, ChannelClosed):
         raise
     except BaseException as err:  # every ending of user code becomes a message

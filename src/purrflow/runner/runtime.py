@@ -53,6 +53,8 @@ class SessionRuntime:
         self._inhibited = 0
         self._warned_live: set[str] = set()
         self._quiet_until, self._quiet_lines = output_position
+        #: Set while an external process (an ops.yml command) runs: its waits must keep this process.
+        self.hold_waits = False
 
     @property
     def session_id(self) -> str | None:
@@ -143,7 +145,7 @@ class SessionRuntime:
         if entry is not None:
             return _outcome(entry.payload, entry.failed)
         seq = self._take_seq()
-        self._channel.send(Wait(seq=seq, name=name, kind=kind, spec=spec))
+        self._channel.send(Wait(seq=seq, name=name, kind=kind, spec=spec, hold=self.hold_waits))
         reply = self._expect(WaitResult, seq)
         return _outcome(reply.payload, reply.failed)
 

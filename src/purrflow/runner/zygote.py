@@ -8,7 +8,6 @@ socket closes), so a `kill -9` of the server leaves no runner behind writing sid
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
 import signal
@@ -25,18 +24,10 @@ import pickle  # noqa: E402,F401
 import purrflow.runner.main as runner_main  # noqa: E402
 import purrflow.sdk  # noqa: E402,F401
 from purrflow.compat import autokitteh_loader  # noqa: E402
+from purrflow.runner.process import die_with_parent  # noqa: E402
 
 # `import autokitteh` costs milliseconds (the PyPI package and its submodules): pay it once, here.
 autokitteh_loader.install()
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; a no-op elsewhere."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def serve(control: socket.socket) -> None:

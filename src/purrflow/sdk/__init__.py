@@ -7,6 +7,7 @@ session every call goes to an in-memory stand-in (`purrflow.sdk.local_runtime()`
 from purrflow.errors import PurrflowError
 from purrflow.sdk import _prompts as prompt
 from purrflow.sdk import _ux as ux
+from purrflow.sdk._analytics import events, track
 from purrflow.sdk._api import activity, get_webhook_url, http_outcome, sleep, start
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._config import config
@@ -37,6 +38,7 @@ __all__ = [
     "check_and_set_value",
     "config",
     "del_value",
+    "events",
     "get_host_os",
     "get_secret",
     "get_state_path",
@@ -59,6 +61,7 @@ __all__ = [
     "store",
     "subscribe",
     "team",
+    "track",
     "unsubscribe",
     "user",
     "ux",

@@ -15,6 +15,7 @@ from purrflow.sdk import _runtime
 F = TypeVar("F", bound=Callable[..., Any])
 
 _LOC = re.compile(r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$")
+_WORKFLOW = re.compile(r"^([A-Za-z0-9_-]+/)?[A-Za-z0-9_-]+(:[\w][\w.-]*)?$")
 
 
 @overload
@@ -43,15 +44,29 @@ def activity(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F
 
 
 def start(loc: str, data: Mapping[str, Any] | None = None, memo: Mapping[str, Any] | None = None) -> str:
-    """Start a child session at `loc` ("file.py:function" in this project) and return its id.
+    """Start a session and return its id. It is started once: replay returns the same id.
 
-    The child receives an event whose `data` is `data`. It is started once: replay returns the same id.
+    Two forms, told apart by the first argument:
+    - a code location, `"file.py:function"` (or `"ops:<command>"` of this project's ops.yml): a *child*
+      session of this one, AutoKitteh's `start(loc, data, memo)`. It gets an event whose `data` is
+      `data` and signals this session when it ends (`next_signal(child_id)`);
+    - a workflow name, `"deploy"` or `"other-project/deploy"` (CTO.ai's `start(workflowName)`): a new,
+      independent run of a trigger, command or pipeline of your team, run for this session's user.
+      `data` becomes its event's data; `memo` is not allowed.
     """
-    if not isinstance(loc, str) or not _LOC.match(loc):
-        raise InvalidInputError(
-            f"start(): {loc!r} is not a code location",
-            hint="use 'file.py:function', e.g. start('jobs.py:cleanup')",
-        )
+    if isinstance(loc, str) and not _LOC.match(loc) and not loc.startswith("ops:"):
+        if not _WORKFLOW.match(loc):
+            raise InvalidInputError(
+                f"start(): {loc!r} is neither a code location nor a workflow name",
+                hint="use 'file.py:function' for a child session, or a trigger/command name such as 'deploy'",
+            )
+        if memo:
+            raise InvalidInputError("start(): memo is for child sessions; a workflow started by name has none")
+        _check_json("start() data", dict(data or {}))
+        workflow = {"name": loc.split(":")[0], "data": dict(data or {})}  # CTO.ai names may carry :version
+        return str(_runtime.current().call_host("start_workflow", workflow))
+    if not isinstance(loc, str):
+        raise InvalidInputError(f"start(): the location must be a string, not {type(loc).__name__}")
     payload = {
         "loc": loc,
         "data": dict(data or {}),

@@ -63,6 +63,7 @@ class LocalRuntime:
         self.outcomes: list[Any] = []
         self.config: dict[str, str] = {}
         self.secrets: dict[str, str] = {}
+        self.tracked: list[dict[str, Any]] = []  # what track() stored, as events() answers it
         self._ids = itertools.count(1)
 
     @property
@@ -103,6 +104,10 @@ class LocalRuntime:
 
     def _op_start(self, loc: str, data: dict[str, Any], memo: dict[str, Any]) -> str:
         self.started.append({"loc": loc, "data": data, "memo": memo})
+        return f"local_session_{next(self._ids)}"
+
+    def _op_start_workflow(self, name: str, data: dict[str, Any]) -> str:
+        self.started.append({"workflow": name, "data": data})
         return f"local_session_{next(self._ids)}"
 
     def _op_http_outcome(self, **response: Any) -> None:
@@ -165,6 +170,19 @@ class LocalRuntime:
         total = pickle.loads(self.values[key]) + pickle.loads(amount) if key in self.values else pickle.loads(amount)
         self.values[key] = pickle.dumps(total)
         return self.values[key]
+
+    def _op_track(self, tags: Any, event: Any, metadata: dict[str, Any] | None) -> None:
+        if not isinstance(tags, list) or not isinstance(event, str) or not isinstance(metadata, dict | None):
+            raise InvalidInputError("track(tags, event, metadata): a list of strings, a string and a dict")
+        from purrflow.sdk._analytics import iso_now  # it imports this module
+
+        self.tracked.append({"tags": tags, "event": event, **(metadata or {}), "timestamp": iso_now()})
+
+    def _op_events(self, start: str, end: str | None) -> list[dict[str, Any]]:
+        from purrflow.sdk._analytics import instant  # it imports this module
+
+        low, high = instant(start, "start"), time.time() if end is None else instant(end, "end")
+        return [dict(e) for e in self.tracked if low <= instant(e["timestamp"], "timestamp") < high]
 
     def value(self, key: str) -> Any:
         """Test helper: the unpickled value stored under `key`."""

@@ -15,7 +15,6 @@ from purrflow.engine.deploy import check_entrypoint
 from purrflow.engine.engine import Engine
 from purrflow.engine.logs import SessionEnded
 from purrflow.errors import InvalidInputError, NotFoundError
-from purrflow.manifest import parse_entrypoint
 from purrflow.server.auth import current_user
 from purrflow.server.schemas import (
     ConnectionVarsRequest,
@@ -168,11 +167,20 @@ async def list_sessions(
 async def start_session(body: StartSessionRequest, request: Request, user: CurrentUser) -> dict[str, str]:
     engine = engine_of(request)
     project = project_named(engine, user, body.project)
-    parse_entrypoint(body.entrypoint)
     if project.deployment_id is None:
         raise NotFoundError(f"project {project.name!r} has no deployment", hint="run `purr deploy` first")
-    check_entrypoint(engine.deployments.ensure(project.deployment_id), body.entrypoint)
-    session_id = engine.create_session(project, body.entrypoint, body.data, memo=body.memo, user_id=user.id)
+    named = {t.name: t for t in engine.store.list_triggers(project.id) if t.call}
+    trigger = named.get(body.entrypoint)
+    entrypoint = trigger.call if trigger is not None and trigger.call else body.entrypoint
+    check_entrypoint(engine.deployments.ensure(project.deployment_id), entrypoint)
+    session_id = engine.create_session(
+        project,
+        entrypoint,
+        body.data,
+        memo=body.memo,
+        user_id=user.id,
+        trigger_name=trigger.name if trigger is not None else None,
+    )
     await engine.committer.flushed()
     return {"session_id": session_id}
 

@@ -17,6 +17,7 @@ from purrflow.engine.deploy import collect_files
 from purrflow.engine.engine import Engine, EngineConfig
 from purrflow.orchestrators.local import make_launcher
 from purrflow.server import (
+    analytics_api,
     api,
     config_api,
     errors,
@@ -65,6 +66,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(config_api.router)
     app.include_router(prompts_api.router)
     app.include_router(secrets_api.router)
+    app.include_router(analytics_api.router)
     app.router.routes.extend(webhooks.routes)
     return app
 

@@ -20,7 +20,9 @@ class DeployRequest(BaseModel):
 
 class StartSessionRequest(BaseModel):
     project: str
-    entrypoint: str = Field(description="file.py:function")
+    entrypoint: str = Field(
+        description="file.py:function, ops:<command or pipeline> of an ops.yml, or the name of a trigger"
+    )
     data: dict[str, Any] = Field(default_factory=dict)
     memo: dict[str, Any] = Field(default_factory=dict)
 

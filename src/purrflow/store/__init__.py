@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from purrflow.store._analytics import AnalyticsEvent
 from purrflow.store._prompts import PromptRecord
 from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store._subscriptions import Subscription
@@ -39,6 +40,7 @@ def open_store(path: Path, *, durability: Durability = "full") -> Store:
 __all__ = [
     "FINAL_STATES",
     "LIVE_STATES",
+    "AnalyticsEvent",
     "Deployment",
     "Durability",
     "Event",

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from purrflow.store._analytics import AnalyticsStore
 from purrflow.store._config import ConfigStore
 from purrflow.store._db import Connection
 from purrflow.store._identity import IdentityStore
@@ -37,6 +38,7 @@ class SQLiteStore(
     ConfigStore,
     PromptStore,
     SecretStore,
+    AnalyticsStore,
 ):
     _begin_sql = "BEGIN IMMEDIATE"
 

@@ -1,0 +1,170 @@
+"""Sessions of `ops.yml` workflows: a command's process, a pipeline's jobs.
+
+A command runs `run` through `/bin/sh` in the project folder, with the session's environment, the
+workflow's `env` (static values, and secrets and configs from the team's stores) and the SDK daemon's
+variables. Its output is the session's output; its daemon requests are the session's steps. If the
+runner dies, the command runs again from the start and every request it had made is answered from the
+journal, so a person is never asked the same question twice; side effects outside the SDK happen again
+(make commands idempotent). A waiting command keeps its process: it cannot be suspended like a handler.
+
+A pipeline starts each job as a child session (`ops:<pipeline>/<job>`) and waits for it, in order, and
+stops at the first job that fails: a finished job never runs again, even after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from purrflow import sdk
+from purrflow.engine.protocol import StartSession
+from purrflow.errors import InvalidInputError, PurrflowError
+from purrflow.opsyml import OpsEnv, OpsWorkflow, load_ops_file, parse_ops_call
+from purrflow.runner.daemon import SdkDaemon
+from purrflow.runner.process import die_with_parent
+from purrflow.runner.runtime import SessionRuntime
+
+READ_SIZE = 65536
+
+
+class CommandFailed(PurrflowError):
+    """An ops.yml command or job exited with a status other than 0."""
+
+
+def run_ops(start: StartSession, runtime: SessionRuntime) -> dict[str, Any]:
+    project_dir = Path(start.project_dir)
+    target = parse_ops_call(start.entrypoint)
+    workflow = load_ops_file(project_dir).get(target.workflow)
+    data = start.event.get("data") or {}
+    if target.job is not None:
+        job = workflow.job(target.job)
+        argv = ["bash", "-c", job.script]
+        return _run_process(runtime, project_dir, argv, workflow.env.merged(job.env), f"job {job.name}")
+    if workflow.kind == "pipeline":
+        return _run_pipeline(workflow, data)
+    args = data.get("args") if isinstance(data, dict) else None
+    line = workflow.run + "".join(f" {shlex.quote(str(arg))}" for arg in args or [])
+    return _run_process(runtime, project_dir, ["/bin/sh", "-c", line], workflow.env, f"command {workflow.name}")
+
+
+def _run_pipeline(workflow: OpsWorkflow, data: Any) -> dict[str, Any]:
+    finished: list[str] = []
+    for job in workflow.jobs:
+        sdk.ux.print(f"▶ job {job.name}" + (f": {job.description}" if job.description else ""))
+        child = sdk.start(f"ops:{workflow.name}/{job.name}", data if isinstance(data, dict) else {})
+        ended = sdk.next_signal(child)
+        outcome = ended.payload if ended is not None else {}
+        if not outcome.get("completed"):
+            raise CommandFailed(
+                f"pipeline {workflow.name}: job {job.name} failed: {outcome.get('error') or 'no reason given'}",
+                hint=f"its output is in session {child}'s log (purr sessions logs {child})",
+            )
+        finished.append(job.name)
+        sdk.ux.print(f"✔ job {job.name}")
+    return {"pipeline": workflow.name, "jobs": finished}
+
+
+def _run_process(
+    runtime: SessionRuntime, project_dir: Path, argv: list[str], env_spec: OpsEnv, what: str
+) -> dict[str, Any]:
+    env = {**os.environ, **_resolve(env_spec)}
+    # `python3 main.py` finds the interpreter purrflow runs on first, with the packages beside it (cto-ai).
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
+    runtime.hold_waits = True
+    daemon = SdkDaemon(on_error=lambda text: runtime.emit("system", [text]))
+    env.update(daemon.environment())
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we need our child's status
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=project_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=die_with_parent,  # safe: a runner has no other threads
+            start_new_session=True,
+        )
+    except OSError as err:
+        daemon.close()
+        raise CommandFailed(f"{what} could not start: {err}") from None
+    try:
+        _pump(runtime, daemon, proc)
+        status = proc.wait()
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        daemon.close()
+    if status != 0:
+        reason = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        raise CommandFailed(f"{what} {reason}", hint="its output is in the session's log")
+    return {"exit_code": 0}
+
+
+def _pump(runtime: SessionRuntime, daemon: SdkDaemon, proc: subprocess.Popen[bytes]) -> None:
+    """Relay the process's output and serve its daemon requests until it ends."""
+    assert proc.stdout is not None and proc.stderr is not None
+    pipes = {proc.stdout.fileno(): "stdout", proc.stderr.fileno(): "stderr"}
+    partial = {fd: b"" for fd in pipes}
+    selector = selectors.DefaultSelector()
+    selector.register(daemon.fileno(), selectors.EVENT_READ, "daemon")
+    for fd in pipes:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ, "pipe")
+
+    def drain(fd: int) -> bool:
+        """Read what `fd` has; False once it is closed."""
+        while True:
+            try:
+                chunk = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                return True
+            if not chunk:
+                if partial[fd]:
+                    runtime.emit(pipes[fd], [partial[fd].decode(errors="replace")])
+                    partial[fd] = b""
+                return False
+            *lines, partial[fd] = (partial[fd] + chunk).split(b"\n")
+            if lines:
+                runtime.emit(pipes[fd], [line.decode(errors="replace") for line in lines])
+
+    open_pipes = set(pipes)
+    try:
+        while open_pipes or proc.poll() is None:
+            for key, _ in selector.select(timeout=0.2):
+                if key.data == "daemon":
+                    for fd in list(open_pipes):  # output printed before a request comes before its answer
+                        if not drain(fd):
+                            open_pipes.discard(fd)
+                            selector.unregister(fd)
+                    daemon.handle_one()
+                elif key.fd in open_pipes and not drain(key.fd):
+                    open_pipes.discard(key.fd)
+                    selector.unregister(key.fd)
+    finally:
+        selector.close()
+
+
+def _resolve(spec: OpsEnv) -> dict[str, str]:
+    """The workflow's `env`: `$VAR` in static values from the session's environment; stores for the rest."""
+    env = {key: os.path.expandvars(value) for key, value in spec.static.items()}
+    for name in spec.configs:
+        value = sdk.config.get(name)
+        if value is None:
+            raise InvalidInputError(
+                f"ops.yml env.configs names {name!r}, which your team's config store does not have",
+                hint=f"set it: purr config set {name} VALUE",
+            )
+        env[name] = value
+    for name in spec.secrets:  # a missing secret is asked for, as get_secret does
+        env[name] = sdk.get_secret(name, hidden=True)
+    return env
