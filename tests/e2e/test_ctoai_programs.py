@@ -344,3 +344,32 @@ def test_an_ops_folder_deploys_under_its_name_and_its_pipeline_runs_by_name(serv
     assert "packaged built" in server.logs(jobs["ops:build/package"]["id"])  # the state folder is shared
     wrong = purr("sessions", "start", "cto_release", "ops:nope")
     assert wrong.returncode != 0 and "has no command or pipeline named 'nope'" in wrong.stderr
+
+
+HANDLER = """
+from cto_ai import prompt, sdk, ux
+
+def on_demand(event):
+    ux.print("hello " + sdk.user()["username"])
+    sdk.config.set("SEEN", "yes")
+    size = prompt.number(name="size", message="How big?", minimum=1, maximum=5)
+    return {"size": size, "seen": sdk.config.get("SEEN"), "team": sdk.team()["name"]}
+"""
+
+
+def test_a_python_handler_may_import_cto_ai_too(server: Server, tmp_path: Path) -> None:
+    manifest = (
+        "version: v1\nproject:\n  name: handler\n  triggers:\n    - name: go\n      type: manual\n"
+        "      call: program.py:on_demand\n"
+    )
+    server.deploy(write_project(tmp_path / "handler", {"purrflow.yaml": manifest, "program.py": HANDLER}))
+    with server.client() as client:
+        session_id = start(client, "handler", "go")
+        asked = next_prompt(client, session_id)
+        assert asked["name"] == "size"
+        server.wait_state(session_id, "waiting")  # a handler's prompt gives its process up, unlike a command's
+        assert client.post(f"/api/v1/prompts/{asked['id']}/answer", json={"value": 3}).status_code == 200
+    done = server.wait_state(session_id, "completed", "error")
+    assert done["state"] == "completed", done["error"]
+    assert eval(done["result_repr"]) == {"size": 3, "seen": "yes", "team": "default"}
+    assert server.logs(session_id)[0].startswith("hello ")

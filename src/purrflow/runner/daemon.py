@@ -3,8 +3,8 @@
 The real clients (`cto-ai` on PyPI, and the JS, Go and Bash SDKs) POST JSON to
 `http://127.0.0.1:$SDK_SPEAK_PORT/<endpoint>` and expect one of three answers: nothing, `{"value": …}`,
 or `{"replyFilename": path}` whose file holds the answer. Every request becomes the purrflow SDK call
-that means the same thing, so it is a journaled step like any other: after a crash the command runs
-again and its requests are answered from the journal, prompts included.
+that means the same thing (`purrflow.compat.ctoai`), so it is a journaled step like any other: after
+a crash the command runs again and its requests are answered from the journal, prompts included.
 
 Trust model. The clients send no credentials, so the endpoint is guarded by where it lives: it listens
 on 127.0.0.1 only, on a port chosen by the kernel, for exactly as long as its session's process runs,
@@ -28,13 +28,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-from purrflow import sdk
+from purrflow.compat import ctoai
 from purrflow.errors import InvalidInputError, NonDeterminismError, PurrflowError, SessionSuspended
 from purrflow.runner.channel import ChannelClosed
-from purrflow.sdk import _runtime
 
-#: The endpoints and what each answers: "simple" (nothing), "sync" ({"value"}), "reply" (a reply file).
-Answer = tuple[str, Any]
 MAX_BODY = 1024 * 1024
 
 
@@ -47,28 +44,6 @@ class SdkDaemon:
         self._replies = 0
         self._on_error = on_error
         self.fatal: BaseException | None = None
-        self._routes: dict[str, Callable[[dict[str, Any]], Answer]] = {
-            "print": lambda b: _simple(sdk.ux.print, _text(b)),
-            "start-spinner": lambda b: _simple(sdk.ux.spinner_start, _text(b)),
-            "stop-spinner": lambda b: _simple(sdk.ux.spinner_stop, _text(b)),
-            "progress-bar/start": self._progress_start,
-            "progress-bar/advance": lambda b: _simple(sdk.ux.progress_bar_advance, int(b.get("increment") or 1)),
-            "progress-bar/stop": lambda b: _simple(sdk.ux.progress_bar_stop, b.get("text")),
-            "prompt": self._prompt,
-            "secret/get": self._secret_get,
-            "secret/set": self._secret_set,
-            "state/get": lambda b: ("sync", _state_step("get", _key(b))),
-            "state/get-all": lambda b: ("sync", _state_step("get-all")),
-            "state/set": lambda b: _simple(_state_step, "set", _key(b), b.get("value")),
-            "config/get": lambda b: ("sync", sdk.config.get(_key(b))),
-            "config/get-all": lambda b: ("sync", sdk.config.get_all()),
-            "config/set": lambda b: _simple(sdk.config.set, _key(b), _string(b, "value")),
-            "config/delete": lambda b: ("sync", sdk.config.delete(_key(b))),
-            "events": self._events,
-            "track": self._track,
-            "user": lambda b: ("sync", sdk.user()),
-            "team": lambda b: ("sync", sdk.team()),
-        }
 
     @property
     def port(self) -> int:
@@ -93,14 +68,13 @@ class SdkDaemon:
     # -- answering -----------------------------------------------------------------------------
     def answer(self, method: str, endpoint: str, raw: bytes) -> tuple[int, dict[str, Any] | None]:
         """(HTTP status, JSON body) for one request; errors are reported to the session's log too."""
-        route = self._routes.get(endpoint)
-        if route is None or (method == "GET") != (endpoint in ("user", "team")):
+        if not ctoai.serves(method, endpoint):
             return 404, _error(InvalidInputError(f"the SDK daemon has no {method} /{endpoint}"))
         try:
             body = json.loads(raw or b"{}")
             if not isinstance(body, dict):
                 raise InvalidInputError(f"/{endpoint}: the body must be a JSON object")
-            style, value = route(body)
+            style, value = ctoai.handle(endpoint, body)
         except (SessionSuspended, ChannelClosed, NonDeterminismError) as err:  # these end the session
             self.fatal = err
             return 503, None
@@ -127,39 +101,6 @@ class SdkDaemon:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(value, out)
         return str(path)
-
-    # -- endpoints -----------------------------------------------------------------------------
-    def _progress_start(self, body: dict[str, Any]) -> Answer:
-        sdk.ux.progress_bar_start(int(body.get("length") or 0), int(body.get("initial") or 0), body.get("text"))
-        return "simple", None
-
-    def _prompt(self, body: dict[str, Any]) -> Answer:
-        spec = {k: v for k, v in body.items() if v is not None and k != "flag"}
-        name = spec.get("name")
-        if not isinstance(name, str) or not name:
-            raise InvalidInputError("/prompt: the prompt needs a name")
-        spec.setdefault("message", name)
-        answer = _runtime.current().wait("purrflow.prompt", "prompt", spec)
-        return "reply", {name: answer}
-
-    def _secret_get(self, body: dict[str, Any]) -> Answer:
-        key = _key(body)
-        return "reply", {key: sdk.get_secret(key, hidden=bool(body.get("hidden")))}
-
-    def _secret_set(self, body: dict[str, Any]) -> Answer:
-        return "reply", {"key": sdk.set_secret(_key(body), _string(body, "value"))}
-
-    def _events(self, body: dict[str, Any]) -> Answer:
-        end = body.get("end")  # missing: the host's now
-        return "sync", sdk.events(_string(body, "start"), str(end) if end else None)
-
-    def _track(self, body: dict[str, Any]) -> Answer:
-        if body.get("trigger") is True:  # sdk.start(workflowName) rides on /track
-            return _simple(sdk.start, _string(body, "workflowName"))
-        metadata = {k: v for k, v in body.items() if k not in ("tags", "event")}
-        tags = body.get("tags") or []
-        sdk.track(list(tags) if isinstance(tags, list | tuple) else [str(tags)], str(body.get("event") or ""), metadata)
-        return "simple", None
 
 
 class _Server(HTTPServer):
@@ -208,45 +149,5 @@ class _Handler(BaseHTTPRequestHandler):
         """Requests are steps in the session's journal; no access log on stderr."""
 
 
-def _simple(fn: Callable[..., object], *args: Any) -> Answer:
-    """Endpoints whose answer the clients ignore."""
-    fn(*args)
-    return "simple", None
-
-
-def _text(body: dict[str, Any]) -> str:
-    return str(body.get("text") or "")
-
-
-def _key(body: dict[str, Any]) -> str:
-    return _string(body, "key")
-
-
-def _string(body: dict[str, Any], field: str) -> str:
-    value = body.get(field)
-    if not isinstance(value, str):
-        raise InvalidInputError(f"the request needs {field!r} as a string, got {type(value).__name__}")
-    return value
-
-
 def _error(err: PurrflowError) -> dict[str, Any]:
     return {"error": {"type": type(err).__name__, "message": err.message, "hint": err.hint}}
-
-
-def _state_step(action: str, key: str | None = None, value: Any = None) -> Any:
-    """CTO.ai's per-run state: `state.json` in the run's state folder, each access a journaled step."""
-
-    def act() -> Any:
-        path = Path(sdk.get_state_path()) / "state.json"
-        state = json.loads(path.read_text()) if path.exists() else {}
-        if action == "get":
-            return state.get(key)
-        if action == "get-all":
-            return state
-        state[str(key)] = value
-        scratch = path.with_suffix(".tmp")
-        scratch.write_text(json.dumps(state))
-        scratch.replace(path)
-        return None
-
-    return _runtime.current().run_step(f"purrflow.state_{action}", act, (), {})

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from purrflow.compat import autokitteh_loader
+from purrflow.compat import autokitteh_loader, ctoai_loader
 from purrflow.engine.protocol import Failure, Finished, StartSession
 from purrflow.errors import PurrflowError, SessionSuspended
 from purrflow.opsyml import is_ops_call
@@ -74,6 +74,7 @@ def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
     importer = ProjectImporter(Path(start.project_dir), runtime.dispatch_call, rewrite=start.durable)
     importer.install()
     autokitteh_loader.install()
+    ctoai_loader.install()
     try:
         if is_ops_call(start.entrypoint):
             result: Any = run_ops(start, runtime)

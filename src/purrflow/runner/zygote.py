@@ -23,11 +23,12 @@ import pickle  # noqa: E402,F401
 
 import purrflow.runner.main as runner_main  # noqa: E402
 import purrflow.sdk  # noqa: E402,F401
-from purrflow.compat import autokitteh_loader  # noqa: E402
+from purrflow.compat import autokitteh_loader, ctoai_loader  # noqa: E402
 from purrflow.runner.process import die_with_parent  # noqa: E402
 
 # `import autokitteh` costs milliseconds (the PyPI package and its submodules): pay it once, here.
 autokitteh_loader.install()
+ctoai_loader.install()  # imports `requests`: once, here
 
 
 def serve(control: socket.socket) -> None:
