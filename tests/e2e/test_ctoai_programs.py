@@ -253,24 +253,31 @@ def test_a_command_waiting_on_a_prompt_survives_a_server_kill(tmp_path: Path) ->
         effects.unlink(missing_ok=True)
 
 
-def _expect(fd: int, pattern: str, seen: list[str], timeout: float = 30) -> None:
-    """Read the terminal until `pattern` appears in what it has shown since the last match."""
-    deadline = time.monotonic() + timeout
-    buffer = ""
-    while not re.search(pattern, buffer):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"the terminal never showed {pattern!r}; it showed:\n{''.join(seen)}{buffer}")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096).decode(errors="replace")
-            except OSError:  # the child closed the terminal
-                chunk = ""
-            if not chunk:
-                raise AssertionError(f"the terminal closed before {pattern!r}:\n{''.join(seen)}{buffer}")
-            buffer += chunk
-    seen.append(buffer)
+class Terminal:
+    """The reading end of a pseudo-terminal, consumed up to each expected text (what follows is kept)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.shown = ""
+        self._unread = ""
+
+    def expect(self, pattern: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self._unread)) is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"the terminal never showed {pattern!r}; it showed:\n{self.shown}")
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096).decode(errors="replace")
+                except OSError:  # the child closed the terminal
+                    chunk = ""
+                if not chunk:
+                    raise AssertionError(f"the terminal closed before {pattern!r}:\n{self.shown}")
+                self.shown += chunk
+                self._unread += chunk
+        self._unread = self._unread[found.end() :]
 
 
 def test_release_command_under_purr_run_in_a_terminal(tmp_path: Path) -> None:
@@ -284,7 +291,7 @@ def test_release_command_under_purr_run_in_a_terminal(tmp_path: Path) -> None:
     master, slave = pty.openpty()
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
-    seen: list[str] = []
+    terminal = Terminal(master)
     dialogue: list[tuple[str, str | None]] = [
         (r"Service to release \[api\]", "web"),
         (r"Replicas \[2\]", "42"),  # out of bounds: asked again
@@ -303,17 +310,17 @@ def test_release_command_under_purr_run_in_a_terminal(tmp_path: Path) -> None:
     ]
     try:
         for pattern, reply in dialogue:
-            _expect(master, pattern, seen)
+            terminal.expect(pattern)
             if reply is not None:
                 os.write(master, reply.encode() + b"\n")
-        _expect(master, r"completed:", seen)
+        terminal.expect(r"completed:")
         assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         os.close(master)
-    shown = "".join(seen).replace("\r", "")
+    shown = terminal.shown.replace("\r", "")
     assert "secret REGISTRY_TOKEN was read by this session" in shown
     for clear in (APPROVER, PASSWORD, SIGNING_KEY):  # typed without echo
         assert clear not in shown

@@ -143,6 +143,8 @@ def run(
     def on_log(stream: str, text: str) -> None:
         if stream == "log":  # sdk.log(): the session log only, not for the person at the terminal
             return
+        if stream == "system" and text.startswith("session failed:"):
+            return  # said once, with its traceback, when the run ends
         if stream in ("stdout", "ux"):
             render.console.print(text, highlight=False, markup=False, soft_wrap=True)
         else:
@@ -154,7 +156,7 @@ def run(
         return
     failure = outcome.failure
     if failure is not None:
-        if failure.traceback:
+        if '  File "' in failure.traceback:  # frames of the user's code, if any
             render.err_console.print(Text(failure.traceback.rstrip(), style="dim"))
         render.err_console.print(Text(f"{outcome.state}: {failure.type}: {failure.message}", style="bold red"))
     raise typer.Exit(1)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from purrflow.engine.deploy import collect_files
+from purrflow.engine.deploy import check_entrypoint, collect_files
 from purrflow.engine.engine import Engine, EngineConfig
 from purrflow.engine.logs import SessionEnded
 from purrflow.engine.secrets import check_secret_key
@@ -99,9 +99,9 @@ async def run_once(
             deployed = engine.deploy(team.id, files, name=project_name_for(project_dir), owner_id=user.id)
             if ask is not None:
                 engine.prompts.on_prompt = _answer_with(engine, team.id, ask, on_log)
-            calls = sorted({t.call for t in deployed.triggers if t.call})
             by_name = {t.name: t.call for t in deployed.triggers if t.call}
-            target = by_name.get(entrypoint, entrypoint) if entrypoint else _only(calls)
+            target = by_name.get(entrypoint, entrypoint) if entrypoint else _only(by_name)
+            _check_target(engine.deployments.ensure(deployed.deployment.id), target, by_name)
             session_id = engine.create_session(deployed.project, target, data)
             queue = engine.logs.subscribe_all()
             await engine.committer.flushed()
@@ -154,15 +154,28 @@ def _label(engine: Engine, session_id: str) -> str:
     return session.entrypoint.removeprefix("ops:").rpartition("/")[2] or session.entrypoint
 
 
-def _only(calls: list[str]) -> str:
-    if len(calls) == 1:
-        return calls[0]
-    if not calls:
+def _only(by_name: dict[str, str]) -> str:
+    if len(set(by_name.values())) == 1:
+        return next(iter(by_name.values()))
+    if not by_name:
         raise InvalidInputError(
             "the project's triggers call no function, so there is nothing to run by default",
             hint="name one: purr run DIR file.py:function",
         )
+    listed = ", ".join(f"{name} ({call})" for name, call in sorted(by_name.items()))
     raise InvalidInputError(
-        f"the project's triggers call {len(calls)} functions: {', '.join(calls)}",
-        hint="name the one to run: purr run DIR file.py:function",
+        f"the project has {len(by_name)} triggers to run: {listed}",
+        hint=f"name the one to run: purr run DIR {min(by_name)}",
     )
+
+
+def _check_target(project_dir: Path, target: str, by_name: dict[str, str]) -> None:
+    """A name that is no trigger must be a code location of the project: say so before running anything."""
+    try:
+        check_entrypoint(project_dir, target)
+    except PurrflowError as err:
+        names = ", ".join(sorted(by_name)) or "none"
+        raise InvalidInputError(
+            f"{target!r} is no trigger of the project, and not a function to run: {err.message}",
+            hint=f"name a trigger ({names}) or a function as file.py:function",
+        ) from None

@@ -162,7 +162,7 @@ def _resolve(spec: OpsEnv) -> dict[str, str]:
         if value is None:
             raise InvalidInputError(
                 f"ops.yml env.configs names {name!r}, which your team's config store does not have",
-                hint=f"set it: purr config set {name} VALUE",
+                hint=f"set it: purr config set {name} VALUE (for purr run: --config {name}=VALUE)",
             )
         env[name] = value
     for name in spec.secrets:  # a missing secret is asked for, as get_secret does
