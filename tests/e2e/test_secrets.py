@@ -100,3 +100,32 @@ def test_secrets_end_to_end_and_never_in_clear_at_rest(server: Server, tmp_path:
     assert b"GITHUB_TOKEN" in stored_bytes  # names are not secret; the test would notice a wrong file
     logs = (server.data_dir / "server.log").read_text()
     assert STORED not in logs and TYPED not in logs
+
+
+PICKER = """
+from purrflow.sdk import prompt
+
+def pick(event):
+    return prompt.secret("DEPLOY_KEY", "Deploy key?"), prompt.password("pw", "Password?")
+"""
+
+
+def test_secret_prompts_may_take_a_stored_secret_by_name(server: Server, tmp_path: Path) -> None:
+    server.deploy(write_project(tmp_path / "pick", {"purrflow.yaml": manifest("pick"), "program.py": PICKER}))
+    with server.client() as client:
+        for key, value in (("DEPLOY_KEY", "stored-deploy-key"), ("OTHER", "stored-other")):
+            assert client.put(f"/api/v1/secrets/{key}", json={"value": value}).status_code == 200
+        body = {"project": "pick", "entrypoint": "program.py:pick"}
+        session_id = client.post("/api/v1/sessions", json=body).json()["session_id"]
+        for answer in ("", "OTHER"):  # empty: the secret named like the prompt; a name: that secret
+            asked = wait_until(
+                lambda: next(
+                    iter(client.get("/api/v1/prompts", params={"session_id": session_id}).json()["prompts"]), None
+                ),
+                what="a prompt",
+            )
+            assert asked["options"]["stored"] == ["DEPLOY_KEY", "OTHER"]  # names to pick from, never values
+            response = client.post(f"/api/v1/prompts/{asked['id']}/answer", json={"value": answer})
+            assert response.status_code == 200 and response.json()["value"] == "(hidden)", response.text
+    done = server.wait_state(session_id, "completed", "error")
+    assert eval(done["result_repr"]) == ("stored-deploy-key", "stored-other")

@@ -26,6 +26,8 @@ def ask(spec: dict[str, Any]) -> Any:
     default = spec.get("default")
     hint = f" [{default}]" if default not in (None, "", []) else ""
     if kind in ("secret", "password"):
+        if spec.get("stored"):
+            console.print(f"  (or type the name of a stored secret: {', '.join(spec['stored'])})", markup=False)
         if not sys.stdin.isatty():
             return _line(f"{message} ")
         value = getpass.getpass(f"{message} ")

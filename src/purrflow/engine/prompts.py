@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from purrflow.engine.prompt_types import SECRET_TYPES, check_answer
-from purrflow.errors import NotFoundError, SessionStateError
+from purrflow.engine.secrets import check_secret_key
+from purrflow.errors import NotFoundError, PurrflowError, SessionStateError
 from purrflow.store import PromptRecord, Session
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class Prompts:
     def ask(self, session: Session, seq: int, spec: dict[str, Any]) -> PromptRecord:
         project = self._engine.store.get_project(session.project_id)
         assert project is not None  # a session's project outlives it
+        if spec.get("type") in SECRET_TYPES:  # the person may pick a stored secret instead of typing one
+            spec = {**spec, "stored": [name for name, _ in self._engine.store.secret_names(project.team_id)]}
         prompt = self._engine.store.open_prompt(session.id, seq, project.team_id, spec)
         if self.on_prompt is not None:
             callback = self.on_prompt
@@ -47,10 +50,26 @@ class Prompts:
         session = store.get_session(prompt.session_id)
         if session is None or session.is_final:
             raise SessionStateError(f"prompt {prompt_id} belongs to a session that has ended")
-        value = check_answer(prompt.spec, raw)
+        stored_value = self._stored_secret(team_id, prompt.spec, raw)
+        value = stored_value if stored_value is not None else check_answer(prompt.spec, raw)
         result = pickle.dumps(value)
         stored = self._engine.secrets.seal(result) if prompt.spec["type"] in SECRET_TYPES else result
         store.mark_answered(prompt_id)
         store.append_journal(prompt.session_id, prompt.seq, PROMPT_STEP, stored, False)
         self._engine.committer.after_commit(lambda: self._engine.wait_ended(prompt.session_id, prompt.seq, result))
         return value
+
+    def _stored_secret(self, team_id: str, spec: dict[str, Any], raw: Any) -> str | None:
+        """CTO.ai's rule for secret and password prompts: the answer may name a secret of the team's store,
+        and an empty answer takes the secret named like the prompt, when there is one."""
+        if spec.get("type") not in SECRET_TYPES:
+            return None
+        key = spec.get("name") if raw in (None, "") else raw
+        if not isinstance(key, str):
+            return None
+        try:
+            check_secret_key(key)
+        except PurrflowError:
+            return None  # a typed value, not a name
+        token = self._engine.store.get_secret_ciphertext(team_id, key)
+        return self._engine.secrets.decrypt(token).decode() if token is not None else None

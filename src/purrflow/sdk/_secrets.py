@@ -24,10 +24,8 @@ def get_secret(key: str, hidden: bool = False) -> str:
     stored = list(found["keys"])
     message = f"The secret {key} is missing. Type its value"
     message += f", or the name of a stored secret to use ({', '.join(stored)})" if stored else ""
-    answer = str(runtime.wait("purrflow.prompt", "prompt", {"type": "secret", "name": key, "message": message + ":"}))
-    if answer in stored:
-        return get_secret(answer, hidden=hidden)
-    return answer
+    # An answer naming a stored secret is replaced by that secret's value by the host (never shown).
+    return str(runtime.wait("purrflow.prompt", "prompt", {"type": "secret", "name": key, "message": message + ":"}))
 
 
 def set_secret(key: str, value: str) -> str | None:
