@@ -14,7 +14,7 @@ or `sdk.start(NAME)` from another workflow of the team.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -207,26 +207,34 @@ def _name_and_version(reader: YamlReader, fields: dict[str, yaml.Node], path: No
     return name, version
 
 
-def _command(reader: YamlReader, node: yaml.Node, path: NodePath) -> OpsWorkflow:
-    fields = reader.mapping(node, path, _COMMAND_FIELDS)
+def _workflow(
+    reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, kind: Literal["command", "pipeline"]
+) -> OpsWorkflow:
+    """What commands and pipelines have in common (the rest is filled in by `_command`/`_pipeline`)."""
     name, version = _name_and_version(reader, fields, path)
-    run = reader.text(fields.get("run"), (*path, "run"))
-    if not run or not run.strip():
-        raise reader.error((*path, "run"), f"command {name!r} has no `run`", hint="e.g. run: python3 main.py")
     return OpsWorkflow(
-        kind="command",
+        kind=kind,
         name=name,
         version=version,
         description=reader.text(fields.get("description"), (*path, "description")) or "",
         env=_env(reader, fields.get("env"), (*path, "env")),
-        run=run,
         line=reader.line(path),
     )
 
 
+def _command(reader: YamlReader, node: yaml.Node, path: NodePath) -> OpsWorkflow:
+    fields = reader.mapping(node, path, _COMMAND_FIELDS)
+    workflow = _workflow(reader, fields, path, "command")
+    run = reader.text(fields.get("run"), (*path, "run"))
+    if not run or not run.strip():
+        raise reader.error((*path, "run"), f"command {workflow.name!r} has no `run`", hint="e.g. run: python3 main.py")
+    return replace(workflow, run=run)
+
+
 def _pipeline(reader: YamlReader, node: yaml.Node, path: NodePath) -> OpsWorkflow:
     fields = reader.mapping(node, path, _PIPELINE_FIELDS)
-    name, version = _name_and_version(reader, fields, path)
+    workflow = _workflow(reader, fields, path, "pipeline")
+    name = workflow.name
     jobs: list[OpsJob] = []
     for index, item in enumerate(reader.sequence(fields.get("jobs"), (*path, "jobs"))):
         jobs.append(_job(reader, item, (*path, "jobs", index)))
@@ -234,15 +242,7 @@ def _pipeline(reader: YamlReader, node: yaml.Node, path: NodePath) -> OpsWorkflo
             raise reader.error((*path, "jobs", index, "name"), f"duplicate job name {jobs[-1].name!r}")
     if not jobs:
         raise reader.error((*path, "jobs"), f"pipeline {name!r} has no jobs", hint="add jobs with name and steps")
-    return OpsWorkflow(
-        kind="pipeline",
-        name=name,
-        version=version,
-        description=reader.text(fields.get("description"), (*path, "description")) or "",
-        env=_env(reader, fields.get("env"), (*path, "env")),
-        jobs=tuple(jobs),
-        line=reader.line(path),
-    )
+    return replace(workflow, jobs=tuple(jobs))
 
 
 def _job(reader: YamlReader, node: yaml.Node, path: NodePath) -> OpsJob:
