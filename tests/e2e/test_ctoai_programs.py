@@ -380,3 +380,37 @@ def test_a_python_handler_may_import_cto_ai_too(server: Server, tmp_path: Path) 
     assert done["state"] == "completed", done["error"]
     assert eval(done["result_repr"]) == {"size": 3, "seen": "yes", "team": "default"}
     assert server.logs(session_id)[0].startswith("hello ")
+
+
+def _processes_with(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_kill_9_of_the_server_leaves_no_process_of_a_job_behind(tmp_path: Path) -> None:
+    marker = f"3000.{os.getpid()}{time.monotonic_ns() % 10_000}"  # a sleep nobody else runs
+    ops = (
+        'version: "1"\npipelines:\n  - name: slow\n    description: d\n    jobs:\n      - name: wait\n'
+        f"        description: d\n        steps:\n          - echo started\n          - sleep {marker}\n"
+        "          - echo done\n"
+    )
+    server = Server(tmp_path / "data").start()
+    try:
+        server.deploy(write_project(tmp_path / "slow", {"ops.yml": ops}), name="slow")
+        with server.client() as client:
+            start(client, "slow", "slow")
+            wait_until(lambda: _processes_with(f"sleep {marker}"), what="the job's sleep to run")
+        server.kill9()
+        wait_until(lambda: not _processes_with(f"sleep {marker}"), what="the job's processes to end")
+    finally:
+        server.stop()
+        for pid in _processes_with(f"sleep {marker}"):
+            os.kill(pid, signal.SIGKILL)

@@ -27,7 +27,7 @@ def parent(event):
     sdk.log("a line only for the log")
     child = sdk.start("program.py:child")
     done = sdk.next_signal(child, timeout=30)
-    time.sleep(1)  # suspended: the folder must survive it and a restart
+    time.sleep(1)  # sleep-ok: a durable sleep; suspended, the folder must survive it and a restart
     ux.progress_bar_start(2, message="copying")
     ux.progress_bar_advance()
     ux.progress_bar_stop("copied")

@@ -13,12 +13,10 @@ stops at the first job that fails: a finished job never runs again, even after a
 
 from __future__ import annotations
 
-import contextlib
 import os
 import selectors
 import shlex
 import signal
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from purrflow.engine.protocol import StartSession
 from purrflow.errors import InvalidInputError, PurrflowError
 from purrflow.opsyml import OpsEnv, OpsWorkflow, load_ops_file, parse_ops_call
 from purrflow.runner.daemon import SdkDaemon
-from purrflow.runner.process import die_with_parent
+from purrflow.runner.process import GuardedProcess
 from purrflow.runner.runtime import SessionRuntime
 
 READ_SIZE = 65536
@@ -80,40 +78,25 @@ def _run_process(
     runtime.hold_waits = True
     daemon = SdkDaemon(on_error=lambda text: runtime.emit("system", [text]))
     env.update(daemon.environment())
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we need our child's status
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=project_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=die_with_parent,  # safe: a runner has no other threads
-            start_new_session=True,
-        )
-    except OSError as err:
-        daemon.close()
-        raise CommandFailed(f"{what} could not start: {err}") from None
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we need the guard's status
+    proc = GuardedProcess(argv, cwd=project_dir, env=env)
     try:
         _pump(runtime, daemon, proc)
         status = proc.wait()
     finally:
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            proc.kill()
+        proc.close()
         daemon.close()
     if status != 0:
-        reason = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        reason = f"was killed by signal {status - 128}" if status > 128 else f"exited with status {status}"
         raise CommandFailed(f"{what} {reason}", hint="its output is in the session's log")
     return {"exit_code": 0}
 
 
-def _pump(runtime: SessionRuntime, daemon: SdkDaemon, proc: subprocess.Popen[bytes]) -> None:
+def _pump(runtime: SessionRuntime, daemon: SdkDaemon, proc: GuardedProcess) -> None:
     """Relay the process's output and serve its daemon requests until it ends."""
-    assert proc.stdout is not None and proc.stderr is not None
-    pipes = {proc.stdout.fileno(): "stdout", proc.stderr.fileno(): "stderr"}
+    pipes = {proc.stdout_fd: "stdout", proc.stderr_fd: "stderr"}
     partial = {fd: b"" for fd in pipes}
     selector = selectors.DefaultSelector()
     selector.register(daemon.fileno(), selectors.EVENT_READ, "daemon")
