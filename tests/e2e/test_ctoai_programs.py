@@ -414,3 +414,38 @@ def test_a_kill_9_of_the_server_leaves_no_process_of_a_job_behind(tmp_path: Path
         server.stop()
         for pid in _processes_with(f"sleep {marker}"):
             os.kill(pid, signal.SIGKILL)
+
+
+ARGS_OPS = """
+version: "1"
+commands:
+  - name: scale
+    description: prompts that arguments may answer
+    run: python3 scale.py
+"""
+
+SCALE = """
+import sys
+from cto_ai import prompt, ux
+count = prompt.number(name="replicaCount", message="How many?", maximum=10, flag="c")
+go = prompt.confirm(name="go", message="Go?")
+ux.print(f"SCALE {count} {go} {sys.argv[1:]}")
+"""
+
+
+def test_command_arguments_answer_prompts_by_name_or_flag(server: Server, tmp_path: Path) -> None:
+    server.deploy(write_project(tmp_path / "scale", {"ops.yml": ARGS_OPS, "scale.py": SCALE}), name="scale")
+    with server.client() as client:
+        by_flag = start(client, "scale", "scale", {"args": ["-c", "4", "--go"]})
+        by_name = start(client, "scale", "scale", {"args": ["--replica-count=7", "--go", "no"]})
+        too_many = start(client, "scale", "scale", {"args": ["--replica-count", "99"]})
+    assert server.wait_state(by_flag, "completed")
+    assert "SCALE 4 True ['-c', '4', '--go']" in server.logs(by_flag)
+    assert server.wait_state(by_name, "completed")
+    assert "SCALE 7 False ['--replica-count=7', '--go', 'no']" in server.logs(by_name)
+    failed = server.wait_state(too_many, "error")
+    assert "exited with status 1" in failed["error"]["message"]
+    assert any(
+        "the command's argument for prompt 'replicaCount' (number): 99 is above the maximum of 10" in line
+        for line in server.logs(too_many)
+    ), server.logs(too_many)

@@ -114,9 +114,10 @@ def deploy(
         render.console.print("no triggers: start sessions with `purr sessions start`")
 
 
-@app.command()
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 @friendly
 def run(
+    ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="the project folder")],
     entrypoint: Annotated[
         str | None,
@@ -134,11 +135,16 @@ def run(
     """Run one session of a project here, with no server; its output appears live.
 
     The run has a team of its own, with an empty config store and no secrets: seed them with --config
-    and --secret (a secret's value comes from your environment, never from the command line)."""
+    and --secret (a secret's value comes from your environment, never from the command line). Further
+    arguments go to an ops.yml command, appended to its `run`; they answer its prompts by name or flag
+    (`--base-branch main`, `-b main`), as CTO.ai's `ops run` does."""
     from purrflow.cli.terminal import ask
     from purrflow.orchestrators.local import LocalStores, run_once
 
     stores = LocalStores.from_options(config or [], secret or [], os.environ)
+    event_data = parse_data(data)
+    if ctx.args:
+        event_data.setdefault("args", list(ctx.args))
 
     def on_log(stream: str, text: str) -> None:
         if stream == "log":  # sdk.log(): the session log only, not for the person at the terminal
@@ -150,7 +156,7 @@ def run(
         else:
             render.err_console.print(Text(text, style="red" if stream == "stderr" else "magenta"))
 
-    outcome = asyncio.run(run_once(folder, entrypoint, parse_data(data), on_log=on_log, ask=ask, stores=stores))
+    outcome = asyncio.run(run_once(folder, entrypoint, event_data, on_log=on_log, ask=ask, stores=stores))
     if outcome.state == "completed":
         render.err_console.print(Text(f"completed: {outcome.result_repr or 'None'}", style="green"))
         return

@@ -10,11 +10,13 @@ the `cto-ai` package. Each request is one or more journaled SDK steps.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from purrflow import sdk
+from purrflow.engine.prompt_types import check_answer, check_spec
 from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
 
@@ -47,8 +49,43 @@ def _prompt(body: dict[str, Any]) -> Answer:
     if not isinstance(name, str) or not name:
         raise InvalidInputError("/prompt: the prompt needs a name")
     spec.setdefault("message", name)
+    given = _argument_answer(name, body.get("flag"), spec.get("type") == "confirm")
+    if given is not None:  # the same arguments give the same answer on replay: no step needed
+        check_spec(spec)
+        try:
+            return "reply", {name: check_answer(spec, given)}
+        except InvalidInputError as err:
+            raise InvalidInputError(
+                f"the command's argument for {err.message}", hint="fix the argument, or leave it out to be asked"
+            ) from None
     answer = _runtime.current().wait("purrflow.prompt", "prompt", spec)
     return "reply", {name: answer}
+
+
+#: The running command's arguments. As with CTO.ai's CLI, they may answer its prompts: `--base-branch
+#: main` (or `--base-branch=main`) for a prompt named `baseBranch`, `-b main` for one whose flag is `b`.
+_arguments: list[str] = []
+
+
+def use_arguments(arguments: Sequence[str]) -> None:
+    _arguments[:] = [str(argument) for argument in arguments]
+
+
+def _argument_answer(name: str, flag: object, is_confirm: bool) -> str | None:
+    options = {"--" + re.sub(r"(?<!^)(?=[A-Z])", "-", name).replace("_", "-").lower()}
+    if isinstance(flag, str) and flag:
+        options.add("-" + flag.lstrip("-"))
+    for index, token in enumerate(_arguments):
+        option, equals, value = token.partition("=")
+        if option not in options:
+            continue
+        if equals:
+            return value
+        following = _arguments[index + 1] if index + 1 < len(_arguments) else None
+        if is_confirm and (following is None or following.startswith("-")):
+            return "true"  # a bare flag confirms
+        return following
+    return None
 
 
 def _secret_get(body: dict[str, Any]) -> Answer:

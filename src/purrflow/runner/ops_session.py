@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from purrflow import sdk
+from purrflow.compat import ctoai
 from purrflow.engine.protocol import StartSession
 from purrflow.errors import InvalidInputError, PurrflowError
 from purrflow.opsyml import OpsEnv, OpsWorkflow, load_ops_file, parse_ops_call
@@ -48,6 +49,9 @@ def run_ops(start: StartSession, runtime: SessionRuntime) -> dict[str, Any]:
     if workflow.kind == "pipeline":
         return _run_pipeline(workflow, data)
     args = data.get("args") if isinstance(data, dict) else None
+    if args is not None and not (isinstance(args, list) and all(isinstance(a, str | int | float) for a in args)):
+        raise InvalidInputError('data.args must be a list of strings, e.g. {"args": ["--fast"]}')
+    ctoai.use_arguments(args or [])
     line = workflow.run + "".join(f" {shlex.quote(str(arg))}" for arg in args or [])
     return _run_process(runtime, project_dir, ["/bin/sh", "-c", line], workflow.env, f"command {workflow.name}")
 
