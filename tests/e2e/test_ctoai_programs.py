@@ -179,7 +179,7 @@ def test_the_daemon_lives_only_as_long_as_its_session_and_speaks_clearly(server:
         session_id = start(client, "probe", "ops:probe")
         asked = next_prompt(client, session_id)
         assert client.post(f"/api/v1/prompts/{asked['id']}/answer", json={"value": "Ada"}).status_code == 200
-        server.wait_state(session_id, "completed")
+        assert server.wait_state(session_id, "completed", "error")["state"] == "completed"
         lines = server.logs(session_id)
         probe = json.loads(next(line for line in lines if line.startswith("PROBE ")).removeprefix("PROBE "))
         assert probe["answer"] == {"who": "Ada"}
@@ -439,9 +439,9 @@ def test_command_arguments_answer_prompts_by_name_or_flag(server: Server, tmp_pa
         by_flag = start(client, "scale", "scale", {"args": ["-c", "4", "--go"]})
         by_name = start(client, "scale", "scale", {"args": ["--replica-count=7", "--go", "no"]})
         too_many = start(client, "scale", "scale", {"args": ["--replica-count", "99"]})
-    assert server.wait_state(by_flag, "completed")
+    assert server.wait_state(by_flag, "completed", "error")["state"] == "completed"
     assert "SCALE 4 True ['-c', '4', '--go']" in server.logs(by_flag)
-    assert server.wait_state(by_name, "completed")
+    assert server.wait_state(by_name, "completed", "error")["state"] == "completed"
     assert "SCALE 7 False ['--replica-count=7', '--go', 'no']" in server.logs(by_name)
     failed = server.wait_state(too_many, "error")
     assert "exited with status 1" in failed["error"]["message"]
