@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from purrflow import sdk
-from purrflow.engine.prompt_types import check_answer, check_spec
 from purrflow.errors import InvalidInputError
+from purrflow.prompt_types import check_answer, check_spec
 from purrflow.sdk import _runtime
 
 Style = Literal["simple", "sync", "reply"]

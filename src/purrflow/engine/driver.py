@@ -11,7 +11,6 @@ import logging
 import pickle
 from typing import TYPE_CHECKING
 
-from purrflow.engine.prompt_types import check_spec
 from purrflow.engine.protocol import (
     HEADER,
     CallHost,
@@ -30,6 +29,7 @@ from purrflow.engine.protocol import (
 )
 from purrflow.errors import PurrflowError
 from purrflow.orchestrators.runners import RunnerProcess
+from purrflow.prompt_types import check_spec
 from purrflow.store import LogRecord, OpenWait, Session, SessionError
 
 if TYPE_CHECKING:

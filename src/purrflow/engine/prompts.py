@@ -11,9 +11,9 @@ import pickle
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from purrflow.engine.prompt_types import SECRET_TYPES, check_answer
 from purrflow.engine.secrets import check_secret_key
 from purrflow.errors import NotFoundError, PurrflowError, SessionStateError
+from purrflow.prompt_types import SECRET_TYPES, check_answer
 from purrflow.store import PromptRecord, Session
 
 if TYPE_CHECKING:

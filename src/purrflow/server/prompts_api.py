@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from purrflow.engine.prompt_types import SECRET_TYPES
+from purrflow.prompt_types import SECRET_TYPES
 from purrflow.server.api import CurrentUser, engine_of
 from purrflow.server.schemas import iso
 from purrflow.store import PromptRecord
