@@ -12,7 +12,7 @@ import pydantic
 import pytest
 from croniter import croniter  # type: ignore[import-untyped]
 
-from purrflow.engine.schedules import Schedule
+from purrflow.cron import Schedule
 from purrflow.errors import InvalidInputError, ManifestError
 from purrflow.manifest import (
     Manifest,

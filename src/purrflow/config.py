@@ -9,6 +9,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from purrflow.errors import InvalidInputError
+from purrflow.faults import ENV_VAR as FAULTS_ENV_VAR
 
 DEFAULT_PORT = 9980
 #: The admin token a server writes beside its database, for the CLI on the same machine.
@@ -34,6 +35,8 @@ class ServerConfig:
     runner: Literal["zygote", "spawn"] = "zygote"
     timezone: str = "UTC"
     catch_up: bool = False
+    #: Fault points armed for tests (`purrflow.faults`; from PURRFLOW_FAULTS).
+    faults: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -51,7 +54,8 @@ class ServerConfig:
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerConfig:
-        """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DURABILITY, PURRFLOW_RUNNER) < overrides."""
+        """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DURABILITY, PURRFLOW_RUNNER, PURRFLOW_TIMEZONE,
+        PURRFLOW_FAULTS) < overrides."""
         values: dict[str, object] = {}
         if url := os.environ.get("PURRFLOW_PUBLIC_URL"):
             values["public_url"] = url
@@ -61,6 +65,8 @@ class ServerConfig:
             values["runner"] = runner
         if zone := os.environ.get("PURRFLOW_TIMEZONE"):
             values["timezone"] = zone
+        if faults := os.environ.get(FAULTS_ENV_VAR):
+            values["faults"] = tuple(point.strip() for point in faults.split(",") if point.strip())
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 

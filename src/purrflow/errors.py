@@ -91,6 +91,13 @@ class SessionStateError(PurrflowError):
     """An operation does not fit the session's state (e.g. stopping a finished session)."""
 
 
+class InternalError(PurrflowError):
+    """purrflow itself failed while serving a session (a bug of ours, or a database that refused a write).
+
+    The handler sees it raised by the SDK call that was being served, or the session ends with it; the
+    server logs the cause once, with its traceback, and goes on serving everyone else."""
+
+
 class RemoteError(PurrflowError):
     """Stands in for an exception that could not be carried across processes as itself."""
 

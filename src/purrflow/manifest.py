@@ -28,12 +28,15 @@ import keyword
 import re
 from pathlib import Path, PurePosixPath
 from typing import Literal, cast
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict
 
-from purrflow.engine.filters import Filter
+from purrflow.cron import EXAMPLES as CRON_EXAMPLES
+from purrflow.cron import Schedule
 from purrflow.errors import FilterError, InvalidInputError, ManifestError
+from purrflow.filters import Filter
 from purrflow.opsyml import OPS_NAMES, OPS_PREFIX, OpsFile, find_ops_file, is_ops_call, parse_ops_file
 from purrflow.yaml_nodes import NodePath, YamlReader, compose_yaml, describe, dotted, is_null
 
@@ -63,6 +66,7 @@ _VAR_NAME = re.compile(r"[A-Za-z0-9_]+")  # AutoKitteh's `^\w+$`
 _PROJECT_NAME = re.compile(r"[A-Za-z0-9_-]+")
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 _LOC_HINT = "write it as file.py:function, e.g. program.py:on_event"
+_UTC = ZoneInfo("UTC")  # a schedule's validity does not depend on its zone
 _IDENT_RULE = "start with a letter or '_', then letters, digits and '_' (it becomes part of environment variable names)"
 
 
@@ -435,7 +439,7 @@ def _trigger_kind(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePa
 def _kind_hint(kind: str | None) -> str:
     examples = {
         "webhook": "`type: webhook`",
-        "schedule": '`schedule: "*/5 * * * *"` (or "@every 15m", "@daily")',
+        "schedule": CRON_EXAMPLES,
         "connection": "`connection: <the name of a connection in project.connections>`",
     }
     if kind in examples:
@@ -516,105 +520,12 @@ def _call(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> str | N
 
 # -- schedules ------------------------------------------------------------------------------------
 
-_MACROS = ("@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly", "@annually")
-# Go's duration syntax as purrflow's scheduler reads it (purrflow.engine.schedules.parse_every).
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_CRON_LAYOUT = "minute hour day-of-month month day-of-week"
-_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
-_WEEKDAYS = {"SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6}
-# (name, lowest, highest, names allowed in place of numbers)
-_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day-of-month", 1, 31, {}),
-    ("month", 1, 12, _MONTHS),
-    ("day-of-week", 0, 7, _WEEKDAYS),  # 0 and 7 are both Sunday
-)
-_MONTH_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # longest case (leap February)
-
 
 def _schedule(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> str:
+    """A schedule the scheduler will run (the scheduler parses it the same way: `purrflow.cron`)."""
     value = (reader.text(node, path) or "").strip()
     try:
-        _check_schedule(value)
+        Schedule.parse(value, _UTC)
     except InvalidInputError as err:
         raise reader.error(path, err.message, hint=err.hint) from None
     return value
-
-
-def _check_schedule(text: str) -> None:
-    """Refuse a schedule the scheduler would not run: 5-field cron, `@every <duration>` or a macro."""
-    if not text:
-        raise InvalidInputError("the schedule is empty", hint=_kind_hint("schedule"))
-    if text.startswith("@every"):
-        _check_every(text, text.removeprefix("@every").strip())
-    elif text.startswith("@"):
-        if text not in _MACROS:
-            raise InvalidInputError(
-                f"unknown schedule {text!r}", hint=f"use @every <duration> or one of {', '.join(_MACROS)}"
-            )
-    else:
-        _check_cron(text)
-
-
-def _check_every(text: str, duration: str) -> None:
-    compact = duration.replace(" ", "")
-    parts = _DURATION_PART.findall(compact)
-    if not parts or "".join(number + unit for number, unit in parts) != compact:
-        raise InvalidInputError(
-            f"{text!r}: {duration!r} is not a duration", hint="e.g. @every 15m, @every 1h30m, @every 10s"
-        )
-    if sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts) <= 0:
-        raise InvalidInputError(f"{text!r}: the interval must be longer than zero")
-
-
-def _check_cron(text: str) -> None:
-    fields = text.split()
-    if len(fields) != 5:
-        hint = "drop the seconds field" if len(fields) == 6 else "e.g. */5 * * * * (every five minutes)"
-        raise InvalidInputError(f"{text!r} has {len(fields)} fields; cron here has 5 ({_CRON_LAYOUT})", hint=hint)
-    values = [_cron_values(text, field, spec) for field, spec in zip(fields, _CRON_FIELDS, strict=True)]
-    days, months = values[2], values[3]
-    if fields[4] == "*" and min(days) > max(_MONTH_DAYS[m] for m in months):
-        raise InvalidInputError(f"{text!r} never fires: no month it names has day {min(days)}")
-
-
-def _cron_values(text: str, field: str, spec: tuple[str, int, int, dict[str, int]]) -> set[int]:
-    """The values one cron field selects: lists of `*`, `n`, `a-b`, each optionally `/step`."""
-    name, low, high, names = spec
-    found: set[int] = set()
-    for part in field.split(","):
-        body, slash, step_text = part.partition("/")
-        step = _cron_number(text, f"{name} step", step_text, 1, high, {}) if slash else 1
-        if body == "*":
-            start, end = low, high
-        elif "-" in body:
-            first, _, last = body.partition("-")
-            start, end = (
-                _cron_number(text, name, first, low, high, names),
-                _cron_number(text, name, last, low, high, names),
-            )
-            if start > end:
-                raise InvalidInputError(f"{text!r}: the {name} range {body!r} runs backwards", hint="write it low-high")
-        else:
-            start = _cron_number(text, name, body, low, high, names)
-            end = high if slash else start
-        found.update(range(start, end + 1, step))
-    return found
-
-
-def _cron_number(text: str, name: str, value: str, low: int, high: int, names: dict[str, int]) -> int:
-    number = names.get(value.upper()) if names else None
-    if number is not None:
-        return number
-    if not (value.isascii() and value.isdigit()):
-        allowed = f"{low}-{high}" + (f" or a name like {next(iter(names))}" if names else "")
-        raise InvalidInputError(f"{text!r}: {value!r} is not a valid {name} (use {allowed})", hint=_CRON_HINT)
-    if not low <= int(value) <= high:
-        raise InvalidInputError(f"{text!r}: {name} {value} is out of range ({low}-{high})", hint=_CRON_HINT)
-    return int(value)
-
-
-_CRON_HINT = f"cron fields are {_CRON_LAYOUT}; each is *, n, a-b, a,b or */step"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from purrflow.engine.events import equality_key
+from purrflow.engine.dispatch import equality_key
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ DaysFlag = Annotated[int | None, typer.Option("--days", min=1, help="the last N 
 
 def window(days: int | None, since: str | None, until: str | None) -> tuple[str, str]:
     """The [start, end) instants to ask the server for, from the flags a person typed."""
-    from purrflow.engine.analytics import is_plain_date, iso, parse_instant
+    from purrflow.rules.analytics import is_plain_date, iso, parse_instant
 
     if days is not None and since is not None:
         raise InvalidInputError("give --days or --since, not both", hint="--since 2026-11-01 --until 2026-11-30")

@@ -138,8 +138,8 @@ def run(
     and --secret (a secret's value comes from your environment, never from the command line). Further
     arguments go to an ops.yml command, appended to its `run`; they answer its prompts by name or flag
     (`--base-branch main`, `-b main`), as CTO.ai's `ops run` does."""
+    from purrflow.cli.local_run import LocalStores, run_once
     from purrflow.cli.terminal import ask
-    from purrflow.orchestrators.local import LocalStores, run_once
 
     stores = LocalStores.from_options(config or [], secret or [], os.environ)
     event_data = parse_data(data)

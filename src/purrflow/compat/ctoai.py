@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from purrflow import sdk
 from purrflow.errors import InvalidInputError
-from purrflow.prompt_types import check_answer, check_spec
+from purrflow.rules.prompts import check_answer, check_spec
 from purrflow.sdk import _runtime
+from purrflow.wire import PromptWait, StepName
 
 Style = Literal["simple", "sync", "reply"]
 Answer = tuple[Style, Any]
@@ -58,7 +59,7 @@ def _prompt(body: dict[str, Any]) -> Answer:
             raise InvalidInputError(
                 f"the command's argument for {err.message}", hint="fix the argument, or leave it out to be asked"
             ) from None
-    answer = _runtime.current().wait("purrflow.prompt", "prompt", spec)
+    answer = _runtime.current().wait(PromptWait(spec))
     return "reply", {name: answer}
 
 
@@ -132,6 +133,9 @@ def _string(body: dict[str, Any], field: str) -> str:
     return value
 
 
+_STATE_STEPS = {"get": StepName.STATE_GET, "get-all": StepName.STATE_GET_ALL, "set": StepName.STATE_SET}
+
+
 def _state_step(action: str, key: str | None = None, value: Any = None) -> Any:
     """CTO.ai's per-run state: `state.json` in the run's state folder, each access a journaled step."""
 
@@ -148,7 +152,7 @@ def _state_step(action: str, key: str | None = None, value: Any = None) -> Any:
         scratch.replace(path)
         return None
 
-    return _runtime.current().run_step(f"purrflow.state_{action}", act, (), {})
+    return _runtime.current().run_step(_STATE_STEPS[action], act, (), {})
 
 
 _ROUTES: dict[str, Callable[[dict[str, Any]], Answer]] = {

@@ -1,8 +1,8 @@
-"""The host side of sessions: lifecycle, journal, waits, child sessions and dispatch.
+"""The host side of sessions: journal, waits (signals, timers), dispatch of events, schedules, commits.
 
-Pure logic over the `Store` protocol: no SQL and no HTTP in this package. Import the concrete pieces
-from their modules (`purrflow.engine.engine`, …); this package deliberately re-exports nothing so that
-the runner, which shares only `purrflow.engine.protocol`, does not import the host's code.
+Mechanics over the `Store`, with no rules of resources (those are the services') and no SQL or HTTP.
+`seams.py` holds the interfaces orchestrators drive sessions through. Import the pieces from their
+modules; this package re-exports nothing.
 """
 
 __all__: list[str] = []

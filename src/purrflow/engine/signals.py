@@ -5,10 +5,11 @@ Two forms, kept apart:
   the name receives it; when none waits, it is held for the next waiter, which alone takes it;
 - targeted signals (`signal(session_id, name, payload)` / `next_signal(names)`): queued in the target
   session's inbox until it asks for one of its names. A child session's end is one of these, named
-  after the child's id.
+  after the child's id; so is each event of a subscription (`next_event`), named after the subscription.
 
 Delivering is durable at once: the waiting session's journal gets the signal in the same transaction
-that marks it taken, so a crash can neither lose it nor deliver it twice.
+that marks it taken, so a crash can neither lose it nor deliver it twice. Whoever drives the session
+hears of it after the commit (`on_wait_ended`).
 """
 
 from __future__ import annotations
@@ -16,26 +17,31 @@ from __future__ import annotations
 import pickle
 from collections import defaultdict
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from purrflow.store import OpenWait
+from purrflow.engine.commit import GroupCommitter
+from purrflow.engine.journal import Journal
+from purrflow.engine.seams import ScheduleTimer, WaitEnded
+from purrflow.store import OpenWait, Store
+from purrflow.wire import INBOX_STEPS, WaitKind
 
-if TYPE_CHECKING:
-    from purrflow.engine.engine import Engine
-
-PROJECT_SIGNAL = "signal"
-SESSION_SIGNAL = "session_signal"
-EVENT = "event"  # next_event: a targeted inbox whose names are subscription ids
-WAIT_NAMES = {
-    PROJECT_SIGNAL: "purrflow.wait_for_signal",
-    SESSION_SIGNAL: "purrflow.next_signal",
-    EVENT: "purrflow.next_event",
-}
+_TIMED_OUT = pickle.dumps(None)
 
 
 class SignalWaits:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        store: Store,
+        committer: GroupCommitter,
+        journal: Journal,
+        *,
+        schedule_deadline: ScheduleTimer,
+        on_wait_ended: WaitEnded,
+    ) -> None:
+        self._store = store
+        self._committer = committer
+        self._journal = journal
+        self._schedule_deadline = schedule_deadline
+        self._on_wait_ended = on_wait_ended
         self._waits: dict[str, OpenWait] = {}
         self._by_name: dict[tuple[str, str], set[str]] = defaultdict(set)
 
@@ -44,46 +50,40 @@ class SignalWaits:
 
     def load(self) -> None:
         """Re-arm every wait recorded before a restart."""
-        for wait in self._engine.store.list_waits():
+        for wait in self._store.list_waits():
             self._index(wait)
-
-    def waiting_on(self, session_id: str, seq: int) -> bool:
-        wait = self._waits.get(session_id)
-        return wait is not None and wait.seq == seq
 
     # -- a session starts waiting (inside the driver's write batch) ----------------------------
     def begin(self, wait: OpenWait) -> bytes | None:
         """Take a pending signal at once (its journaled result), or record the wait and return None."""
-        store = self._engine.store
         earlier = self._waits.get(wait.session_id)
         if earlier is not None and earlier.seq == wait.seq:  # a replay re-asks: keep the first deadline
             wait = replace(wait, deadline=earlier.deadline)
-        target = wait.session_id if wait.kind != PROJECT_SIGNAL else None
-        pending = store.take_signal(wait.project_id, target, wait.names)
+        target = wait.session_id if wait.kind != WaitKind.SIGNAL else None
+        pending = self._store.take_signal(wait.project_id, target, wait.names)
         if pending is not None:
             result = pickle.dumps((pending.name, pending.payload))
-            store.append_journal(wait.session_id, wait.seq, WAIT_NAMES[wait.kind], result, False)
+            self._journal.append(wait.session_id, wait.seq, INBOX_STEPS[WaitKind(wait.kind)], result, False)
             return result
-        store.put_wait(wait)
+        self._store.put_wait(wait)
         self._index(wait)
         return None
 
     # -- a signal arrives (inside a write batch) -----------------------------------------------
     def send(self, project_id: str, target: str | None, name: str, payload: bytes) -> int:
         """Store the signal and hand it to whoever waits for it now; return how many received it."""
-        store = self._engine.store
-        signal_id = store.add_signal(project_id, target, name, payload)
+        signal_id = self._store.add_signal(project_id, target, name, payload)
         if target is not None:
             wait = self._waits.get(target)
-            receivers = [wait] if wait and wait.kind != PROJECT_SIGNAL and name in wait.names else []
+            receivers = [wait] if wait and wait.kind != WaitKind.SIGNAL and name in wait.names else []
         else:
             receivers = [
                 self._waits[session_id]
                 for session_id in sorted(self._by_name.get((project_id, name), ()))
-                if self._waits[session_id].kind == PROJECT_SIGNAL
+                if self._waits[session_id].kind == WaitKind.SIGNAL
             ]
         if receivers:
-            store.consume_signal(signal_id)
+            self._store.consume_signal(signal_id)
         result = pickle.dumps((name, payload))
         for wait in receivers:
             self._finish(wait, result)
@@ -94,8 +94,8 @@ class SignalWaits:
         wait = self._waits.get(session_id)
         if wait is None or wait.seq != seq:
             return False
-        with self._engine.committer.write():
-            self._finish(wait, pickle.dumps(None))
+        with self._committer.write():
+            self._finish(wait, _TIMED_OUT)
         return True
 
     def forget(self, session_id: str) -> None:
@@ -105,15 +105,15 @@ class SignalWaits:
                 self._by_name[(wait.project_id, name)].discard(session_id)
 
     def _finish(self, wait: OpenWait, result: bytes) -> None:
-        store = self._engine.store
-        store.delete_wait(wait.session_id)
-        store.append_journal(wait.session_id, wait.seq, WAIT_NAMES[wait.kind], result, False)
+        self._store.delete_wait(wait.session_id)
+        self._journal.append(wait.session_id, wait.seq, INBOX_STEPS[WaitKind(wait.kind)], result, False)
         self.forget(wait.session_id)
-        self._engine.committer.after_commit(lambda: self._engine.wait_ended(wait.session_id, wait.seq, result))
+        ended = self._on_wait_ended
+        self._committer.after_commit(lambda: ended(wait.session_id, wait.seq, result))
 
     def _index(self, wait: OpenWait) -> None:
         self._waits[wait.session_id] = wait
         for name in wait.names:
             self._by_name[(wait.project_id, name)].add(wait.session_id)
         if wait.deadline is not None:
-            self._engine.timers.schedule(wait.session_id, wait.seq, wait.deadline)
+            self._schedule_deadline(wait.session_id, wait.seq, wait.deadline)

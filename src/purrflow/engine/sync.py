@@ -30,9 +30,5 @@ class SyncResponses:
         future.set_result(response)
         return True
 
-    def deliver(self, session_id: str, response: HttpResponse) -> None:
-        """`resolve` for callers that do not care whether the answer was still awaited."""
-        self.resolve(session_id, response)
-
     def forget(self, session_id: str) -> None:
         self._pending.pop(session_id, None)

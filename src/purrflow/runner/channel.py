@@ -5,11 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 
-from purrflow.engine.protocol import HEADER, MAX_MESSAGE_BYTES, decode, encode
+from purrflow.wire import HEADER, MAX_MESSAGE_BYTES, decode, encode
 
 
-class ChannelClosed(Exception):
-    """The host went away; the runner has nothing left to do."""
+class ChannelClosed(BaseException):
+    """The host went away; the runner has nothing left to do.
+
+    A BaseException, like `SessionSuspended`: a handler's `except Exception:` around an SDK call must not
+    swallow it and carry on talking to a host that is gone."""
 
 
 class Channel:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from purrflow.compat import autokitteh_loader, ctoai_loader
-from purrflow.engine.protocol import Failure, Finished, StartSession
 from purrflow.errors import PurrflowError, SessionSuspended
 from purrflow.opsyml import is_ops_call
 from purrflow.runner.channel import Channel, ChannelClosed
@@ -27,6 +26,7 @@ from purrflow.runner.rewrite import ProjectImporter
 from purrflow.runner.runtime import SessionRuntime
 from purrflow.sdk import _runtime as sdk_runtime
 from purrflow.sdk._attrdict import Event
+from purrflow.wire import Failure, Finished, StartSession
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_REPR = 2000

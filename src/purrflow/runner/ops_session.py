@@ -23,12 +23,12 @@ from typing import Any
 
 from purrflow import sdk
 from purrflow.compat import ctoai
-from purrflow.engine.protocol import StartSession
 from purrflow.errors import InvalidInputError, PurrflowError
 from purrflow.opsyml import OpsEnv, OpsWorkflow, load_ops_file, parse_ops_call
 from purrflow.runner.daemon import SdkDaemon
 from purrflow.runner.process import GuardedProcess
 from purrflow.runner.runtime import SessionRuntime
+from purrflow.wire import StartSession
 
 READ_SIZE = 65536
 

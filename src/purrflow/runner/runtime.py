@@ -13,23 +13,27 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from purrflow.engine.protocol import (
+from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
+from purrflow.runner.channel import Channel
+from purrflow.runner.classify import CallKind, classify, register_no_activity
+from purrflow.wire import (
     CallHost,
     CallResult,
+    HostOp,
     JournalEntry,
     LogLine,
     LogLines,
+    SleepUntil,
     StepAck,
     StepRecorded,
     Suspend,
     Wait,
     WaitResult,
+    WaitSpec,
 )
-from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
-from purrflow.runner.channel import Channel
-from purrflow.runner.classify import CallKind, classify, register_no_activity
 
 M = TypeVar("M")
+R = TypeVar("R")
 
 
 class SessionRuntime:
@@ -113,39 +117,40 @@ class SessionRuntime:
         finally:
             self._inhibited -= 1
 
-    def call_host(self, op: str, args: dict[str, Any]) -> Any:
+    def call_host(self, op: HostOp[R]) -> R:
         if self._in_activity:
             raise InvalidInputError(
-                f"{op}() cannot be called inside an @activity",
+                f"{op.step.label}() cannot be called inside an @activity",
                 hint="call it from the handler (or a plain function) before or after the activity",
             )
-        name = f"purrflow.{op}"
-        entry = self._replay(name)
+        entry = self._replay(op.step)
         if entry is not None:
-            return _outcome(entry.payload, entry.failed)
+            result: R = _outcome(entry.payload, entry.failed)
+            return result
         seq = self._take_seq()
-        self._channel.send(CallHost(seq=seq, name=name, op=op, args=args))
+        self._channel.send(CallHost(seq=seq, op=op))
         reply = self._expect(CallResult, seq)
-        return _outcome(reply.payload, reply.failed)
+        answer: R = _outcome(reply.payload, reply.failed)
+        return answer
 
     def sleep(self, seconds: float) -> None:
         if self._in_activity:
             time.sleep(seconds)
             return
-        self.wait("sleep", "sleep", {"until": time.time() + max(0.0, seconds)})
+        self.wait(SleepUntil(time.time() + max(0.0, seconds)))
 
-    def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
+    def wait(self, wait: WaitSpec) -> Any:
         """A durable wait: the host answers it (possibly after this process was replaced)."""
         if self._in_activity:
             raise InvalidInputError(
-                f"{name.removeprefix('purrflow.')}() cannot wait inside an @activity",
+                f"{wait.step.label}() cannot wait inside an @activity",
                 hint="wait in the handler, before or after the activity",
             )
-        entry = self._replay(name)
+        entry = self._replay(wait.step)
         if entry is not None:
             return _outcome(entry.payload, entry.failed)
         seq = self._take_seq()
-        self._channel.send(Wait(seq=seq, name=name, kind=kind, spec=spec, hold=self.hold_waits))
+        self._channel.send(Wait(seq=seq, wait=wait, hold=self.hold_waits))
         reply = self._expect(WaitResult, seq)
         return _outcome(reply.payload, reply.failed)
 
@@ -185,7 +190,9 @@ class SessionRuntime:
     def _record(self, name: str, payload: bytes, *, failed: bool) -> None:
         seq = self._take_seq()
         self._channel.send(StepRecorded(seq=seq, name=name, payload=payload, failed=failed))
-        self._expect(StepAck, seq)
+        ack = self._expect(StepAck, seq)
+        if ack.failure is not None:  # the host could not journal it: the handler sees why
+            raise pickle.loads(ack.failure)
 
     def _expect(self, kind: type[M], seq: int) -> M:
         message = self._channel.recv()

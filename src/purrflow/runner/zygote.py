@@ -1,9 +1,12 @@
 """A pre-warmed parent that forks one runner per session (≈4 ms instead of a cold interpreter).
 
-The host sends a request with the runner's socket attached (SCM_RIGHTS); the zygote forks, the child
-serves that session, and the zygote answers with the child's pid. Children are reaped automatically
-(SIGCHLD ignored) and die with the zygote (PR_SET_PDEATHSIG), which dies with the host (its control
-socket closes), so a `kill -9` of the server leaves no runner behind writing side effects.
+The host sends `FORK_REQUEST` with the runner's socket attached (SCM_RIGHTS); the zygote forks, the child
+serves that session, and the zygote answers with the child's pid (`FORKED_PID`). Children are reaped
+automatically (SIGCHLD ignored) and die with the zygote (PR_SET_PDEATHSIG), which dies with the host
+(its control socket closes), so a `kill -9` of the server leaves no runner behind writing side effects.
+
+Everything a runner needs is imported in `main()`, in the zygote's own process: importing this module
+preloads nothing, so no host process ever runs the runner's import-time patches.
 """
 
 from __future__ import annotations
@@ -12,26 +15,29 @@ import gc
 import os
 import signal
 import socket
-import struct
 import sys
+from collections.abc import Callable
 
-PID = struct.Struct(">i")
-
-# Imported once here so that every forked runner starts with them loaded.
-import json  # noqa: E402,F401
-import pickle  # noqa: E402,F401
-
-import purrflow.runner.main as runner_main  # noqa: E402
-import purrflow.sdk  # noqa: E402,F401
-from purrflow.compat import autokitteh_loader, ctoai_loader  # noqa: E402
-from purrflow.runner.process import die_with_parent  # noqa: E402
-
-# `import autokitteh` costs milliseconds (the PyPI package and its submodules): pay it once, here.
-autokitteh_loader.install()
-ctoai_loader.install()  # imports `requests`: once, here
+from purrflow.linux import die_with_parent
+from purrflow.wire import FORKED_PID
 
 
-def serve(control: socket.socket) -> None:
+def preload() -> Callable[[socket.socket], int]:
+    """Import what every forked runner would otherwise import itself; return the runner's entry point."""
+    import json  # noqa: F401
+    import pickle  # noqa: F401
+
+    import purrflow.runner.main as runner_main
+    import purrflow.sdk  # noqa: F401
+    from purrflow.compat import autokitteh_loader, ctoai_loader
+
+    # `import autokitteh` costs milliseconds (the PyPI package and its submodules): pay it once, here.
+    autokitteh_loader.install()
+    ctoai_loader.install()  # imports `requests`: once, here
+    return runner_main.serve
+
+
+def serve(control: socket.socket, run: Callable[[socket.socket], int]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     gc.freeze()  # keep the collector off the preloaded objects, so forked children share their pages
     while True:
@@ -48,17 +54,17 @@ def serve(control: socket.socket) -> None:
             die_with_parent()
             code = 1
             try:
-                code = runner_main.serve(socket.socket(fileno=fds[0]))
+                code = run(socket.socket(fileno=fds[0]))
             finally:
                 os._exit(code)
         os.close(fds[0])
-        control.sendall(PID.pack(pid))
+        control.sendall(FORKED_PID.pack(pid))
 
 
 def main() -> None:
     die_with_parent()
     control = socket.socket(fileno=int(sys.argv[1]))
-    serve(control)
+    serve(control, preload())
 
 
 if __name__ == "__main__":

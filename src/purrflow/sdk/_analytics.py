@@ -11,39 +11,24 @@ neither tracks twice nor sees a different answer.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
-from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
+from purrflow.wire import QueryEvents, Track
 
 
 def track(tags: Sequence[str], event: str, metadata: Mapping[str, Any] | None = None) -> None:
     tag_list = list(tags) if isinstance(tags, list | tuple) else tags  # the host explains anything else
     data = dict(metadata) if isinstance(metadata, Mapping) else metadata
-    _runtime.current().call_host("track", {"tags": tag_list, "event": event, "metadata": data})
+    _runtime.current().call_host(Track(tag_list, event, data))
 
 
 def events(start: str | date, end: str | date | None = None) -> list[dict[str, Any]]:
-    found = _runtime.current().call_host("events", {"start": _text(start), "end": None if end is None else _text(end)})
+    found = _runtime.current().call_host(QueryEvents(_text(start), None if end is None else _text(end)))
     return [dict(item) for item in found]
 
 
 def _text(moment: str | date) -> str:
     """Datetimes become ISO strings here; strings go as they are and the host checks them."""
     return moment.isoformat() if isinstance(moment, date) else moment
-
-
-def instant(text: Any, what: str) -> float:
-    """Unix seconds of an ISO-8601 string (naive means UTC), for the local stand-in outside a session."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"events(): {what} {text!r} is not an ISO-8601 date or time", hint="e.g. 2026-11-01T10:00:00Z"
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def iso_now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

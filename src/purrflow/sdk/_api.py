@@ -11,6 +11,7 @@ from typing import Any, TypeVar, overload
 
 from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
+from purrflow.wire import HttpOutcome, StartChild, StartWorkflow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,17 +64,13 @@ def start(loc: str, data: Mapping[str, Any] | None = None, memo: Mapping[str, An
         if memo:
             raise InvalidInputError("start(): memo is for child sessions; a workflow started by name has none")
         _check_json("start() data", dict(data or {}))
-        workflow = {"name": loc.split(":")[0], "data": dict(data or {})}  # CTO.ai names may carry :version
-        return str(_runtime.current().call_host("start_workflow", workflow))
+        workflow = StartWorkflow(loc.split(":")[0], dict(data or {}))  # CTO.ai names may carry :version
+        return _runtime.current().call_host(workflow)
     if not isinstance(loc, str):
         raise InvalidInputError(f"start(): the location must be a string, not {type(loc).__name__}")
-    payload = {
-        "loc": loc,
-        "data": dict(data or {}),
-        "memo": {str(k): str(v) for k, v in (memo or {}).items()},
-    }
-    _check_json("start() data", payload["data"])
-    return str(_runtime.current().call_host("start", payload))
+    child = StartChild(loc, dict(data or {}), {str(k): str(v) for k, v in (memo or {}).items()})
+    _check_json("start() data", child.data)
+    return _runtime.current().call_host(child)
 
 
 def http_outcome(
@@ -104,9 +101,7 @@ def http_outcome(
         content = b""
     else:
         raise InvalidInputError(f"http_outcome(): body must be str, bytes, dict or list, not {type(body).__name__}")
-    _runtime.current().call_host(
-        "http_outcome", {"status_code": status_code, "headers": out_headers, "body": content, "more": more}
-    )
+    _runtime.current().call_host(HttpOutcome(status_code, out_headers, content, more))
 
 
 def sleep(seconds: float) -> None:

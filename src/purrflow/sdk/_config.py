@@ -6,24 +6,22 @@ change; `delete(key)` → True if it was there. Every call is a durable step.
 
 from __future__ import annotations
 
-from typing import Any
-
 from purrflow.sdk import _runtime
+from purrflow.wire import ConfigDelete, ConfigGet, ConfigGetAll, ConfigSet
 
 
 class TeamConfig:
     def get(self, key: str) -> str | None:
-        value: Any = _runtime.current().call_host("config_get", {"key": key})
-        return None if value is None else str(value)
+        return _runtime.current().call_host(ConfigGet(key))
 
     def get_all(self) -> dict[str, str]:
-        return dict(_runtime.current().call_host("config_get_all", {}))
+        return _runtime.current().call_host(ConfigGetAll())
 
     def set(self, key: str, value: str) -> dict[str, str]:
-        return dict(_runtime.current().call_host("config_set", {"key": key, "value": value}))
+        return _runtime.current().call_host(ConfigSet(key, value))
 
     def delete(self, key: str) -> bool:
-        return bool(_runtime.current().call_host("config_delete", {"key": key}))
+        return _runtime.current().call_host(ConfigDelete(key))
 
 
 config = TeamConfig()

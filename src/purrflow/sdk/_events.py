@@ -16,6 +16,7 @@ from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
 from purrflow.sdk._attrdict import AttrDict, Event
 from purrflow.sdk._signals import deadline_of
+from purrflow.wire import EventWait, Subscribe, Unsubscribe
 
 
 def subscribe(source: str, filter: str = "") -> str:
@@ -24,12 +25,12 @@ def subscribe(source: str, filter: str = "") -> str:
         raise InvalidInputError(f"subscribe(): source must be a trigger or connection name, not {source!r}")
     if not isinstance(filter, str):
         raise InvalidInputError(f"subscribe(): filter must be a CEL expression string, not {type(filter).__name__}")
-    return str(_runtime.current().call_host("subscribe", {"source": source, "filter": filter}))
+    return _runtime.current().call_host(Subscribe(source, filter))
 
 
 def unsubscribe(subscription_id: str) -> None:
     """Stop a subscription; events not yet taken from it are dropped."""
-    _runtime.current().call_host("unsubscribe", {"subscription_id": subscription_id})
+    _runtime.current().call_host(Unsubscribe(subscription_id))
 
 
 def next_event(*subscription_ids: str | list[str], timeout: timedelta | float | None = None, full: bool = False) -> Any:
@@ -41,8 +42,7 @@ def next_event(*subscription_ids: str | list[str], timeout: timedelta | float | 
         ids.extend([item] if isinstance(item, str) else list(item))
     if not ids or not all(isinstance(i, str) and i for i in ids):
         raise InvalidInputError(f"next_event(): give subscription ids from subscribe(), not {subscription_ids!r}")
-    spec = {"names": ids, "deadline": deadline_of(timeout, "next_event()")}
-    result = _runtime.current().wait("purrflow.next_event", "event", spec)
+    result = _runtime.current().wait(EventWait(tuple(ids), deadline_of(timeout, "next_event()")))
     if result is None:
         return None
     raw = pickle.loads(result[1])

@@ -7,11 +7,12 @@ started by webhooks and schedules run for the project's owner, the user who firs
 from __future__ import annotations
 
 from purrflow.sdk import _runtime
+from purrflow.wire import GetTeam, GetUser
 
 
 def user() -> dict[str, str]:
-    return dict(_runtime.current().call_host("user", {}))
+    return _runtime.current().call_host(GetUser())
 
 
 def team() -> dict[str, str]:
-    return dict(_runtime.current().call_host("team", {}))
+    return _runtime.current().call_host(GetTeam())

@@ -11,12 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from purrflow.sdk import _runtime
+from purrflow.wire import PromptWait
 
 
 def _ask(kind: str, name: str, message: str | None, **options: Any) -> Any:
     spec = {"type": kind, "name": name, "message": message or name}
     spec.update({key: value for key, value in options.items() if value is not None})
-    return _runtime.current().wait("purrflow.prompt", "prompt", spec)
+    return _runtime.current().wait(PromptWait(spec))
 
 
 def input(name: str, message: str | None = None, *, default: str | None = None, allow_empty: bool = False) -> str:

@@ -13,9 +13,41 @@ import pickle
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from purrflow.errors import InvalidInputError, NotFoundError
+from purrflow.errors import InvalidInputError
+from purrflow.rules import analytics, config, secrets, values
+from purrflow.wire import (
+    AddValues,
+    CheckAndSetValue,
+    ConfigDelete,
+    ConfigGet,
+    ConfigGetAll,
+    ConfigSet,
+    DelValue,
+    GetTeam,
+    GetUser,
+    GetValue,
+    HostOp,
+    HttpOutcome,
+    ListValueKeys,
+    QueryEvents,
+    RecordOutcome,
+    SecretExists,
+    SecretGet,
+    SecretSet,
+    SendSignal,
+    SetValue,
+    SleepUntil,
+    StartChild,
+    StartWorkflow,
+    Subscribe,
+    Track,
+    Unsubscribe,
+    WaitSpec,
+)
+
+R = TypeVar("R")
 
 
 class Runtime(Protocol):
@@ -27,11 +59,14 @@ class Runtime(Protocol):
     def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `fn` as one durable step (or return its journaled outcome on replay)."""
 
-    def call_host(self, op: str, args: dict[str, Any]) -> Any:
+    def call_host(self, op: HostOp[R]) -> R:
         """Ask the host to perform `op` durably and return its result."""
 
     def sleep(self, seconds: float) -> None:
         """A durable sleep."""
+
+    def wait(self, wait: WaitSpec) -> Any:
+        """A durable wait (signals, events, prompts) answered by the host."""
 
     def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run `fn` with no automatic steps inside it."""
@@ -45,16 +80,35 @@ class Runtime(Protocol):
     def register_no_activity(self, items: Any) -> None:
         """Calls to these functions, classes or modules never become steps."""
 
-    def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
-        """A durable wait of `kind` (signals, events) answered by the host."""
+
+class _Values:
+    """The stand-in's value table (the rules in `purrflow.rules.values` run over it)."""
+
+    def __init__(self, blobs: dict[str, bytes]) -> None:
+        self._blobs = blobs
+
+    def get(self, key: str) -> bytes | None:
+        return self._blobs.get(key)
+
+    def keys(self) -> list[str]:
+        return sorted(self._blobs)
+
+    def put(self, key: str, blob: bytes) -> None:
+        self._blobs[key] = blob
+
+    def delete(self, key: str) -> bool:
+        return self._blobs.pop(key, None) is not None
 
 
 class LocalRuntime:
-    """Outside a session (plain `python`, unit tests): calls behave sensibly, in memory.
+    """Outside a session (plain `python`, unit tests): calls behave sensibly, in memory, with the
+    server's limits and checks.
 
     Values live in a dict, `start` records the call and returns a made-up id, `http_outcome` records the
     response, sleeps really sleep, and steps simply run. `started` and `responses` let tests assert.
     """
+
+    project = "local"
 
     def __init__(self) -> None:
         self.values: dict[str, bytes] = {}
@@ -64,6 +118,7 @@ class LocalRuntime:
         self.config: dict[str, str] = {}
         self.secrets: dict[str, str] = {}
         self.tracked: list[dict[str, Any]] = []  # what track() stored, as events() answers it
+        self.limits = values.ValueLimits()
         self._ids = itertools.count(1)
 
     @property
@@ -73,8 +128,21 @@ class LocalRuntime:
     def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return fn(*args, **kwargs)
 
+    def call_host(self, op: HostOp[R]) -> R:
+        return op.perform(self)
+
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def wait(self, wait: WaitSpec) -> Any:
+        """Outside a session nothing can arrive: a wait with a deadline times out, one without is refused."""
+        if isinstance(wait, SleepUntil):
+            time.sleep(max(0.0, wait.until - time.time()))
+            return None
+        if wait.deadline is None:
+            raise InvalidInputError(f"{wait.step.label}() without a timeout would wait forever here")
+        time.sleep(max(0.0, wait.deadline - time.time()))
+        return None
 
     def run_inhibited(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return fn(*args, **kwargs)
@@ -88,105 +156,103 @@ class LocalRuntime:
     def register_no_activity(self, items: Any) -> None:
         return None
 
-    def wait(self, name: str, kind: str, spec: dict[str, Any]) -> Any:
-        """Outside a session nothing can arrive: a wait with a deadline times out, one without is refused."""
-        deadline = spec.get("deadline")
-        if deadline is None:
-            raise InvalidInputError(f"{name.removeprefix('purrflow.')}() without a timeout would wait forever here")
-        time.sleep(max(0.0, deadline - time.time()))
-        return None
-
-    def call_host(self, op: str, args: dict[str, Any]) -> Any:
-        handler = getattr(self, f"_op_{op}", None)
-        if handler is None:
-            raise InvalidInputError(f"{op}() needs a running purrflow session")
-        return handler(**args)
-
-    def _op_start(self, loc: str, data: dict[str, Any], memo: dict[str, Any]) -> str:
-        self.started.append({"loc": loc, "data": data, "memo": memo})
-        return f"local_session_{next(self._ids)}"
-
-    def _op_start_workflow(self, name: str, data: dict[str, Any]) -> str:
-        self.started.append({"workflow": name, "data": data})
-        return f"local_session_{next(self._ids)}"
-
-    def _op_http_outcome(self, **response: Any) -> None:
-        self.responses.append(response)
-
-    def _op_outcome(self, value: bytes) -> None:
-        self.outcomes.append(pickle.loads(value))
-
-    def _op_get_value(self, key: str) -> bytes | None:
-        return self.values.get(key)
-
-    def _op_set_value(self, key: str, value: bytes) -> None:
-        self.values[key] = value
-
-    def _op_del_value(self, key: str) -> None:
-        if self.values.pop(key, None) is None:
-            raise NotFoundError(f"no value named {key!r}")
-
-    def _op_config_get(self, key: str) -> str | None:
-        return self.config.get(key)
-
-    def _op_config_get_all(self) -> dict[str, str]:
-        return dict(self.config)
-
-    def _op_config_set(self, key: str, value: str) -> dict[str, str]:
-        self.config[key] = value
-        return dict(self.config)
-
-    def _op_config_delete(self, key: str) -> bool:
-        return self.config.pop(key, None) is not None
-
-    def _op_secret_get(self, key: str) -> dict[str, Any]:
-        if key in self.secrets:
-            return {"found": True, "value": self.secrets[key]}
-        return {"found": False, "keys": sorted(self.secrets)}
-
-    def _op_secret_exists(self, key: str) -> bool:
-        return key in self.secrets
-
-    def _op_secret_set(self, key: str, value: str) -> str:
-        self.secrets[key] = value
-        return key
-
-    def _op_user(self) -> dict[str, str]:
-        return {"id": "local", "username": getpass.getuser(), "email": ""}
-
-    def _op_team(self) -> dict[str, str]:
-        return {"id": "local", "name": "local"}
-
-    def _op_list_values_keys(self) -> list[str]:
-        return sorted(self.values)
-
-    def _op_check_and_set_value(self, key: str, expected: bytes | None, new: bytes) -> bool:
-        if self.values.get(key) != expected:
-            return False
-        self.values[key] = new
-        return True
-
-    def _op_add_values(self, key: str, amount: bytes) -> bytes:
-        total = pickle.loads(self.values[key]) + pickle.loads(amount) if key in self.values else pickle.loads(amount)
-        self.values[key] = pickle.dumps(total)
-        return self.values[key]
-
-    def _op_track(self, tags: Any, event: Any, metadata: dict[str, Any] | None) -> None:
-        if not isinstance(tags, list) or not isinstance(event, str) or not isinstance(metadata, dict | None):
-            raise InvalidInputError("track(tags, event, metadata): a list of strings, a string and a dict")
-        from purrflow.sdk._analytics import iso_now  # it imports this module
-
-        self.tracked.append({"tags": tags, "event": event, **(metadata or {}), "timestamp": iso_now()})
-
-    def _op_events(self, start: str, end: str | None) -> list[dict[str, Any]]:
-        from purrflow.sdk._analytics import instant  # it imports this module
-
-        low, high = instant(start, "start"), time.time() if end is None else instant(end, "end")
-        return [dict(e) for e in self.tracked if low <= instant(e["timestamp"], "timestamp") < high]
-
     def value(self, key: str) -> Any:
         """Test helper: the unpickled value stored under `key`."""
         return pickle.loads(self.values[key])
+
+    # -- HostOps: sessions ---------------------------------------------------------------------
+    def start(self, op: StartChild) -> str:
+        self.started.append({"loc": op.loc, "data": op.data, "memo": op.memo})
+        return f"local_session_{next(self._ids)}"
+
+    def start_workflow(self, op: StartWorkflow) -> str:
+        self.started.append({"workflow": op.name, "data": op.data})
+        return f"local_session_{next(self._ids)}"
+
+    def signal(self, op: SendSignal) -> int:
+        raise InvalidInputError("signal() needs a running purrflow session (no other session runs here)")
+
+    def outcome(self, op: RecordOutcome) -> None:
+        self.outcomes.append(pickle.loads(op.value))
+
+    def http_outcome(self, op: HttpOutcome) -> None:
+        self.responses.append({"status_code": op.status_code, "headers": op.headers, "body": op.body, "more": op.more})
+
+    def subscribe(self, op: Subscribe) -> str:
+        raise InvalidInputError("subscribe() needs a running purrflow session (it has the triggers)")
+
+    def unsubscribe(self, op: Unsubscribe) -> None:
+        raise InvalidInputError("unsubscribe() needs a running purrflow session")
+
+    # -- HostOps: config and secrets -----------------------------------------------------------
+    def config_get(self, op: ConfigGet) -> str | None:
+        config.check_config(op.key)
+        return self.config.get(op.key)
+
+    def config_get_all(self, op: ConfigGetAll) -> dict[str, str]:
+        return dict(self.config)
+
+    def config_set(self, op: ConfigSet) -> dict[str, str]:
+        config.check_config(op.key, op.value)
+        self.config[op.key] = op.value
+        return dict(self.config)
+
+    def config_delete(self, op: ConfigDelete) -> bool:
+        config.check_config(op.key)
+        return self.config.pop(op.key, None) is not None
+
+    def secret_get(self, op: SecretGet) -> dict[str, Any]:
+        secrets.check_secret_key(op.key)
+        if op.key in self.secrets:
+            return {"found": True, "value": self.secrets[op.key]}
+        return {"found": False, "keys": sorted(self.secrets)}
+
+    def secret_exists(self, op: SecretExists) -> bool:
+        secrets.check_secret_key(op.key)
+        return op.key in self.secrets
+
+    def secret_set(self, op: SecretSet) -> str:
+        secrets.check_secret_key(op.key)
+        self.secrets[op.key] = secrets.check_secret_value(op.key, op.value)
+        return op.key
+
+    # -- HostOps: identity ---------------------------------------------------------------------
+    def user(self, op: GetUser) -> dict[str, str]:
+        return {"id": "local", "username": getpass.getuser(), "email": ""}
+
+    def team(self, op: GetTeam) -> dict[str, str]:
+        return {"id": "local", "name": "local"}
+
+    # -- HostOps: values -----------------------------------------------------------------------
+    def get_value(self, op: GetValue) -> bytes | None:
+        values.check_key(op.key)
+        return self.values.get(op.key)
+
+    def set_value(self, op: SetValue) -> None:
+        values.set_value(_Values(self.values), self.limits, self.project, op.key, op.value)
+
+    def del_value(self, op: DelValue) -> None:
+        values.delete_value(_Values(self.values), self.project, op.key)
+
+    def list_values_keys(self, op: ListValueKeys) -> list[str]:
+        return sorted(self.values)
+
+    def check_and_set_value(self, op: CheckAndSetValue) -> bool:
+        return values.check_and_set(_Values(self.values), self.limits, self.project, op.key, op.expected, op.new)
+
+    def add_values(self, op: AddValues) -> bytes:
+        return values.add(_Values(self.values), self.limits, self.project, op.key, op.amount)
+
+    # -- HostOps: analytics --------------------------------------------------------------------
+    def track(self, op: Track) -> None:
+        body = analytics.check_track(op.tags, op.event, op.metadata)
+        self.tracked.append({**body, "timestamp": analytics.iso(time.time())})
+
+    def events(self, op: QueryEvents) -> list[dict[str, Any]]:
+        low, high = analytics.parse_window(op.start, op.end, now=time.time())
+        found = [dict(e) for e in self.tracked if low <= analytics.parse_instant(e["timestamp"]) < high]
+        analytics.check_session_events(len(found))
+        return found
 
 
 _local = LocalRuntime()

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from purrflow.sdk import _prompts, _runtime
+from purrflow.wire import PromptWait, SecretExists, SecretGet, SecretSet
 
 
 def get_secret(key: str, hidden: bool = False) -> str:
     runtime = _runtime.current()
-    found: dict[str, Any] = runtime.call_host("secret_get", {"key": key})
+    found: dict[str, Any] = runtime.call_host(SecretGet(key))
     if found["found"]:
         if not hidden:
             runtime.notify(f"secret {key} was read by this session")
@@ -25,13 +26,13 @@ def get_secret(key: str, hidden: bool = False) -> str:
     message = f"The secret {key} is missing. Type its value"
     message += f", or the name of a stored secret to use ({', '.join(stored)})" if stored else ""
     # An answer naming a stored secret is replaced by that secret's value by the host (never shown).
-    return str(runtime.wait("purrflow.prompt", "prompt", {"type": "secret", "name": key, "message": message + ":"}))
+    return str(runtime.wait(PromptWait({"type": "secret", "name": key, "message": message + ":"})))
 
 
 def set_secret(key: str, value: str) -> str | None:
     runtime = _runtime.current()
-    if runtime.call_host("secret_exists", {"key": key}) and not _prompts.confirm(
+    if runtime.call_host(SecretExists(key)) and not _prompts.confirm(
         f"overwrite_{key}", f"The secret {key} exists. Overwrite it?", default=False
     ):
         return None
-    return str(runtime.call_host("secret_set", {"key": key, "value": value}))
+    return runtime.call_host(SecretSet(key, value))

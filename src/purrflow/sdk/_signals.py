@@ -21,6 +21,7 @@ from typing import Any
 
 from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
+from purrflow.wire import ProjectSignalWait, SendSignal, SessionSignalWait
 
 _UNSET: Any = object()
 
@@ -56,8 +57,8 @@ def _pickled(value: Any, where: str) -> bytes:
         raise InvalidInputError(f"{where}: the payload cannot be pickled ({err})") from None
 
 
-def _names(names: str | list[str] | tuple[str, ...], where: str) -> list[str]:
-    listed = [names] if isinstance(names, str) else list(names)
+def _names(names: str | list[str] | tuple[str, ...], where: str) -> tuple[str, ...]:
+    listed = (names,) if isinstance(names, str) else tuple(names)
     if not listed or not all(isinstance(n, str) and n for n in listed):
         raise InvalidInputError(f"{where}: give a signal name or a list of names, not {names!r}")
     return listed
@@ -78,20 +79,18 @@ def signal(name_or_session: str, *args: Any) -> None:
                 hint="to signal one session, pass its id first: signal(session_id, name, payload)",
             )
         target, name, payload = None, name_or_session, args[0] if args else None
-    _runtime.current().call_host("signal", {"target": target, "name": name, "payload": _pickled(payload, "signal()")})
+    _runtime.current().call_host(SendSignal(target, name, _pickled(payload, "signal()")))
 
 
 def wait_for_signal(name: str, timeout: timedelta | float | None = None) -> Any:
     """Wait durably for the project-wide signal `name`; return its data, or None on timeout."""
-    names = _names(name, "wait_for_signal()")
-    spec = {"names": names, "deadline": deadline_of(timeout, "wait_for_signal()")}
-    result = _runtime.current().wait("purrflow.wait_for_signal", "signal", spec)
+    wait = ProjectSignalWait(_names(name, "wait_for_signal()"), deadline_of(timeout, "wait_for_signal()"))
+    result = _runtime.current().wait(wait)
     return None if result is None else pickle.loads(result[1])
 
 
 def next_signal(name: str | list[str] | tuple[str, ...], *, timeout: timedelta | float | None = None) -> Signal | None:
     """Wait durably for a signal sent to this session with one of these names; None on timeout."""
-    names = _names(name, "next_signal()")
-    spec = {"names": names, "deadline": deadline_of(timeout, "next_signal()")}
-    result = _runtime.current().wait("purrflow.next_signal", "session_signal", spec)
+    wait = SessionSignalWait(_names(name, "next_signal()"), deadline_of(timeout, "next_signal()"))
+    result = _runtime.current().wait(wait)
     return None if result is None else Signal(result[0], pickle.loads(result[1]))

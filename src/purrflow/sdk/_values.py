@@ -1,8 +1,8 @@
 """The project value store: pickled values shared by every session of a project.
 
-Limits (64 keys, 64 KiB per pickled value by default) are enforced by the server; the SDK checks the
-size early so that the error points at the caller's line. Updates with `check_and_set_value` and
-`add_values` are atomic across concurrent sessions.
+Limits (64 keys, 64 KiB per pickled value by default, configurable on the server) are enforced by the
+host; the SDK checks the size early so that the error points at the caller's line. Updates with
+`check_and_set_value` and `add_values` are atomic across concurrent sessions.
 """
 
 from __future__ import annotations
@@ -12,18 +12,9 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from purrflow.errors import InvalidInputError, ValueLimitError
+from purrflow.rules.values import MAX_VALUE_BYTES, check_key
 from purrflow.sdk import _runtime
-
-#: Defaults mirrored by the host, which enforces them (they are configurable there).
-MAX_VALUE_BYTES = 64 * 1024
-MAX_KEY_LENGTH = 256
-
-
-def _check_key(key: str) -> None:
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInputError(
-            f"value key must be a non-empty string of at most {MAX_KEY_LENGTH} characters, not {key!r}"
-        )
+from purrflow.wire import AddValues, CheckAndSetValue, DelValue, GetValue, ListValueKeys, SetValue
 
 
 def _pickle(key: str, value: Any) -> bytes:
@@ -42,32 +33,28 @@ def _pickle(key: str, value: Any) -> bytes:
     return blob
 
 
-def _call(op: str, **args: Any) -> Any:
-    return _runtime.current().call_host(op, args)
-
-
 def set_value(key: str, value: Any) -> None:
     """Store `value` (pickled) under `key` for the whole project."""
-    _check_key(key)
-    _call("set_value", key=key, value=_pickle(key, value))
+    check_key(key)
+    _runtime.current().call_host(SetValue(key, _pickle(key, value)))
 
 
 def get_value(key: str, default: Any = None) -> Any:
     """The value stored under `key`, or `default` when there is none."""
-    _check_key(key)
-    blob = _call("get_value", key=key)
+    check_key(key)
+    blob = _runtime.current().call_host(GetValue(key))
     return default if blob is None else pickle.loads(blob)
 
 
 def del_value(key: str) -> None:
     """Delete the value under `key` (an error if there is none)."""
-    _check_key(key)
-    _call("del_value", key=key)
+    check_key(key)
+    _runtime.current().call_host(DelValue(key))
 
 
 def list_values_keys() -> list[str]:
     """The keys of the project's values, sorted."""
-    return list(_call("list_values_keys"))
+    return list(_runtime.current().call_host(ListValueKeys()))
 
 
 def check_and_set_value(key: str, expected: Any, new: Any) -> bool:
@@ -75,17 +62,17 @@ def check_and_set_value(key: str, expected: Any, new: Any) -> bool:
 
     Values are compared in pickled form, so use plain values (numbers, strings, tuples) as `expected`.
     """
-    _check_key(key)
+    check_key(key)
     expected_blob = None if expected is None else _pickle(key, expected)
-    return bool(_call("check_and_set_value", key=key, expected=expected_blob, new=_pickle(key, new)))
+    return _runtime.current().call_host(CheckAndSetValue(key, expected_blob, _pickle(key, new)))
 
 
 def add_values(key: str, amount: int | float) -> int | float:
     """Atomically add `amount` to the number under `key` (nothing there counts as 0); return the sum."""
-    _check_key(key)
+    check_key(key)
     if isinstance(amount, bool) or not isinstance(amount, int | float):
         raise InvalidInputError(f"add_values(): amount must be a number, not {type(amount).__name__}")
-    result: int | float = pickle.loads(_call("add_values", key=key, amount=pickle.dumps(amount)))
+    result: int | float = pickle.loads(_runtime.current().call_host(AddValues(key, pickle.dumps(amount))))
     return result
 
 

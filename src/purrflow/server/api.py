@@ -1,4 +1,5 @@
-"""The REST API under /api/v1. Every route is scoped to the caller's team."""
+"""The REST API under /api/v1: projects, triggers, events, connections, sessions. Every route is scoped
+to the caller's team, and answers once what it wrote is committed (`server/durable.py`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from purrflow import __version__
-from purrflow.engine.deploy import check_entrypoint
-from purrflow.engine.engine import Engine
 from purrflow.engine.logs import SessionEnded
-from purrflow.errors import InvalidInputError, NotFoundError
-from purrflow.server.auth import current_user
+from purrflow.server.deps import CurrentUser, Events, Projects, Sessions, Triggers, platform_of
 from purrflow.server.schemas import (
     ConnectionVarsRequest,
     DeployRequest,
@@ -27,31 +25,10 @@ from purrflow.server.schemas import (
     session_json,
     trigger_json,
 )
-from purrflow.store import LogRecord, Project, Session, User
+from purrflow.services.sessions import SessionService
+from purrflow.store import LogRecord, Session
 
 router = APIRouter(prefix="/api/v1")
-CurrentUser = Annotated[User, Depends(current_user)]
-
-
-def engine_of(request: Request) -> Engine:
-    engine = request.app.state.engine
-    assert isinstance(engine, Engine)
-    return engine
-
-
-def project_named(engine: Engine, user: User, name: str) -> Project:
-    project = engine.store.get_project_by_name(user.team_id, name)
-    if project is None:
-        raise NotFoundError(f"no project named {name!r}", hint="deploy it with `purr deploy`, or check the name")
-    return project
-
-
-def session_of(engine: Engine, user: User, session_id: str) -> Session:
-    session = engine.store.get_session(session_id)
-    project = engine.store.get_project(session.project_id) if session else None
-    if session is None or project is None or project.team_id != user.team_id:
-        raise NotFoundError(f"no session {session_id!r}", hint="list sessions with `purr sessions list`")
-    return session
 
 
 @router.get("/health", tags=["server"])
@@ -60,12 +37,10 @@ async def health() -> dict[str, str]:
 
 
 @router.post("/projects/deploy", status_code=201, tags=["projects"])
-async def deploy(body: DeployRequest, request: Request, user: CurrentUser) -> dict[str, Any]:
-    engine = engine_of(request)
-    result = engine.deploy(
+async def deploy(body: DeployRequest, user: CurrentUser, projects: Projects, triggers: Triggers) -> dict[str, Any]:
+    result = projects.deploy(
         user.team_id, decode_files(body.files), name=body.name, migrate=body.migrate, owner_id=user.id
     )
-    await engine.committer.flushed()
     project = result.project
     return {
         "project": {"id": project.id, "name": project.name},
@@ -74,130 +49,96 @@ async def deploy(body: DeployRequest, request: Request, user: CurrentUser) -> di
             "created_at": iso(result.deployment.created_at),
             "file_count": len(body.files),
         },
-        "triggers": [_trigger(engine, t, project.name) for t in result.triggers],
+        "triggers": [trigger_json(t, project.name, triggers.webhook_url(t)) for t in result.triggers],
         "migrated_sessions": result.migrated_sessions,
     }
 
 
-def _trigger(engine: Engine, trigger: Any, project: str) -> dict[str, Any]:
-    return trigger_json(trigger, project, engine.webhook_url(trigger.slug) if trigger.slug else None)
-
-
 @router.get("/projects", tags=["projects"])
-async def list_projects(request: Request, user: CurrentUser) -> dict[str, Any]:
-    engine = engine_of(request)
-    projects = engine.store.list_projects(user.team_id)
-    deployed = {p.id: engine.store.get_deployment(p.deployment_id) if p.deployment_id else None for p in projects}
+async def list_projects(user: CurrentUser, projects: Projects) -> dict[str, Any]:
     return {
         "projects": [
             {
-                "id": p.id,
-                "name": p.name,
-                "deployment_id": p.deployment_id,
-                "deployed_at": iso(deployed[p.id].created_at) if deployed[p.id] else None,  # type: ignore[union-attr]
+                "id": info.project.id,
+                "name": info.project.name,
+                "deployment_id": info.project.deployment_id,
+                "deployed_at": iso(info.deployment.created_at) if info.deployment else None,
             }
-            for p in projects
+            for info in projects.of_team(user.team_id)
         ]
     }
 
 
 @router.get("/triggers", tags=["projects"])
-async def list_triggers(request: Request, user: CurrentUser, project: str | None = None) -> dict[str, Any]:
-    engine = engine_of(request)
-    projects = [project_named(engine, user, project)] if project else engine.store.list_projects(user.team_id)
+async def list_triggers(
+    user: CurrentUser, projects: Projects, triggers: Triggers, project: str | None = None
+) -> dict[str, Any]:
+    found = [projects.named(user.team_id, project)] if project else [i.project for i in projects.of_team(user.team_id)]
     return {
         "triggers": [
-            _trigger(engine, trigger, p.name) for p in projects for trigger in engine.store.list_triggers(p.id)
+            trigger_json(trigger, p.name, triggers.webhook_url(trigger))
+            for p in found
+            for trigger in triggers.of_project(p)
         ]
     }
 
 
 @router.post("/events", status_code=201, tags=["events"])
-async def send_event(body: SendEventRequest, request: Request, user: CurrentUser) -> dict[str, Any]:
+async def send_event(body: SendEventRequest, user: CurrentUser, projects: Projects, events: Events) -> dict[str, Any]:
     """Inject an event into a trigger or connection: it starts matching triggers and reaches subscriptions."""
-    engine = engine_of(request)
-    project = project_named(engine, user, body.project)
-    event, started = engine.receive_event(project, body.source, body.event_type, body.data)
-    await engine.committer.flushed()
+    event, started = events.send(projects.named(user.team_id, body.project), body.source, body.event_type, body.data)
     return {"event_id": event.id, "session_ids": started}
 
 
 @router.get("/connections", tags=["projects"])
-async def list_connections(project: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+async def list_connections(project: str, user: CurrentUser, projects: Projects) -> dict[str, Any]:
     """A project's connections and the names of their fields (values are not shown)."""
-    engine = engine_of(request)
-    found = project_named(engine, user, project)
-    fields = engine.store.connection_vars(found.id)
-    return {"connections": [{"name": name, "fields": sorted(values)} for name, values in fields.items()]}
+    fields = projects.connection_fields(projects.named(user.team_id, project))
+    return {"connections": [{"name": name, "fields": names} for name, names in fields.items()]}
 
 
 @router.patch("/connections/{name}", tags=["projects"])
 async def set_connection_vars(
-    name: str, project: str, body: ConnectionVarsRequest, request: Request, user: CurrentUser
+    name: str, project: str, body: ConnectionVarsRequest, user: CurrentUser, projects: Projects
 ) -> dict[str, Any]:
     """Set fields of a connection; sessions see them as `<connection>__<field>` environment variables."""
-    engine = engine_of(request)
-    found = project_named(engine, user, project)
-    bad = [key for key in body.vars if not key or not key.replace("_", "").isalnum()]
-    if bad:
-        raise InvalidInputError(f"connection field names must be letters, digits and '_': {', '.join(map(repr, bad))}")
-    with engine.committer.write():
-        known = engine.store.set_connection_vars(found.id, name, body.vars)
-    if not known:
-        raise NotFoundError(f"project {project!r} has no connection named {name!r}", hint="declare it in purrflow.yaml")
-    await engine.committer.flushed()
-    return {"name": name, "fields": sorted(engine.store.connection_vars(found.id)[name])}
+    fields = projects.set_connection_vars(projects.named(user.team_id, project), name, body.vars)
+    return {"name": name, "fields": fields}
 
 
 @router.get("/sessions", tags=["sessions"])
 async def list_sessions(
-    request: Request,
     user: CurrentUser,
+    projects: Projects,
+    sessions: Sessions,
     project: str | None = None,
     state: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
-    engine = engine_of(request)
-    project_id = project_named(engine, user, project).id if project else None
-    sessions = engine.store.list_sessions(user.team_id, project_id=project_id, state=state, limit=limit)
-    return {"sessions": [session_json(s) for s in sessions]}
+    found = projects.named(user.team_id, project) if project else None
+    return {
+        "sessions": [session_json(s) for s in sessions.recent(user.team_id, project=found, state=state, limit=limit)]
+    }
 
 
 @router.post("/sessions", status_code=201, tags=["sessions"])
-async def start_session(body: StartSessionRequest, request: Request, user: CurrentUser) -> dict[str, str]:
-    engine = engine_of(request)
-    project = project_named(engine, user, body.project)
-    if project.deployment_id is None:
-        raise NotFoundError(f"project {project.name!r} has no deployment", hint="run `purr deploy` first")
-    named = {t.name: t for t in engine.store.list_triggers(project.id) if t.call}
-    trigger = named.get(body.entrypoint)
-    entrypoint = trigger.call if trigger is not None and trigger.call else body.entrypoint
-    check_entrypoint(engine.deployments.ensure(project.deployment_id), entrypoint)
-    session_id = engine.create_session(
-        project,
-        entrypoint,
-        body.data,
-        memo=body.memo,
-        user_id=user.id,
-        trigger_name=trigger.name if trigger is not None else None,
-    )
-    await engine.committer.flushed()
-    return {"session_id": session_id}
+async def start_session(
+    body: StartSessionRequest, user: CurrentUser, projects: Projects, sessions: Sessions
+) -> dict[str, str]:
+    project = projects.named(user.team_id, body.project)
+    return {"session_id": sessions.start(project, body.entrypoint, body.data, memo=body.memo, user_id=user.id)}
 
 
 @router.get("/sessions/{session_id}", tags=["sessions"])
-async def get_session(session_id: str, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return {"session": session_json(session_of(engine_of(request), user, session_id), detail=True)}
+async def get_session(session_id: str, user: CurrentUser, sessions: Sessions) -> dict[str, Any]:
+    return {"session": session_json(sessions.get(user.team_id, session_id), detail=True)}
 
 
 @router.post("/sessions/{session_id}/stop", tags=["sessions"])
 async def stop_session(
-    session_id: str, request: Request, user: CurrentUser, body: StopSessionRequest | None = None
+    session_id: str, user: CurrentUser, sessions: Sessions, body: StopSessionRequest | None = None
 ) -> dict[str, Any]:
-    engine = engine_of(request)
-    session_of(engine, user, session_id)
-    session = await engine.stop_session(session_id, body.reason if body else "")
-    return {"session": session_json(session)}
+    return {"session": session_json(sessions.stop(user.team_id, session_id, body.reason if body else ""))}
 
 
 def _log_json(record: LogRecord) -> dict[str, Any]:
@@ -206,36 +147,31 @@ def _log_json(record: LogRecord) -> dict[str, Any]:
 
 @router.get("/sessions/{session_id}/logs", tags=["sessions"])
 async def session_logs(
-    session_id: str, request: Request, user: CurrentUser, after: Annotated[int, Query(ge=0)] = 0
+    session_id: str, user: CurrentUser, sessions: Sessions, after: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
-    engine = engine_of(request)
-    session = session_of(engine, user, session_id)
-    return {
-        "logs": [_log_json(r) for r in engine.store.read_logs(session_id, after=after)],
-        "state": session.state,
-    }
+    session = sessions.get(user.team_id, session_id)
+    return {"logs": [_log_json(r) for r in sessions.log_lines(session, after=after)], "state": session.state}
 
 
 @router.get("/sessions/{session_id}/logs/stream", tags=["sessions"])
 async def stream_logs(
-    session_id: str, request: Request, user: CurrentUser, after: Annotated[int, Query(ge=0)] = 0
+    session_id: str, user: CurrentUser, sessions: Sessions, after: Annotated[int, Query(ge=0)] = 0
 ) -> StreamingResponse:
     """Server-sent events: `log` for each line (history first, then live), `end` with the final state."""
-    engine = engine_of(request)
-    session_of(engine, user, session_id)
-    return StreamingResponse(_log_events(engine, session_id, after), media_type="text/event-stream")
+    session = sessions.get(user.team_id, session_id)
+    return StreamingResponse(_log_events(sessions, session, after), media_type="text/event-stream")
 
 
-async def _log_events(engine: Engine, session_id: str, after: int) -> AsyncIterator[str]:
-    queue = engine.logs.subscribe(session_id)  # before reading history, so no line falls in between
+async def _log_events(sessions: SessionService, session: Session, after: int) -> AsyncIterator[str]:
+    queue = sessions.watch(session)  # before reading history, so no line falls in between
     try:
         last = after
-        for record in engine.store.read_logs(session_id, after=after):
+        for record in sessions.log_lines(session, after=after):
             last = record.seq
             yield _sse("log", _log_json(record))
-        session = engine.store.get_session(session_id)
-        if session is not None and session.is_final:
-            yield _sse("end", {"state": session.state})
+        now = sessions.lookup(session.id)
+        if now is not None and now.is_final:
+            yield _sse("end", {"state": now.state})
             return
         while True:
             try:
@@ -250,7 +186,7 @@ async def _log_events(engine: Engine, session_id: str, after: int) -> AsyncItera
                 last = item.seq
                 yield _sse("log", _log_json(item))
     finally:
-        engine.logs.unsubscribe(session_id, queue)
+        sessions.unwatch(session, queue)
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
@@ -258,10 +194,10 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 
 @router.get("/server/stats", tags=["server"])
-async def server_stats(request: Request, user: CurrentUser) -> dict[str, Any]:
-    """The team's sessions by state; for admins also what the engine holds (runner processes, timers)."""
-    engine = engine_of(request)
-    stats: dict[str, Any] = {"sessions": engine.store.count_sessions_by_state(user.team_id)}
+async def server_stats(request: Request, user: CurrentUser, sessions: Sessions) -> dict[str, Any]:
+    """The team's sessions by state; for admins also what the server holds (runner processes, timers)."""
+    stats: dict[str, Any] = {"sessions": sessions.counts(user.team_id)}
     if user.role == "admin":
-        stats |= {"runners": engine.live_runners, "timers": len(engine.timers), "commits": engine.committer.commits}
+        health = platform_of(request).health()
+        stats |= {"runners": health.runners, "timers": health.timers, "commits": health.commits}
     return stats

@@ -1,4 +1,4 @@
-"""The server: one Starlette/FastAPI app and one Engine on uvicorn's event loop."""
+"""The server: one FastAPI app over one `Platform`, on uvicorn's event loop."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from purrflow import __version__
-from purrflow.config import ServerConfig
+from purrflow.config import ADMIN_TOKEN_FILE, ServerConfig
 from purrflow.engine.deploy import collect_files
-from purrflow.engine.engine import Engine, EngineConfig
-from purrflow.orchestrators.local import make_launcher
+from purrflow.faults import Faults
+from purrflow.orchestrators.launchers import make_launcher
+from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.server import (
     analytics_api,
     api,
@@ -27,7 +29,7 @@ from purrflow.server import (
     values_api,
     webhooks,
 )
-from purrflow.server.auth import bootstrap_admin
+from purrflow.server.durable import DurableResponses
 from purrflow.store import open_store
 
 log = logging.getLogger("purrflow.server")
@@ -37,16 +39,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(config.data_dir / "purrflow.db", durability=config.durability)
-        engine = Engine(store, make_launcher(config.runner), _engine_config(config))
-        app.state.engine = engine
-        bootstrap_admin(store, config.data_dir)
-        await engine.start()
+        platform = build_platform(store, make_launcher(config.runner), _platform_config(config))
+        app.state.platform = platform
+        platform.identity.bootstrap_admin(config.data_dir / ADMIN_TOKEN_FILE)
+        await platform.start()
         if config.demo:
-            await _deploy_demo(engine)
+            await _deploy_demo(platform)
         try:
             yield
         finally:
-            await engine.close()
+            await platform.close()
             store.close()
 
     app = FastAPI(
@@ -60,6 +62,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     )
     app.state.config = config
     errors.install(app)
+    app.add_middleware(DurableResponses, committed=lambda scope: platform_of_app(scope).committed())
     app.include_router(api.router)
     app.include_router(values_api.router)
     app.include_router(identity_api.router)
@@ -71,26 +74,32 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def _engine_config(config: ServerConfig) -> EngineConfig:
-    return EngineConfig(
+def _platform_config(config: ServerConfig) -> PlatformConfig:
+    return PlatformConfig(
         data_dir=config.data_dir,
         public_url=config.url,
         hot_wait_seconds=config.hot_wait_seconds,
         timezone=config.timezone,
         catch_up=config.catch_up,
+        faults=Faults.of(config.faults),
     )
 
 
-async def _deploy_demo(engine: Engine) -> None:
-    team = engine.store.get_team_by_name("default")
-    assert team is not None  # bootstrap_admin created it
+def platform_of_app(scope: Scope) -> Platform:
+    platform = scope["app"].state.platform
+    assert isinstance(platform, Platform)  # set by the lifespan before any request
+    return platform
+
+
+async def _deploy_demo(platform: Platform) -> None:
+    admin = platform.identity.operator_admin()
     folder = Path(str(resources.files("purrflow") / "demo"))
-    admin = next(user for user in engine.store.list_users(team.id) if user.role == "admin")
-    result = engine.deploy(team.id, collect_files(folder), owner_id=admin.id)
-    await engine.committer.flushed()
+    result = platform.projects.deploy(admin.team_id, collect_files(folder), owner_id=admin.id)
+    await platform.committed()
     for trigger in result.triggers:
-        if trigger.slug:
-            print(f"  demo webhook {trigger.name}: {engine.webhook_url(trigger.slug)}", flush=True)
+        url = platform.triggers.webhook_url(trigger)
+        if url:
+            print(f"  demo webhook {trigger.name}: {url}", flush=True)
 
 
 def run_server(config: ServerConfig) -> None:

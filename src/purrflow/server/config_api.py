@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from purrflow.engine.team_config import check_config
 from purrflow.errors import NotFoundError
-from purrflow.server.api import CurrentUser, engine_of
+from purrflow.server.deps import Config, CurrentUser
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"])
 
@@ -17,34 +16,23 @@ class SetConfigRequest(BaseModel):
 
 
 @router.get("")
-async def list_config(request: Request, user: CurrentUser) -> dict[str, dict[str, str]]:
-    return {"config": engine_of(request).store.all_config(user.team_id)}
+async def list_config(user: CurrentUser, config: Config) -> dict[str, dict[str, str]]:
+    return {"config": config.all(user.team_id)}
 
 
 @router.get("/{key}")
-async def get_config(key: str, request: Request, user: CurrentUser) -> dict[str, str]:
-    value = engine_of(request).store.get_config(user.team_id, key)
-    if value is None:
-        raise NotFoundError(f"your team has no config {key!r}", hint="list them with `purr config list`")
-    return {"key": key, "value": value}
+async def get_config(key: str, user: CurrentUser, config: Config) -> dict[str, str]:
+    return {"key": key, "value": config.require(user.team_id, key)}
 
 
 @router.put("/{key}")
-async def set_config(key: str, body: SetConfigRequest, request: Request, user: CurrentUser) -> dict[str, str]:
-    engine = engine_of(request)
-    check_config(key, body.value)
-    with engine.committer.write():
-        engine.store.set_config(user.team_id, key, body.value)
-    await engine.committer.flushed()
+async def set_config(key: str, body: SetConfigRequest, user: CurrentUser, config: Config) -> dict[str, str]:
+    config.set(user.team_id, key, body.value)
     return {"key": key, "value": body.value}
 
 
 @router.delete("/{key}")
-async def delete_config(key: str, request: Request, user: CurrentUser) -> dict[str, str]:
-    engine = engine_of(request)
-    with engine.committer.write():
-        deleted = engine.store.delete_config(user.team_id, key)
-    if not deleted:
+async def delete_config(key: str, user: CurrentUser, config: Config) -> dict[str, str]:
+    if not config.delete(user.team_id, key):
         raise NotFoundError(f"your team has no config {key!r}")
-    await engine.committer.flushed()
     return {"deleted": key}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from purrflow.prompt_types import SECRET_TYPES
-from purrflow.server.api import CurrentUser, engine_of
+from purrflow.rules.prompts import SECRET_TYPES
+from purrflow.server.deps import CurrentUser, Prompts
 from purrflow.server.schemas import iso
 from purrflow.store import PromptRecord
 
@@ -32,18 +32,14 @@ def prompt_json(prompt: PromptRecord) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_prompts(request: Request, user: CurrentUser, session_id: str | None = None) -> dict[str, Any]:
-    prompts = engine_of(request).store.open_prompts(user.team_id)
-    return {"prompts": [prompt_json(p) for p in prompts if session_id in (None, p.session_id)]}
+async def list_prompts(user: CurrentUser, prompts: Prompts, session_id: str | None = None) -> dict[str, Any]:
+    return {"prompts": [prompt_json(p) for p in prompts.open(user.team_id, session_id)]}
 
 
 @router.post("/{prompt_id}/answer")
-async def answer_prompt(prompt_id: str, body: AnswerRequest, request: Request, user: CurrentUser) -> dict[str, Any]:
+async def answer_prompt(prompt_id: str, body: AnswerRequest, user: CurrentUser, prompts: Prompts) -> dict[str, Any]:
     """Answer a prompt; the answer is checked against the prompt's type and bounds (400 says why not)."""
-    engine = engine_of(request)
-    with engine.committer.write():
-        value = engine.prompts.answer(prompt_id, user.team_id, body.value)
-    await engine.committer.flushed()
-    prompt = engine.store.get_prompt(prompt_id)
-    hidden = prompt is not None and prompt.spec["type"] in SECRET_TYPES
+    prompt = prompts.get(user.team_id, prompt_id)
+    value = prompts.answer(user.team_id, prompt_id, body.value)
+    hidden = prompt.spec["type"] in SECRET_TYPES
     return {"answered": prompt_id, "value": "(hidden)" if hidden else value}

@@ -1,8 +1,8 @@
 """`/webhooks/<slug>[/<suffix>]`, any method: the HTTP edge of webhook triggers.
 
-The event is committed before the answer. Async triggers answer 202 at once; sync ones answer what the
-session sets with `http_outcome` (first call wins), 200 when it ends without one, 500 when it fails,
-and 504 after the configured timeout.
+The event is committed before the answer (`server/durable.py`). Async triggers answer 202 at once; sync
+ones answer what the session sets with `http_outcome` (first call wins), 200 when it ends without one,
+500 when it fails, and 504 after the configured timeout.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from purrflow.engine.engine import Engine
 from purrflow.engine.webhooks import MAX_BODY_BYTES, WebhookRequest
+from purrflow.server.deps import platform_of
 from purrflow.server.errors import error_body
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -40,9 +40,9 @@ async def _read_body(request: Request) -> bytes:
 
 
 async def receive(request: Request) -> Response:
-    engine: Engine = request.app.state.engine
+    platform = platform_of(request)
     slug = request.path_params["slug"]
-    trigger = engine.store.get_trigger_by_slug(slug)
+    trigger = platform.triggers.by_slug(slug)
     if trigger is None:
         return JSONResponse(
             error_body(
@@ -71,9 +71,9 @@ async def receive(request: Request) -> Response:
         body=body,
         path_suffix=request.path_params.get("suffix", ""),
     )
-    event, session_id = engine.receive_webhook(trigger, webhook)
-    answer = engine.responses.expect(session_id) if (session_id and trigger.is_sync) else None
-    await engine.committer.flushed()
+    sessions = platform.sessions
+    event, session_id = platform.events.receive_webhook(trigger, webhook)
+    answer = sessions.expect_answer(session_id) if (session_id and trigger.is_sync) else None
     accepted: dict[str, Any] = {"event_id": event.id, "session_id": session_id}
     if answer is None:
         return JSONResponse(accepted, status_code=202)
@@ -81,7 +81,7 @@ async def receive(request: Request) -> Response:
     try:
         response = await asyncio.wait_for(asyncio.shield(answer), request.app.state.config.sync_timeout_seconds)
     except TimeoutError:
-        engine.responses.forget(session_id)
+        sessions.forget_answer(session_id)
         return JSONResponse(
             error_body(
                 "TimeoutError",
@@ -91,7 +91,7 @@ async def receive(request: Request) -> Response:
             status_code=504,
         )
     if response.status_code >= 500 and not response.body and not response.headers:
-        session = engine.store.get_session(session_id)
+        session = sessions.lookup(session_id)
         if session is not None and session.error is not None:
             return JSONResponse(
                 error_body(session.error.type, f"session {session_id} failed: {session.error.message}"),

@@ -49,10 +49,6 @@ class Database:
         self._in_tx = False
 
     # -- transactions ------------------------------------------------------------------------
-    @property
-    def in_transaction(self) -> bool:
-        return self._in_tx
-
     def begin(self) -> None:
         if not self._in_tx:
             self._conn.execute(self._begin_sql)

@@ -41,11 +41,3 @@ class EventStore(Database):
             event.id, project_id, source, event_type, pickle.dumps(data), event.created_at,
         )  # fmt: skip
         return event
-
-    def get_event(self, event_id: str) -> Event | None:
-        row = self._one(
-            "SELECT id, project_id, source, event_type, data, created_at FROM events WHERE id = ?", event_id
-        )
-        if not row:
-            return None
-        return Event(row[0], row[1], row[2], row[3], pickle.loads(row[4]), row[5])

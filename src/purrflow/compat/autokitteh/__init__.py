@@ -38,6 +38,7 @@ from purrflow.sdk import next_signal as _next_signal
 from purrflow.sdk import signal as _signal
 from purrflow.sdk import start as _start
 from purrflow.sdk._runtime import current as _current
+from purrflow.wire import RecordOutcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -79,7 +80,7 @@ def get_value(key: str) -> Any:
 
 def outcome(v: Any, *, event_id: str | None = None) -> None:
     """Record the session's outcome value (kept in its journal)."""
-    _current().call_host("outcome", {"value": pickle.dumps(v)})
+    _current().call_host(RecordOutcome(pickle.dumps(v)))
 
 
 def get_store_public_url() -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from purrflow.engine.insights import DAY, compute_insights
+from purrflow.services.insights import DAY, compute_insights
 
 START, END = 1_000_000.0, 1_000_000.0 + 2 * DAY
 

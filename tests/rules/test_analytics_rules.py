@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from purrflow.engine.analytics import check_track, flatten, parse_instant, parse_window
 from purrflow.errors import InvalidInputError
+from purrflow.rules.analytics import check_track, flatten, parse_instant, parse_window
 
 
 def test_track_flattens_metadata_beside_tags_and_event() -> None:

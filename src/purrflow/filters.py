@@ -12,8 +12,8 @@ and `event_id` (string, empty when there is none). The library is `cel-expr-pyth
 - An empty filter matches everything without running CEL.
 
 Cost: one evaluation is dominated by converting `data` into CEL values (tens of microseconds for a
-typical webhook). When several filters read one event, `bind_event` converts it once and each further
-filter costs a few microseconds.
+typical webhook); the subscription index (`purrflow.engine.dispatch`) keeps the filters an event must
+run to the few that can match it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from cel_expr_python import cel  # type: ignore[import-untyped]
 
 from purrflow.errors import FilterError
 
-__all__ = ["BoundEvent", "Filter", "FilterError", "FilterResult", "bind_event"]
+__all__ = ["Filter", "FilterError", "FilterResult"]
 
 _CEL_DOCS = "https://github.com/google/cel-spec/blob/master/doc/langdef.md"
 _VARIABLES_HINT = (
@@ -92,43 +92,8 @@ class Filter:
 
         return _run(run)
 
-    def evaluate_bound(self, event: BoundEvent) -> FilterResult:
-        """Like `evaluate`, for an event already converted by `bind_event` (cheaper from the second filter on)."""
-        program = self._program
-        if program is None:
-            return _MATCHED
-        return _run(lambda plain: program.eval(event.activation(plain=plain)))
-
 
 _MATCH_ALL: Final = Filter("", None)
-
-
-class BoundEvent:
-    """One event's variables, converted to CEL values at the first evaluation and reused after it.
-
-    Later changes to the event's `data` are not seen. Use one BoundEvent from one thread at a time.
-    """
-
-    __slots__ = ("_activation", "_plain", "_variables")
-
-    def __init__(self, variables: dict[str, Any]) -> None:
-        self._variables = variables
-        self._activation: Any = None
-        self._plain = False
-
-    def activation(self, *, plain: bool = False) -> Any:
-        """The CEL activation; `plain=True` rebuilds it from data reduced to types CEL accepts."""
-        if plain and not self._plain:
-            self._variables = {**self._variables, "data": _plain_data(self._variables["data"])}
-            self._activation, self._plain = None, True
-        if self._activation is None:
-            self._activation = _env().Activation(data=self._variables)
-        return self._activation
-
-
-def bind_event(*, event_type: str, data: Mapping[str, Any], event_id: str | None = None) -> BoundEvent:
-    """Prepare one event for `Filter.evaluate_bound`, so several filters share its conversion to CEL."""
-    return BoundEvent({"data": data, "event_type": str(event_type), "event_id": event_id or ""})
 
 
 # -- compiling ------------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from purrflow.engine.analytics import iso, parse_instant
 from purrflow.errors import InvalidInputError
+from purrflow.rules.analytics import iso, parse_instant
 
 DAY = 86_400.0
 SUCCESS_ACTIONS = frozenset({"success", "succeeded"})

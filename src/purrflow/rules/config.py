@@ -1,4 +1,5 @@
-"""Rules of the team configuration store, shared by sessions (sdk.config) and the API (`purr config`)."""
+"""Rules of the team configuration store: sessions (`sdk.config`), the API (`purr config`), `purr run`'s
+`--config` and the SDK's local stand-in check the same."""
 
 from __future__ import annotations
 

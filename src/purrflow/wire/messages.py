@@ -1,15 +1,16 @@
-"""Messages between the host (engine) and a runner process, and their framing.
+"""Messages between the host and a runner process, and their framing.
 
-This is the only module the runner and the engine share. A message is a frozen dataclass, pickled and
-framed with a 4-byte big-endian length. The runner never raises across this boundary: everything that
-happens in user code becomes a message.
+A message is a frozen dataclass, pickled and framed with a 4-byte big-endian length. The runner never
+raises across this boundary: everything that happens in user code becomes a message. The host answers
+every message that carries a step (`StepRecorded`, `CallHost`, `Wait`) exactly once, with the step's
+outcome or with a failure the handler sees raised.
 
 Flow of one session:
     host  → StartSession(journal=[…])
     runner replays the journal locally (no round trips), then for each new step:
     runner → StepRecorded            host journals it (group commit) → StepAck
-    runner → CallHost                host performs it, journals it   → CallResult
-    runner → Wait                    host waits (hot) → WaitResult, or gives up the process → Suspend
+    runner → CallHost(op)            host performs it, journals it   → CallResult
+    runner → Wait(wait)              host waits (hot) → WaitResult, or gives up the process → Suspend
     runner → LogLines (any time), Finished (once, last)
 """
 
@@ -18,10 +19,17 @@ from __future__ import annotations
 import pickle
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+from purrflow.wire.ops import HostOp
+from purrflow.wire.waits import WaitSpec
 
 HEADER = struct.Struct(">I")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+#: The zygote's control protocol: the host sends this byte with the runner's socket attached
+#: (SCM_RIGHTS) and reads back the forked runner's pid.
+FORK_REQUEST = b"F"
+FORKED_PID = struct.Struct(">i")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +58,8 @@ class Failure:
 class StartSession:
     session_id: str
     project_dir: str
-    entrypoint: str  # "file.py:function"
-    event: dict[str, Any]  # {"event_type", "event_id", "data", "session_id"}
+    entrypoint: str  # "file.py:function" or "ops:<command>"
+    event: dict[str, Any]  # {"event_type", "event_id", "data"}
     journal: list[JournalEntry]
     env: dict[str, str] = field(default_factory=dict)
     durable: bool = True
@@ -62,7 +70,11 @@ class StartSession:
 
 @dataclass(frozen=True, slots=True)
 class StepAck:
+    """The step is journaled. `failure` (a pickled exception) when the host could not journal it:
+    the handler sees it raised by the step's call, and replay raises it again."""
+
     seq: int
+    failure: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,17 +110,13 @@ class StepRecorded:
 @dataclass(frozen=True, slots=True)
 class CallHost:
     seq: int
-    name: str
-    op: str
-    args: dict[str, Any]
+    op: HostOp[Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Wait:
     seq: int
-    name: str
-    kind: str  # "sleep", …
-    spec: dict[str, Any]
+    wait: WaitSpec
     #: Keep the process however long the wait lasts (a command's process cannot be suspended and replayed).
     hold: bool = False
 
@@ -116,7 +124,7 @@ class Wait:
 @dataclass(frozen=True, slots=True)
 class LogLine:
     ts: float
-    stream: str  # "stdout" | "stderr" | "system"
+    stream: str  # "stdout" | "stderr" | "system" | "ux" | "log"
     text: str
     position: int = 0  # steps taken when it was printed
 
@@ -135,11 +143,12 @@ class Finished:
     completion: bytes | None = None
 
 
+#: What a runner may send, and what the host may answer.
+RunnerMessage = StepRecorded | CallHost | Wait | LogLines | Finished
+HostMessage = StartSession | StepAck | CallResult | WaitResult | Suspend
+
+
 # framing ---------------------------------------------------------------------------------------
-
-
-class SupportsSendAll(Protocol):
-    def sendall(self, data: bytes, /) -> None: ...
 
 
 def encode(message: object) -> bytes:

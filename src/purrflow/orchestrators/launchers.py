@@ -1,6 +1,7 @@
 """Starting runner processes: forked from a zygote (fast), or spawned cold (the fallback).
 
-A runner is reached through a Unix socket pair; the host keeps one end as asyncio streams.
+A runner is reached through a Unix socket pair; the host keeps one end as asyncio streams. The runner's
+code runs only in those processes: they are started by module name, never imported here.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Protocol
 
-from purrflow.runner.zygote import PID
+from purrflow.engine.seams import Launcher
+from purrflow.linux import die_with_parent
+from purrflow.wire import FORK_REQUEST, FORKED_PID
 
 
-@dataclass
-class RunnerProcess:
+@dataclass(frozen=True)
+class ChildRunner:
+    """A runner process of ours (implements `RunnerProcess`)."""
+
     pid: int
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
@@ -29,9 +33,9 @@ class RunnerProcess:
             os.kill(self.pid, signal.SIGKILL)
 
 
-class Launcher(Protocol):
-    async def launch(self) -> RunnerProcess: ...
-    async def close(self) -> None: ...
+def make_launcher(kind: str) -> Launcher:
+    """`spawn`: a fresh interpreter per session; anything else: forks of a zygote."""
+    return SpawnLauncher() if kind == "spawn" else ZygoteLauncher()
 
 
 def _child_env() -> dict[str, str]:
@@ -40,28 +44,22 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
-    from purrflow.runner.process import die_with_parent  # runs in the forked child before exec
-
-    die_with_parent()
-
-
 class SpawnLauncher:
     """A fresh interpreter per session: slow (25–200 ms) but needs nothing running."""
 
-    async def launch(self) -> RunnerProcess:
+    async def launch(self) -> ChildRunner:
         host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         proc = subprocess.Popen(
             [sys.executable, "-m", "purrflow.runner.main", str(runner_end.fileno())],
             pass_fds=[runner_end.fileno()],
             stdin=subprocess.DEVNULL,
             env=_child_env(),
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         runner_end.close()
         asyncio.get_running_loop().run_in_executor(None, proc.wait)  # reap it
         reader, writer = await asyncio.open_unix_connection(sock=host_end)
-        return RunnerProcess(pid=proc.pid, reader=reader, writer=writer)
+        return ChildRunner(pid=proc.pid, reader=reader, writer=writer)
 
     async def close(self) -> None:
         return None
@@ -82,13 +80,13 @@ class ZygoteLauncher:
             pass_fds=[zygote_end.fileno()],
             stdin=subprocess.DEVNULL,
             env=_child_env(),
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         zygote_end.close()
         host_end.setblocking(False)
         return host_end
 
-    async def launch(self) -> RunnerProcess:
+    async def launch(self) -> ChildRunner:
         loop = asyncio.get_running_loop()
         host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -97,21 +95,21 @@ class ZygoteLauncher:
         finally:
             runner_end.close()
         reader, writer = await asyncio.open_unix_connection(sock=host_end)
-        return RunnerProcess(pid=pid, reader=reader, writer=writer)
+        return ChildRunner(pid=pid, reader=reader, writer=writer)
 
     async def _fork(self, loop: asyncio.AbstractEventLoop, runner_end: socket.socket) -> int:
         for attempt in range(2):
             if self._control is None or (self._proc is not None and self._proc.poll() is not None):
                 self._control = self._start_zygote()
             try:
-                socket.send_fds(self._control, [b"F"], [runner_end.fileno()])
+                socket.send_fds(self._control, [FORK_REQUEST], [runner_end.fileno()])
                 data = b""
-                while len(data) < PID.size:
-                    chunk = await loop.sock_recv(self._control, PID.size - len(data))
+                while len(data) < FORKED_PID.size:
+                    chunk = await loop.sock_recv(self._control, FORKED_PID.size - len(data))
                     if not chunk:
                         raise ConnectionError("zygote closed its control socket")
                     data += chunk
-                return int(PID.unpack(data)[0])
+                return int(FORKED_PID.unpack(data)[0])
             except OSError:
                 self._control.close()
                 self._control = None

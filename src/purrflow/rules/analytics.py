@@ -1,4 +1,5 @@
-"""Rules of analytics events, shared by sessions (`sdk.track` / `sdk.events`) and the API.
+"""Rules of analytics events, shared by sessions (`sdk.track` / `sdk.events`), the API and the SDK's
+local stand-in.
 
 An event is kept the way CTO.ai's daemon receives it: one flat JSON object, `{"tags": [...], "event":
 ..., **metadata}`, so Insights fields (`event_name`, `event_action`, `repo`, `commit`, …) ride as
@@ -14,7 +15,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from purrflow.errors import InvalidInputError
-from purrflow.store import AnalyticsEvent
 
 MAX_EVENT_NAME = 200
 MAX_EVENT_BYTES = 64 * 1024
@@ -71,6 +71,15 @@ def check_track(tags: Any, event: Any, metadata: Any) -> dict[str, Any]:
     return body
 
 
+def check_session_events(count: int) -> None:
+    """An `events()` answer is journaled whole: a window holding more events is refused, not cut short."""
+    if count > MAX_SESSION_EVENTS:
+        raise InvalidInputError(
+            f"events(): more than {MAX_SESSION_EVENTS} events fall in the window",
+            hint="ask for a shorter window, or several in turn",
+        )
+
+
 def flatten(tags: list[str], event: str, metadata: Mapping[str, Any]) -> dict[str, Any]:
     """CTO.ai's wire form: metadata merged at the top level beside tags and event."""
     return {"tags": tags, "event": event, **metadata}
@@ -113,11 +122,6 @@ def is_plain_date(text: str) -> bool:
 
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-
-
-def event_json(record: AnalyticsEvent) -> dict[str, Any]:
-    """What `events()` answers for one event: the flattened body plus when it was stored."""
-    return {**record.data, "timestamp": iso(record.ts)}
 
 
 def _describe(value: Any) -> str:

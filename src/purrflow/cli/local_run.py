@@ -1,0 +1,156 @@
+"""`purr run`: one session of a project folder with no server, in a throw-away data folder, its output
+handed to the caller line by line as it happens and its prompts asked in the terminal.
+
+It is the same platform as a server's (`purrflow.platform`), with its own team and a runner spawned
+fresh: the same rules, limits and journal, only with nobody else around.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import math
+import platform
+import re
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from purrflow.engine.deploy import collect_files
+from purrflow.engine.logs import SessionEnded
+from purrflow.errors import InvalidInputError, PurrflowError
+from purrflow.faults import Faults
+from purrflow.manifest import project_name_for
+from purrflow.orchestrators.launchers import SpawnLauncher
+from purrflow.platform import Platform, PlatformConfig, build_platform
+from purrflow.rules.config import check_config
+from purrflow.rules.secrets import check_secret_key
+from purrflow.store import PromptRecord, SessionError, open_store
+
+
+@dataclass(frozen=True)
+class LocalStores:
+    """What a local run's team starts with: config values and secrets (it has nothing else)."""
+
+    config: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, config: list[str], secrets: list[str], environ: Mapping[str, str]) -> LocalStores:
+        """Checked before anything runs, so a typo costs no session."""
+        values: dict[str, str] = {}
+        for item in config:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise InvalidInputError(f"--config {item!r} is not KEY=VALUE", hint="e.g. --config REGION=eu-west-1")
+            check_config(key, value)
+            values[key] = value
+        found: dict[str, str] = {}
+        for key in secrets:
+            check_secret_key(key)
+            if key not in environ:
+                raise InvalidInputError(
+                    f"--secret {key}: the environment has no variable {key} to take its value from",
+                    hint=f"export {key}=… first (values never go on the command line)",
+                )
+            found[key] = environ[key]
+        return cls(config=values, secrets=found)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    session_id: str
+    state: str
+    result_repr: str
+    failure: SessionError | None
+
+
+async def run_once(
+    project_dir: Path,
+    entrypoint: str | None,
+    data: dict[str, Any],
+    *,
+    on_log: Callable[[str, str], None],
+    ask: Callable[[dict[str, Any]], Any] | None = None,
+    stores: LocalStores | None = None,
+    faults: Faults | None = None,
+) -> RunOutcome:
+    """One session of `project_dir`, output to `on_log`; prompts are answered by `ask` (the terminal)."""
+    files = collect_files(project_dir)
+    with tempfile.TemporaryDirectory(prefix="purr-run-") as tmp:
+        store = open_store(Path(tmp) / "purrflow.db", durability="normal")
+        config = PlatformConfig(
+            data_dir=Path(tmp),
+            hot_wait_seconds=math.inf,
+            interface="terminal",
+            host_platform=platform.system().lower(),
+            faults=faults if faults is not None else Faults.from_env(),
+        )
+        purr = build_platform(store, SpawnLauncher(), config)
+        try:
+            await purr.start()
+            member = purr.identity.found_team("local", _username())
+            team_id = member.team.id
+            for key, value in (stores.config if stores else {}).items():
+                purr.config.set(team_id, key, value)
+            for key, value in (stores.secrets if stores else {}).items():
+                purr.secrets.set(team_id, key, value)
+            deployed = purr.projects.deploy(team_id, files, name=project_name_for(project_dir), owner_id=member.user.id)
+            if ask is not None:
+                purr.prompts.listen(_answer_with(purr, team_id, ask, on_log))
+            session_id = purr.sessions.start(deployed.project, entrypoint, data, user_id=member.user.id)
+            queue = purr.sessions.watch_all()
+            await purr.committed()
+            while True:
+                source, item = await queue.get()
+                if isinstance(item, SessionEnded):
+                    if source == session_id:
+                        break
+                    continue
+                on_log(item.stream, item.text if source == session_id else f"[{_label(purr, source)}] {item.text}")
+            session = purr.sessions.get(team_id, session_id)
+            return RunOutcome(session.id, session.state, session.result_repr, session.error)
+        finally:
+            await purr.close()
+            store.close()
+
+
+def _answer_with(
+    purr: Platform, team_id: str, ask: Callable[[dict[str, Any]], Any], on_log: Callable[[str, str], None]
+) -> Callable[[PromptRecord], None]:
+    """A prompt listener that asks `ask` (in a thread: it blocks on the keyboard) until the answer fits."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def answer(prompt: PromptRecord) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            raw = await loop.run_in_executor(None, ask, prompt.spec)
+            try:
+                purr.prompts.answer(team_id, prompt.id, raw)
+            except PurrflowError as err:
+                on_log("system", err.message)
+                continue
+            await purr.committed()
+            return
+
+    def on_prompt(prompt: PromptRecord) -> None:
+        task = asyncio.get_running_loop().create_task(answer(prompt))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    return on_prompt
+
+
+def _username() -> str:
+    """The person at the terminal, as a purrflow username."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", getpass.getuser())[:64] or "local"
+
+
+def _label(purr: Platform, session_id: str) -> str:
+    """How a session the run started is named in its output: its ops.yml job, trigger or function."""
+    session = purr.sessions.lookup(session_id)
+    if session is None:
+        return session_id
+    return session.entrypoint.removeprefix("ops:").rpartition("/")[2] or session.entrypoint

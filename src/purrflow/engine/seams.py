@@ -1,0 +1,80 @@
+"""The engine's seams: the interfaces by which sessions are driven, and the callbacks parts announce with.
+
+Orchestrators (`purrflow.orchestrators`) drive sessions: they start runner processes through a
+`Launcher`, talk to each `RunnerProcess`, and ask a `SessionHost` what a session's messages mean. The
+services implement `SessionHost`; the composition root (`purrflow.platform`) wires one to the other,
+so neither imports the other and an orchestrator can be replaced (a Temporal one, say) without touching
+the rules of sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from purrflow.store import Session, SessionError
+from purrflow.wire import HostOps, StartSession, WaitSpec
+
+#: A session was created (or must run again): drive it once the write that made it is committed.
+SessionCallback = Callable[[str], None]
+#: A journaled wait of a session ended with this (pickled) result: answer its runner, or resume it.
+WaitEnded = Callable[[str, int, bytes], None]
+#: Call back at wall-clock time `at` about (session id, step).
+ScheduleTimer = Callable[[str, int, float], None]
+
+
+class RunnerProcess(Protocol):
+    """One runner: a process serving one session over a framed stream."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def reader(self) -> asyncio.StreamReader: ...
+    @property
+    def writer(self) -> asyncio.StreamWriter: ...
+    def kill(self) -> None: ...
+
+
+class Launcher(Protocol):
+    """Starts runner processes (a zygote's forks, or fresh interpreters)."""
+
+    async def launch(self) -> RunnerProcess: ...
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnd:
+    """How a session ended, as its runner (or the host) reports it."""
+
+    state: str  # "completed" | "error" | "stopped"
+    result: bytes | None = None
+    result_repr: str = ""
+    error: SessionError | None = None
+    #: What its parent receives (`{"completed", "value", "error"}`, pickled); derived when None.
+    completion: bytes | None = None
+
+
+class SessionHost(Protocol):
+    """What a session's messages mean: the services' side of driving a session.
+
+    Each method runs inside the caller's write batch, so what it writes commits together with the step
+    it answers; a `PurrflowError` it raises is the step's failure, which the handler sees raised."""
+
+    def prepare(self, session: Session) -> StartSession:
+        """The runner's start: deployment folder, journal (in clear), environment. Marks it running."""
+        ...
+
+    def host_ops(self, session: Session) -> HostOps:
+        """The host operations, bound to this session."""
+        ...
+
+    def open_wait(self, session: Session, seq: int, wait: WaitSpec) -> bytes | None:
+        """Open a signal, event or prompt wait: its journaled result if it ended at once, else None
+        (the result comes later through `WaitEnded`)."""
+        ...
+
+    def finish(self, session_id: str, end: SessionEnd) -> None:
+        """Record the session's end and announce it."""
+        ...

@@ -1,0 +1,387 @@
+"""One runner conversation: start (or replay) a session in a runner and serve its messages.
+
+A driver lives as long as its runner process. When the session suspends, is stopped, finishes or its
+runner dies, the driver ends; resuming a session later is a new driver replaying the journal.
+
+Every message is handled inside one boundary (`_handle`): an unexpected exception — a bug of ours, a
+database that refuses a write — is logged once with its traceback and becomes an `InternalError`, on
+the step the message carried (the handler sees it raised by the SDK call, and replay raises it again)
+or, when there is no step to fail, on the session. A session never hangs on a reply that will not come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from purrflow.engine.commit import GroupCommitter
+from purrflow.engine.journal import Journal
+from purrflow.engine.logs import LogBus
+from purrflow.engine.seams import Launcher, RunnerProcess, SessionEnd, SessionHost
+from purrflow.engine.timers import TimerQueue
+from purrflow.errors import InternalError, PurrflowError
+from purrflow.faults import Faults
+from purrflow.store import LogRecord, Session, SessionError, Store
+from purrflow.wire import (
+    HEADER,
+    CallHost,
+    CallResult,
+    Finished,
+    HostOps,
+    LogLines,
+    SleepUntil,
+    StartSession,
+    StepAck,
+    StepName,
+    StepRecorded,
+    Suspend,
+    Wait,
+    WaitResult,
+    decode,
+    encode,
+)
+
+log = logging.getLogger("purrflow.orchestrators.driver")
+_NONE = pickle.dumps(None)
+#: Messages that carry a step: a failure to handle one fails that step, not the session.
+_StepMessage = StepRecorded | CallHost | Wait
+
+
+@dataclass(frozen=True)
+class DriverContext:
+    """What every driver of one orchestrator shares."""
+
+    store: Store
+    committer: GroupCommitter
+    journal: Journal
+    launcher: Launcher
+    host: SessionHost
+    timers: TimerQueue
+    logs: LogBus
+    faults: Faults
+    clock: Callable[[], float]
+    #: A wait that ends within this many seconds keeps its runner; a longer one gives the process up.
+    hot_wait_seconds: float
+    #: A suspended sleep's runner is started this early so that it has replayed when the timer is due.
+    prewarm_seconds: float
+    #: Called once when the driver's runner is gone (finished, suspended, stopped or dead); False when
+    #: another driver has taken the session over meanwhile.
+    on_ended: Callable[[SessionDriver], bool]
+
+
+class SessionDriver:
+    def __init__(self, context: DriverContext, session_id: str) -> None:
+        self._cx = context
+        self.session_id = session_id
+        self.proc: RunnerProcess | None = None
+        self.pending_wait: int | None = None
+        self.suspended = False
+        self.stopping = False
+        self.finished = False
+        self.durable = True
+        #: The runner asked to keep its process through waits (an ops.yml command is running).
+        self.hold_waits = False
+        self._session: Session | None = None
+        self._ops: HostOps | None = None
+        self._log_seq = 0
+
+    @property
+    def alive(self) -> bool:
+        """True while the runner runs user code for this session (not suspending, not ending)."""
+        return not (self.suspended or self.stopping or self.finished)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Drive the session until its runner is gone; never raises."""
+        try:
+            await self._run()
+        except Exception as err:  # a bug between the messages: the session must still end
+            self._contain("driving the session", err)
+        finally:
+            self._ended()
+
+    async def _run(self) -> None:
+        cx = self._cx
+        session = cx.store.get_session(self.session_id)
+        if session is None or session.is_final:
+            return
+        try:
+            start = self._prepare(session)
+            self.proc = await cx.launcher.launch()
+        except (PurrflowError, OSError) as err:  # a broken deployment, or no way to start a process
+            log.warning("session %s could not start: %s", self.session_id, err)
+            self._finish_error(SessionError("RunnerStartError", f"could not start a runner: {err}"))
+            return
+        try:
+            self.proc.writer.write(encode(start))
+            await self.proc.writer.drain()
+            await self._serve(self.proc.reader)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.proc.writer.close()
+
+    def _prepare(self, session: Session) -> StartSession:
+        cx = self._cx
+        with cx.committer.write():
+            cx.faults.check("prepare")
+            start = cx.host.prepare(session)
+        self._session = session
+        self._ops = cx.host.host_ops(session)
+        self.durable = session.durable
+        self._log_seq = cx.store.last_log_seq(session.id)
+        return start
+
+    async def _serve(self, reader: asyncio.StreamReader) -> None:
+        while not self.finished:
+            try:
+                header = await reader.readexactly(HEADER.size)
+                body = await reader.readexactly(HEADER.unpack(header)[0])
+            except asyncio.IncompleteReadError:
+                return
+            self._handle(body)
+
+    def _ended(self) -> None:
+        if not self._cx.on_ended(self):
+            return
+        if self.finished or self.suspended or self.stopping:
+            return
+        self._finish_error(
+            SessionError(
+                "RunnerExited",
+                "the runner process ended before the session finished (it was killed, crashed, or called os._exit)",
+            )
+        )
+
+    def kill(self) -> None:
+        """The session was stopped: end its process."""
+        self.stopping = True
+        if self.proc is not None:
+            self.proc.kill()
+
+    def abandon(self) -> None:
+        """Server shutdown: end the process but keep the session as it is, to resume on next start."""
+        self.stopping = True
+        if self.proc is not None:
+            self.proc.kill()
+
+    # -- the boundary --------------------------------------------------------------------------
+    def _handle(self, body: bytes) -> None:
+        if not self.alive:
+            return  # after Suspend/stop the process is on its way out; nothing more it says counts
+        message: object = None
+        try:
+            message = decode(body)
+            self._dispatch(message)
+        except Exception as err:
+            self._contain(_describe(message), err, message)
+
+    def _dispatch(self, message: object) -> None:
+        if isinstance(message, StepRecorded):
+            self._cx.faults.check("step")
+            self._journal(message.seq, message.name, message.payload, message.failed, reply=StepAck(message.seq))
+        elif isinstance(message, CallHost):
+            self._call_host(message)
+        elif isinstance(message, Wait):
+            self._wait(message)
+        elif isinstance(message, LogLines):
+            self._cx.faults.check("logs")
+            self._logs([(line.ts, line.stream, line.text, line.position) for line in message.lines])
+        elif isinstance(message, Finished):
+            self._cx.faults.check("finish")
+            self._finished(message)
+        else:
+            raise InternalError(f"the runner sent a message the host does not know: {type(message).__name__}")
+
+    def _contain(self, what: str, err: Exception, message: object = None) -> None:
+        """An unexpected exception: fail the step `message` carried, else the session; log it once."""
+        log.error("session %s: the host failed while %s", self.session_id, what, exc_info=err)
+        failure = InternalError(
+            f"purrflow failed while {what}: {type(err).__name__}: {err}",
+            hint="the server log has the details; this is a bug in purrflow or a problem with its database",
+        )
+        if isinstance(message, _StepMessage) and self.alive:
+            try:
+                self._fail_step(message, failure)
+                return
+            except Exception as second:  # the journal itself refuses: end the session instead
+                log.error("session %s: recording the failure failed too", self.session_id, exc_info=second)
+        if not self.finished:
+            try:
+                self._finish_error(SessionError("InternalError", failure.message))
+                if self.proc is not None:
+                    self.proc.kill()  # the session has ended; whatever its runner does next counts for nothing
+            except Exception as third:  # nothing can be recorded: give up the process; a restart resumes it
+                log.error("session %s: the session's end could not be recorded", self.session_id, exc_info=third)
+                self.abandon()
+
+    def _fail_step(self, message: _StepMessage, failure: InternalError) -> None:
+        payload = pickle.dumps(failure)
+        reply: object
+        if isinstance(message, StepRecorded):
+            name, reply = message.name, StepAck(message.seq, failure=payload)
+        elif isinstance(message, CallHost):
+            name, reply = message.op.step, CallResult(message.seq, payload, True)
+        else:
+            name, reply = message.wait.step, WaitResult(message.seq, payload, True)
+        if isinstance(message, Wait):
+            self.pending_wait = None
+        self._journal(message.seq, name, payload, True, reply=reply)
+
+    def _guarded(self, what: str, action: Callable[[], None], message: object = None) -> Callable[[], None]:
+        """`action`, to run after a commit, inside the same boundary as the message it answers."""
+
+        def run() -> None:
+            try:
+                action()
+            except Exception as err:
+                self._contain(what, err, message)
+
+        return run
+
+    # -- messages ------------------------------------------------------------------------------
+    def send(self, message: object) -> None:
+        if self.proc is not None and not self.proc.writer.is_closing():
+            self.proc.writer.write(encode(message))
+
+    def _journal(
+        self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object, sealed: bool = False
+    ) -> None:
+        cx = self._cx
+        with cx.committer.write(atomic=False):
+            cx.journal.append(self.session_id, seq, name, payload, failed, sealed=sealed)
+        cx.committer.after_commit(lambda: self.send(reply), self.kill)
+
+    def _call_host(self, message: CallHost) -> None:
+        assert self._ops is not None  # set before the runner starts
+        cx, op = self._cx, message.op
+        try:
+            with cx.committer.write():
+                cx.faults.check(f"host.{op.step.label}")
+                value = op.perform(self._ops)
+                payload, failed = pickle.dumps(value), False
+                cx.journal.append(self.session_id, message.seq, op.step, payload, failed, sealed=op.sealed)
+        except PurrflowError as err:  # the call's own failure: the handler sees it raised
+            payload, failed = pickle.dumps(err), True
+            with cx.committer.write(atomic=False):
+                cx.journal.append(self.session_id, message.seq, op.step, payload, failed)
+        reply = CallResult(message.seq, payload, failed)
+        cx.committer.after_commit(lambda: self.send(reply), self.kill)
+
+    def _wait(self, message: Wait) -> None:
+        cx, wait = self._cx, message.wait
+        self.hold_waits = self.hold_waits or message.hold
+        done = cx.journal.entry(self.session_id, message.seq)
+        if done is not None:  # it ended while this runner was still replaying towards it
+            self.send(WaitResult(message.seq, done.payload, done.failed))
+            return
+        cx.faults.check(f"wait.{wait.kind}")
+        if isinstance(wait, SleepUntil):
+            with cx.committer.write():
+                timer = cx.store.put_timer(self.session_id, message.seq, wait.step, wait.until)
+            begin = self._guarded("starting a sleep", lambda: self._begin_sleep(message.seq, timer.fire_at), message)
+            cx.committer.after_commit(begin)
+            return
+        assert self._session is not None  # set before the runner starts
+        try:
+            with cx.committer.write():
+                result = cx.host.open_wait(self._session, message.seq, wait)
+        except PurrflowError as err:  # a malformed wait (an unknown subscription, a bad prompt)
+            failure = pickle.dumps(err)
+            self._journal(message.seq, wait.step, failure, True, reply=WaitResult(message.seq, failure, True))
+            return
+        if result is not None:
+            cx.committer.after_commit(lambda: self.send(WaitResult(message.seq, result)), self.kill)
+            return
+        self.pending_wait = message.seq
+        cx.committer.after_commit(self._guarded("waiting", lambda: self._hold(message.seq), message))
+
+    def _hold(self, seq: int) -> None:
+        """Keep the process for the hot-wait limit; give it up if the wait has not ended by then."""
+        if self.durable and not self.hold_waits:
+            asyncio.get_running_loop().call_later(self._cx.hot_wait_seconds, self._give_up, seq)
+
+    def _give_up(self, seq: int) -> None:
+        if self.pending_wait != seq or not self.alive:
+            return
+        self._suspend()
+
+    def _suspend(self) -> None:
+        self.suspended = True
+        self.send(Suspend())
+        with self._cx.committer.write(atomic=False):
+            self._cx.store.set_session_state(self.session_id, "waiting")
+
+    def answer(self, seq: int, payload: bytes) -> None:
+        """A wait this runner is blocked on ended (its result is already journaled)."""
+        self.pending_wait = None
+        self.send(WaitResult(seq, payload))
+
+    def _begin_sleep(self, seq: int, fire_at: float) -> None:
+        if not self.alive:
+            return
+        cx = self._cx
+        # A non-durable session cannot be replayed, so it keeps its process however long it waits; so
+        # does one running an external command, which replay would start again.
+        if not self.durable or self.hold_waits or fire_at - cx.clock() <= cx.hot_wait_seconds:
+            self.pending_wait = seq
+            cx.timers.schedule(self.session_id, seq, fire_at)
+            return
+        self._suspend()
+        cx.timers.schedule(self.session_id, seq, fire_at - cx.prewarm_seconds)
+
+    def timer_fired(self, seq: int) -> None:
+        """The timer of step `seq` is due; answer it if the runner is waiting on exactly that."""
+        if self.pending_wait != seq or not self.alive:
+            return  # the runner is still replaying towards this wait; its Wait re-arms the timer
+        self.pending_wait = None
+        cx = self._cx
+        try:
+            with cx.committer.write():
+                cx.store.delete_timer(self.session_id, seq)
+                cx.journal.append(self.session_id, seq, StepName.SLEEP, _NONE, False)
+        except Exception as err:
+            self._contain("ending a sleep", err)
+            return
+        cx.committer.after_commit(lambda: self.send(WaitResult(seq, _NONE)), self.kill)
+
+    def _logs(self, lines: list[tuple[float, str, str, int]]) -> None:
+        records = []
+        for ts, stream, text, position in lines:
+            self._log_seq += 1
+            records.append(LogRecord(seq=self._log_seq, ts=ts, stream=stream, text=text, position=position))
+        with self._cx.committer.write(atomic=False):
+            self._cx.store.append_logs(self.session_id, records)
+        self._cx.committer.after_commit(lambda: self._cx.logs.publish(self.session_id, list(records)))
+
+    def _finished(self, message: Finished) -> None:
+        if message.failure is None:
+            self.finished = True
+            end = SessionEnd("completed", message.result, message.result_repr, completion=message.completion)
+            self._cx.host.finish(self.session_id, end)
+            return
+        failure = message.failure
+        self._finish_error(SessionError(failure.type, failure.message, failure.traceback), message.completion)
+
+    def _finish_error(self, error: SessionError, completion: bytes | None = None) -> None:
+        self.finished = True
+        self._logs([(self._cx.clock(), "system", f"session failed: {error.type}: {error.message}", 0)])
+        self._cx.host.finish(self.session_id, SessionEnd("error", error=error, completion=completion))
+
+
+def _describe(message: object) -> str:
+    """What the host was doing, for a person reading the error."""
+    if isinstance(message, CallHost):
+        return f"performing {message.op.step.label}() (step {message.seq})"
+    if isinstance(message, Wait):
+        return f"opening a {message.wait.kind} wait (step {message.seq})"
+    if isinstance(message, StepRecorded):
+        return f"journaling step {message.seq} ({message.name})"
+    if isinstance(message, LogLines):
+        return "recording output"
+    if isinstance(message, Finished):
+        return "recording the session's end"
+    return "reading a message from the runner"

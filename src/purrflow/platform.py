@@ -1,0 +1,238 @@
+"""The composition root: the one place that builds purrflow's object graph, for a server and for `purr run`.
+
+Every other part gets the few collaborators it needs and callbacks for what it announces; only here are
+they wired to each other (a session created → the orchestrator drives it; a wait ended → the
+orchestrator answers or resumes; a deployment → the scheduler re-arms). The server and the CLI receive
+a `Platform`: the services, and the lifecycle of what runs in the background.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from purrflow.engine.commit import GroupCommitter
+from purrflow.engine.deploy import DeploymentFiles
+from purrflow.engine.dispatch import EventDispatch
+from purrflow.engine.journal import Journal
+from purrflow.engine.logs import LogBus
+from purrflow.engine.scheduler import Scheduler
+from purrflow.engine.seams import Launcher
+from purrflow.engine.secretbox import SecretBox
+from purrflow.engine.signals import SignalWaits
+from purrflow.engine.sync import SyncResponses
+from purrflow.engine.timers import TimerQueue
+from purrflow.faults import NO_FAULTS, Faults
+from purrflow.orchestrators.local import LocalOrchestrator
+from purrflow.rules.values import ValueLimits
+from purrflow.services.analytics import AnalyticsService
+from purrflow.services.config import ConfigService
+from purrflow.services.events import EventService
+from purrflow.services.host_ops import HostServices
+from purrflow.services.identity import IdentityService
+from purrflow.services.projects import ProjectService
+from purrflow.services.prompts import PromptService
+from purrflow.services.secrets import SecretService
+from purrflow.services.session_host import RunnerSettings, ServerSessionHost
+from purrflow.services.sessions import SessionService
+from purrflow.services.triggers import TriggerService
+from purrflow.services.values import ValueService
+from purrflow.store import Store
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    data_dir: Path
+    public_url: str = "http://127.0.0.1:9980"
+    #: A wait that ends within this many seconds keeps its runner; a longer one gives the process up.
+    hot_wait_seconds: float = 5.0
+    #: A suspended sleep's runner is started this early so that it has replayed when the timer is due.
+    prewarm_seconds: float = 0.05
+    values: ValueLimits = field(default_factory=ValueLimits)
+    #: Schedules' time zone, and whether one missed tick fires after a stall (never a burst).
+    timezone: str = "UTC"
+    catch_up: bool = False
+    #: Where the session's person is: "web" (server: API and UI) or "terminal" (`purr run`), and their OS.
+    interface: str = "web"
+    host_platform: str = "unknown"
+    faults: Faults = NO_FAULTS
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the server holds right now (for operators)."""
+
+    runners: int
+    timers: int
+    commits: int
+
+
+class Platform:
+    """The services of one purrflow, and the background work (sessions, timers, schedules) behind them."""
+
+    def __init__(
+        self,
+        *,
+        committer: GroupCommitter,
+        sessions: SessionService,
+        projects: ProjectService,
+        triggers: TriggerService,
+        events: EventService,
+        values: ValueService,
+        config: ConfigService,
+        secrets: SecretService,
+        identity: IdentityService,
+        analytics: AnalyticsService,
+        prompts: PromptService,
+        orchestrator: LocalOrchestrator,
+        signals: SignalWaits,
+        scheduler: Scheduler,
+        timers: TimerQueue,
+    ) -> None:
+        self.sessions = sessions
+        self.projects = projects
+        self.triggers = triggers
+        self.events = events
+        self.values = values
+        self.config = config
+        self.secrets = secrets
+        self.identity = identity
+        self.analytics = analytics
+        self.prompts = prompts
+        self._committer = committer
+        self._orchestrator = orchestrator
+        self._signals = signals
+        self._scheduler = scheduler
+        self._timers = timers
+
+    async def start(self) -> None:
+        """Resume everything the last process left: running sessions replay, waits and schedules re-arm."""
+        await self._orchestrator.start()
+        self._signals.load()
+        self.events.load()
+        self._scheduler.load()
+
+    async def close(self) -> None:
+        self._timers.close()
+        self._scheduler.close()
+        await self._orchestrator.close()
+        self._committer.flush()
+
+    async def committed(self) -> None:
+        """Wait until everything written so far is on disk (raises if the database refused the commit)."""
+        await self._committer.flushed()
+
+    def health(self) -> Health:
+        return Health(self._orchestrator.live_runners, len(self._timers), self._committer.commits)
+
+
+def build_platform(
+    store: Store, launcher: Launcher, config: PlatformConfig, *, clock: Callable[[], float] = time.time
+) -> Platform:
+    committer = GroupCommitter(store)
+    box = SecretBox.load(config.data_dir)
+    journal = Journal(store, box)
+    deployments = DeploymentFiles(store, config.data_dir / "deployments")
+    logs = LogBus()
+    responses = SyncResponses()
+    dispatch = EventDispatch()
+    # The callbacks below name parts built further down: nothing announces before the platform starts.
+
+    def timer_due(session_id: str, seq: int) -> None:
+        """A wait's deadline ends the wait; any other timer is a sleep, the orchestrator's."""
+        if not signals.timeout(session_id, seq):
+            orchestrator.timer_due(session_id, seq)
+
+    timers = TimerQueue(timer_due)
+    signals = SignalWaits(
+        store,
+        committer,
+        journal,
+        schedule_deadline=timers.schedule,
+        on_wait_ended=lambda session_id, seq, result: orchestrator.wait_ended(session_id, seq, result),
+    )
+    projects = ProjectService(
+        store, committer, deployments, on_deployed=lambda project_id: scheduler.rearm_project(project_id)
+    )
+    triggers = TriggerService(store, public_url=config.public_url)
+    sessions = SessionService(
+        store,
+        committer,
+        projects=projects,
+        triggers=triggers,
+        deployments=deployments,
+        signals=signals,
+        dispatch=dispatch,
+        logs=logs,
+        responses=responses,
+        on_created=lambda session_id: orchestrator.launch(session_id),
+        on_stopped=lambda session_id: orchestrator.stop(session_id),
+    )
+    events = EventService(
+        store, committer, projects=projects, triggers=triggers, sessions=sessions, dispatch=dispatch, signals=signals
+    )
+    scheduler = Scheduler(
+        store, committer, on_tick=events.tick, zone=ZoneInfo(config.timezone), catch_up=config.catch_up, clock=clock
+    )
+    secrets = SecretService(store, committer, box)
+    prompts = PromptService(
+        store,
+        committer,
+        journal,
+        secrets,
+        on_wait_ended=lambda session_id, seq, result: orchestrator.wait_ended(session_id, seq, result),
+    )
+    services = HostServices(
+        sessions=sessions,
+        events=events,
+        values=ValueService(store, committer, config.values),
+        config=ConfigService(store, committer),
+        secrets=secrets,
+        identity=IdentityService(store, committer),
+        analytics=AnalyticsService(store, committer, clock=clock),
+    )
+    host = ServerSessionHost(
+        store,
+        journal,
+        deployments,
+        services=services,
+        projects=projects,
+        triggers=triggers,
+        prompts=prompts,
+        signals=signals,
+        dispatch=dispatch,
+        settings=RunnerSettings(config.data_dir, config.interface, config.host_platform),
+    )
+    orchestrator = LocalOrchestrator(
+        store=store,
+        committer=committer,
+        journal=journal,
+        launcher=launcher,
+        host=host,
+        timers=timers,
+        logs=logs,
+        faults=config.faults,
+        clock=clock,
+        hot_wait_seconds=config.hot_wait_seconds,
+        prewarm_seconds=config.prewarm_seconds,
+    )
+    return Platform(
+        committer=committer,
+        sessions=sessions,
+        projects=projects,
+        triggers=triggers,
+        events=events,
+        values=services.values,
+        config=services.config,
+        secrets=secrets,
+        identity=services.identity,
+        analytics=services.analytics,
+        prompts=prompts,
+        orchestrator=orchestrator,
+        signals=signals,
+        scheduler=scheduler,
+        timers=timers,
+    )

@@ -1,0 +1,90 @@
+"""What a route depends on: the caller, and the services it calls (FastAPI dependencies).
+
+The server's only tie to the composition root: the app holds the `Platform`, and each route names the
+services it needs, so a route can reach nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from purrflow.platform import Platform
+from purrflow.services.analytics import AnalyticsService
+from purrflow.services.config import ConfigService
+from purrflow.services.events import EventService
+from purrflow.services.identity import IdentityService
+from purrflow.services.projects import ProjectService
+from purrflow.services.prompts import PromptService
+from purrflow.services.secrets import SecretService
+from purrflow.services.sessions import SessionService
+from purrflow.services.triggers import TriggerService
+from purrflow.services.values import ValueService
+from purrflow.store import User
+
+
+def platform_of(request: Request) -> Platform:
+    platform = request.app.state.platform
+    assert isinstance(platform, Platform)  # set by the app's lifespan before any request
+    return platform
+
+
+def current_user(request: Request) -> User:
+    """The user behind the request's bearer token (401 otherwise)."""
+    return platform_of(request).identity.authenticate(request.headers.get("authorization", ""))
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def _sessions(request: Request) -> SessionService:
+    return platform_of(request).sessions
+
+
+def _projects(request: Request) -> ProjectService:
+    return platform_of(request).projects
+
+
+def _triggers(request: Request) -> TriggerService:
+    return platform_of(request).triggers
+
+
+def _events(request: Request) -> EventService:
+    return platform_of(request).events
+
+
+def _values(request: Request) -> ValueService:
+    return platform_of(request).values
+
+
+def _config(request: Request) -> ConfigService:
+    return platform_of(request).config
+
+
+def _secrets(request: Request) -> SecretService:
+    return platform_of(request).secrets
+
+
+def _identity(request: Request) -> IdentityService:
+    return platform_of(request).identity
+
+
+def _analytics(request: Request) -> AnalyticsService:
+    return platform_of(request).analytics
+
+
+def _prompts(request: Request) -> PromptService:
+    return platform_of(request).prompts
+
+
+Sessions = Annotated[SessionService, Depends(_sessions)]
+Projects = Annotated[ProjectService, Depends(_projects)]
+Triggers = Annotated[TriggerService, Depends(_triggers)]
+Events = Annotated[EventService, Depends(_events)]
+Values = Annotated[ValueService, Depends(_values)]
+Config = Annotated[ConfigService, Depends(_config)]
+Secrets = Annotated[SecretService, Depends(_secrets)]
+Identity = Annotated[IdentityService, Depends(_identity)]
+Analytics = Annotated[AnalyticsService, Depends(_analytics)]
+Prompts = Annotated[PromptService, Depends(_prompts)]

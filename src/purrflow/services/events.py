@@ -1,0 +1,115 @@
+"""Events in motion: every event is stored first, then starts the triggers it matches and reaches the
+subscriptions that want it — in one write batch, so an event is never half delivered.
+
+A subscription's events are queued in its session's inbox as targeted signals named after the
+subscription, so `next_event` is a durable wait like `next_signal`: ordered by arrival across several
+subscriptions, delivered exactly once, held while the session is suspended.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from purrflow.engine.commit import GroupCommitter
+from purrflow.engine.dispatch import EventDispatch
+from purrflow.engine.signals import SignalWaits
+from purrflow.engine.webhooks import WebhookRequest, event_data
+from purrflow.errors import InvalidInputError, NotFoundError
+from purrflow.filters import Filter
+from purrflow.services.projects import ProjectService
+from purrflow.services.sessions import SessionService
+from purrflow.services.triggers import TriggerService
+from purrflow.store import Event, Project, Session, Store, Trigger
+
+
+class EventService:
+    def __init__(
+        self,
+        store: Store,
+        committer: GroupCommitter,
+        *,
+        projects: ProjectService,
+        triggers: TriggerService,
+        sessions: SessionService,
+        dispatch: EventDispatch,
+        signals: SignalWaits,
+    ) -> None:
+        self._store = store
+        self._committer = committer
+        self._projects = projects
+        self._triggers = triggers
+        self._sessions = sessions
+        self._dispatch = dispatch
+        self._signals = signals
+
+    def load(self) -> None:
+        """Index the live subscriptions recorded before a restart."""
+        for sub in self._store.live_subscriptions():
+            self._dispatch.add(sub)
+
+    # -- events in -----------------------------------------------------------------------------
+    def receive_webhook(self, trigger: Trigger, request: WebhookRequest) -> tuple[Event, str | None]:
+        """A request to a webhook trigger: the event, and the session it started when it matched."""
+        project = self._projects.get(trigger.project_id)
+        event, started = self.receive(project, trigger.name, request.method.lower(), event_data(request))
+        return event, started[0] if started else None
+
+    def send(self, project: Project, source: str, event_type: str, data: dict[str, Any]) -> tuple[Event, list[str]]:
+        """An event injected into a trigger or connection (API, `purr events send`, integrations)."""
+        known = self._triggers.sources(project)
+        if source not in known:
+            raise NotFoundError(
+                f"project {project.name!r} has no trigger or connection named {source!r}",
+                hint=f"send to one of: {', '.join(sorted(known)) or 'none (declare one in purrflow.yaml)'}",
+            )
+        return self.receive(project, source, event_type, data)
+
+    def tick(self, project: Project, trigger: Trigger) -> None:
+        """A schedule trigger's tick."""
+        self.receive(project, trigger.name, "tick", {})
+
+    def receive(self, project: Project, source: str, event_type: str, data: dict[str, Any]) -> tuple[Event, list[str]]:
+        """Store an event; start matching triggers' sessions; queue it for matching subscriptions."""
+        with self._committer.write():
+            event = self._store.add_event(project.id, source, event_type, data)
+            started = [
+                self._sessions.create(
+                    project,
+                    trigger.call,
+                    data,
+                    event_type=event_type,
+                    event_id=event.id,
+                    trigger_name=trigger.name,
+                    durable=bool(trigger.spec.get("is_durable", True)),
+                )
+                for trigger in self._triggers.of_project(project)
+                if trigger.call and self._dispatch.trigger_wants(trigger, source, event_type, data, event.id)
+            ]
+            subscribers = self._dispatch.subscribers(project.id, source, event_type, data, event.id)
+            if subscribers:
+                payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id})
+                for sub in subscribers:
+                    self._signals.send(project.id, sub.session_id, sub.id, payload)
+        return event, started
+
+    # -- subscriptions (a session's host operations) -------------------------------------------
+    def subscribe(self, session: Session, source: str, expression: str) -> str:
+        known = self._triggers.sources(self._projects.get(session.project_id))
+        if source not in known:
+            raise InvalidInputError(
+                f"subscribe(): project {session.project_name!r} has no trigger or connection named {source!r}",
+                hint=f"subscribe to one of: {', '.join(sorted(known)) or 'none'}",
+            )
+        Filter.compile(expression, where=f"subscribe({source!r})")  # refused here, with its position
+        with self._committer.write(atomic=False):
+            sub = self._store.add_subscription(session.id, session.project_id, source, expression.strip())
+        self._dispatch.add(sub)
+        return sub.id
+
+    def unsubscribe(self, session: Session, subscription_id: str) -> None:
+        if not self._dispatch.owns(session.id, subscription_id):
+            raise InvalidInputError(f"unsubscribe(): {subscription_id!r} is not a live subscription of this session")
+        with self._committer.write(atomic=False):
+            self._store.end_subscription(subscription_id)
+        self._dispatch.remove(subscription_id)

@@ -1,0 +1,139 @@
+"""The services' side of driving a session (`SessionHost`): what a runner starts with, what its host
+operations and waits mean, and where its end is recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from purrflow.engine.deploy import DeploymentFiles
+from purrflow.engine.dispatch import EventDispatch
+from purrflow.engine.journal import Journal
+from purrflow.engine.seams import SessionEnd
+from purrflow.engine.signals import SignalWaits
+from purrflow.errors import InternalError
+from purrflow.services.host_ops import HostServices, SessionOps
+from purrflow.services.projects import ProjectService
+from purrflow.services.prompts import PromptService
+from purrflow.services.triggers import TriggerService
+from purrflow.store import OpenWait, Session, Store
+from purrflow.wire import EventWait, HostOps, InboxWait, PromptWait, StartSession, WaitSpec
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """Where sessions keep their files, and what they are told about their person."""
+
+    data_dir: Path
+    #: Where the session's person is: "web" (server: API and UI) or "terminal" (`purr run`), and their OS.
+    interface: str = "web"
+    host_platform: str = "unknown"
+
+
+class ServerSessionHost:
+    def __init__(
+        self,
+        store: Store,
+        journal: Journal,
+        deployments: DeploymentFiles,
+        *,
+        services: HostServices,
+        projects: ProjectService,
+        triggers: TriggerService,
+        prompts: PromptService,
+        signals: SignalWaits,
+        dispatch: EventDispatch,
+        settings: RunnerSettings,
+    ) -> None:
+        self._store = store
+        self._journal = journal
+        self._deployments = deployments
+        self._services = services
+        self._projects = projects
+        self._triggers = triggers
+        self._prompts = prompts
+        self._signals = signals
+        self._dispatch = dispatch
+        self._settings = settings
+
+    def prepare(self, session: Session) -> StartSession:
+        project_dir = self._deployments.ensure(session.deployment_id)
+        if not session.durable:  # a non-durable session that was interrupted runs again from the start
+            self._journal.clear(session.id)
+        if session.state != "running":
+            self._store.set_session_state(session.id, "running")
+        return StartSession(
+            session_id=session.id,
+            project_dir=str(project_dir),
+            entrypoint=session.entrypoint,
+            event=session.event,
+            journal=self._journal.read(session.id),
+            env=self.environment(session),
+            durable=session.durable,
+            output_position=self._store.output_position(session.id) if session.durable else (0, 0),
+        )
+
+    def host_ops(self, session: Session) -> HostOps:
+        return SessionOps(self._services, session, self._projects.team_of(session.project_id))
+
+    def open_wait(self, session: Session, seq: int, wait: WaitSpec) -> bytes | None:
+        if isinstance(wait, PromptWait):
+            self._prompts.ask(session, self._projects.team_of(session.project_id), seq, wait.spec)
+            return None
+        if not isinstance(wait, InboxWait):
+            raise InternalError(f"a {wait.kind} wait is the orchestrator's to keep, not the session host's")
+        if isinstance(wait, EventWait):
+            self._dispatch.check_owned(session.id, wait.names)
+        opened = OpenWait(
+            session_id=session.id,
+            seq=seq,
+            project_id=session.project_id,
+            kind=wait.kind,
+            names=list(wait.names),
+            deadline=wait.deadline,
+        )
+        return self._signals.begin(opened)
+
+    def finish(self, session_id: str, end: SessionEnd) -> None:
+        self._services.sessions.finish(session_id, end)
+
+    # -- the runner's environment --------------------------------------------------------------
+    def environment(self, session: Session) -> dict[str, str]:
+        """Manifest vars, every webhook's URL and connection fields, and CTO.ai's SDK variables."""
+        data_dir = self._settings.data_dir
+        state_dir = data_dir / "state" / self._root_session(session)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        config_dir = data_dir / "workflow-config" / session.project_id  # CTO.ai's (deprecated) config folder
+        config_dir.mkdir(parents=True, exist_ok=True)
+        env: dict[str, str] = {
+            "PURRFLOW_SESSION_ID": session.id,
+            "PURRFLOW_PROJECT": session.project_name,
+            "SDK_STATE_DIR": str(state_dir),
+            "SDK_CONFIG_DIR": str(config_dir),
+            "SDK_HOME_DIR": str(Path.home()),
+            "SDK_INTERFACE_TYPE": self._settings.interface,
+            "OPS_HOST_PLATFORM": self._settings.host_platform,
+        }
+        deployment = self._projects.deployment(session.deployment_id)
+        if deployment is not None:
+            for var in deployment.manifest.get("project", {}).get("vars", []):
+                env[str(var["name"])] = str(var.get("value") or "")
+        project = self._projects.get(session.project_id)
+        for trigger in self._triggers.of_project(project):
+            url = self._triggers.webhook_url(trigger)
+            if url:
+                env[f"{trigger.name}__webhook_url"] = url
+        for connection, fields in self._projects.connection_vars(session.project_id).items():
+            for field, value in fields.items():
+                env[f"{connection}__{field}"] = value
+        return env
+
+    def _root_session(self, session: Session) -> str:
+        """The first session of a workflow run: its state folder is shared by every session it starts."""
+        root = session
+        while root.parent_id:
+            parent = self._store.get_session(root.parent_id)
+            if parent is None:
+                break
+            root = parent
+        return root.id
