@@ -1,14 +1,28 @@
-"""Core performance of a real server, printed as a table against the design's targets.
+"""Core performance of a real server, printed row by row against the design's targets.
 
-    python bench/core.py [--quick]
+    python bench/core.py [--quick] [--against DIR] [--rounds N]
 
-Starts `purr up` on a free port with a throw-away data folder (once per durability mode), deploys a small
-project, and measures over real HTTP:
+Each measurement starts its own `purr up` on a free port with a throw-away data folder (in the durability mode
+and with the hot-wait it needs), deploys a small project, warms the runners up with a few empty sessions, and
+measures over real HTTP:
 - webhook received → handler's first line (the runner's timestamp of the first printed line);
 - an empty session, start → result (a synchronous webhook that answers with its return);
+- a synchronous webhook's round trip;
 - a burst of trivial sessions started at once, and how many finish per second;
 - the cost of one durable step (an @activity call), fsync'd (synchronous=FULL) and synchronous=NORMAL;
-- a synchronous webhook's round trip.
+- event sent → a waiting session's next line, for a session that holds its runner (hot) and a suspended one;
+- the growth of the server's resident memory per waiting (suspended) session.
+
+Each row is printed as soon as it is measured. A version whose measurement fails (an HTTP error, a server that
+does not start, a time-out) is shown as failed in that row, with the error's type and message, and is not
+measured again in that row's later rounds; the next measurement runs as usual.
+
+--quick takes fewer samples. --against DIR compares with another checkout of the project (a folder holding
+src/purrflow): every measurement runs for "this" code (the installed package) and for "other" (servers started
+with PYTHONPATH=DIR/src; the client side is the same), in interleaved rounds (this, other, this, other, …) with a
+fresh server each time. A row gives each version's median over the rounds (of each figure, for p50 / p99) and the
+ratio this/other: below 1 is faster for a latency or a cost, above 1 is faster for sessions/s. --rounds N sets
+the number of rounds: 3 by default with --against, 1 without.
 """
 
 from __future__ import annotations
@@ -16,6 +30,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
+import functools
 import os
 import signal
 import socket
@@ -25,6 +41,8 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -88,18 +106,56 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_env(src: Path | None, durability: str | None = None) -> dict[str, str]:
+    """The environment of a server process: with `src`, that tree's purrflow is imported instead of ours."""
+    env = dict(os.environ)
+    if durability is not None:
+        env["PURRFLOW_DURABILITY"] = durability
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 60, interval: float = 0.01) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not after {timeout:g} s")
+        time.sleep(interval)
+
+
 class BenchServer:
-    def __init__(self, durability: str, hot_wait: float = 5.0) -> None:
+    """`purr up` in a child process with a throw-away data folder, the bench project deployed.
+
+    With `src` (a folder holding `purrflow`), the child imports that tree: it runs with PYTHONPATH=src.
+    """
+
+    def __init__(self, durability: str, hot_wait: float = 5.0, src: Path | None = None) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="purr-bench-")
-        self.data = Path(self.tmp.name)
+        self.data = Path(self.tmp.name) / "data"
+        self.data.mkdir()
+        self.log = Path(self.tmp.name) / "server.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PURRFLOW_DURABILITY": durability}
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port), "--data-dir", str(self.data)]
         args += ["--hot-wait", str(hot_wait)]
-        self.proc = subprocess.Popen(
-            args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
+        self.client: httpx.Client | None = None
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                args,
+                env=server_env(src, durability),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -107,33 +163,72 @@ class BenchServer:
                     break
             except httpx.HTTPError:
                 pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with {self.proc.returncode}: {self.log_tail()}")
             if time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
+                raise RuntimeError(f"the server did not start in 30 s: {self.log_tail()}")
             time.sleep(0.05)
         token = (self.data / "admin-token").read_text().strip()
         self.client = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
-        project = self.data / "project"
+        project = Path(self.tmp.name) / "project"
         project.mkdir()
         (project / "purrflow.yaml").write_text(textwrap.dedent(MANIFEST))
         (project / "program.py").write_text(textwrap.dedent(PROGRAM))
         files = {p.name: base64.b64encode(p.read_bytes()).decode() for p in project.iterdir()}
-        deployed = self.client.post("/api/v1/projects/deploy", json={"files": files}).json()
-        self.hooks = {t["name"]: t["webhook_url"] for t in deployed["triggers"]}
+        response = self.client.post("/api/v1/projects/deploy", json={"files": files})
+        response.raise_for_status()
+        self.hooks = {t["name"]: t["webhook_url"] for t in response.json()["triggers"]}
+
+    def log_tail(self, lines: int = 2) -> str:
+        """The server's last lines of output (a traceback's last line names its error)."""
+        try:
+            output = self.log.read_text(errors="replace").splitlines()
+            tail = [line.strip() for line in output if any(c.isalnum() for c in line)][-lines:]  # no frames
+        except OSError:
+            tail = []
+        return " ⏎ ".join(tail) or "(no output)"
+
+    def warm_up(self, n: int = 3) -> None:
+        """A few empty sessions, so that a fresh server's first measured one does not pay for its start."""
+        with httpx.Client(timeout=60) as http:
+            for _ in range(n):
+                http.get(self.hooks["empty_sync"]).raise_for_status()
+
+    def api(self) -> httpx.Client:
+        """The admin API's client (there once the server has started)."""
+        assert self.client is not None
+        return self.client
 
     def wait_done(self, session_id: str) -> None:
         """Block until the session ends, on its pushed log stream (polling would load the server)."""
-        with self.client.stream("GET", f"/api/v1/sessions/{session_id}/logs/stream") as response:
+        with self.api().stream("GET", f"/api/v1/sessions/{session_id}/logs/stream") as response:
+            response.raise_for_status()
             for line in response.iter_lines():
                 if line.startswith("event: end"):
                     return
+        raise RuntimeError(f"the log stream of session {session_id} closed before its end")
 
     def logs(self, session_id: str) -> list[dict[str, object]]:
-        return list(self.client.get(f"/api/v1/sessions/{session_id}/logs").json()["logs"])
+        return list(self.api().get(f"/api/v1/sessions/{session_id}/logs").json()["logs"])
+
+    def count(self, state: str) -> int:
+        """How many sessions the server's stats count in `state`."""
+        return int(self.api().get("/api/v1/server/stats").json()["sessions"].get(state, 0))
 
     def close(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=15)
-        self.tmp.cleanup()
+        """Stop the server (SIGKILL if SIGTERM is not enough) and remove its data; never raises."""
+        if self.client is not None:
+            self.client.close()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.tmp.cleanup()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -141,9 +236,13 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
+def p50_p99(values: list[float]) -> tuple[float, float]:
+    return pct(values, 50), pct(values, 99)
+
+
 def first_line_latency(server: BenchServer, n: int) -> list[float]:
     samples = []
-    with httpx.Client() as http:
+    with httpx.Client(timeout=60) as http:
         for _ in range(n):
             sent = time.time()
             session_id = http.post(server.hooks["first_line"]).json()["session_id"]
@@ -154,7 +253,7 @@ def first_line_latency(server: BenchServer, n: int) -> list[float]:
 
 def round_trips(url: str, n: int) -> list[float]:
     samples = []
-    with httpx.Client() as http:
+    with httpx.Client(timeout=60) as http:
         http.get(url)
         for _ in range(n):
             started = time.perf_counter()
@@ -165,7 +264,7 @@ def round_trips(url: str, n: int) -> list[float]:
 
 
 async def burst(server: BenchServer, n: int) -> float:
-    before = server.client.get("/api/v1/server/stats").json()["sessions"].get("completed", 0)
+    before = server.count("completed")
     started = time.perf_counter()
     limits = httpx.Limits(max_connections=64)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
@@ -173,18 +272,23 @@ async def burst(server: BenchServer, n: int) -> float:
 
         async def one() -> None:
             async with semaphore:
-                await http.post(server.hooks["trivial"])
+                (await http.post(server.hooks["trivial"])).raise_for_status()
 
         await asyncio.gather(*(one() for _ in range(n)))
-    while server.client.get("/api/v1/server/stats").json()["sessions"].get("completed", 0) < before + n:
+    deadline = time.monotonic() + 120
+    while (done := server.count("completed")) < before + n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {done - before} of {n} burst sessions completed after 120 s")
         await asyncio.sleep(0.01)
     return n / (time.perf_counter() - started)
 
 
 def per_step_ms(server: BenchServer, n: int) -> float:
-    session_id = server.client.post(
-        "/api/v1/sessions", json={"project": "bench", "entrypoint": "program.py:steps", "data": {"n": n}}
-    ).json()["session_id"]
+    session_id = (
+        server.api()
+        .post("/api/v1/sessions", json={"project": "bench", "entrypoint": "program.py:steps", "data": {"n": n}})
+        .json()["session_id"]
+    )
     server.wait_done(session_id)
     logs = server.logs(session_id)
     return (float(logs[-1]["ts"]) - float(logs[0]["ts"])) / n * 1000  # type: ignore[arg-type]
@@ -192,27 +296,34 @@ def per_step_ms(server: BenchServer, n: int) -> float:
 
 def start_waiter(server: BenchServer, key: str) -> str:
     body = {"project": "bench", "entrypoint": "program.py:waiter", "data": {"key": key}}
-    return str(server.client.post("/api/v1/sessions", json=body).json()["session_id"])
+    return str(server.api().post("/api/v1/sessions", json=body).json()["session_id"])
 
 
 def state_of(server: BenchServer, session_id: str) -> str:
-    return str(server.client.get(f"/api/v1/sessions/{session_id}").json()["session"]["state"])
+    return str(server.api().get(f"/api/v1/sessions/{session_id}").json()["session"]["state"])
+
+
+def waiter_ready(server: BenchServer, session_id: str, suspended: bool) -> bool:
+    """The waiter has subscribed (its first line) and, if `suspended`, has given its runner up."""
+    return len(server.logs(session_id)) >= 1 and (not suspended or state_of(server, session_id) == "waiting")
 
 
 def resume_latency(server: BenchServer, n: int, *, suspended: bool) -> list[float]:
     """Event sent → the waiting handler's next line, for a session holding its runner or suspended."""
     samples = []
-    http = httpx.Client()  # one connection, as a real sender keeps: a new client costs ~50 ms of TLS set-up
-    for i in range(n):
-        session_id = start_waiter(server, f"k{i}")
-        while len(server.logs(session_id)) < 1 or (suspended and state_of(server, session_id) != "waiting"):
-            time.sleep(0.01)
-        sent = time.time()
-        http.post(server.hooks["feed"] + f"?to=k{i}")
-        server.wait_done(session_id)
-        resumed = server.logs(session_id)[-1]
-        samples.append((float(resumed["ts"]) - sent) * 1000)  # type: ignore[arg-type]
-    http.close()
+    # one connection, as a real sender keeps: a new client costs ~50 ms of TLS set-up
+    with httpx.Client(timeout=60) as http:
+        for i in range(n):
+            session_id = start_waiter(server, f"k{i}")
+            wait_until(
+                functools.partial(waiter_ready, server, session_id, suspended),
+                f"session {session_id} " + ("suspended" if suspended else "subscribed"),
+            )
+            sent = time.time()
+            http.post(server.hooks["feed"] + f"?to=k{i}").raise_for_status()
+            server.wait_done(session_id)
+            resumed = server.logs(session_id)[-1]
+            samples.append((float(resumed["ts"]) - sent) * 1000)  # type: ignore[arg-type]
     return samples
 
 
@@ -226,76 +337,182 @@ def rss_kib(pid: int) -> int:
 def memory_per_waiting_session(server: BenchServer, n: int) -> float:
     """Growth of the server process's resident memory per suspended session, in KiB."""
     before = rss_kib(server.proc.pid)
-    ids = [start_waiter(server, f"m{i}") for i in range(n)]
-    while server.client.get("/api/v1/server/stats").json()["sessions"].get("waiting", 0) < n:
-        time.sleep(0.1)
-    assert ids
+    waiting = server.count("waiting")
+    for i in range(n):
+        start_waiter(server, f"m{i}")
+    wait_until(lambda: server.count("waiting") >= waiting + n, f"{n} sessions waiting", timeout=600, interval=0.1)
     return (rss_kib(server.proc.pid) - before) / n
+
+
+Figure = tuple[float, ...]  # one figure, or two (p50, p99)
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    target: str
+    run: Callable[[BenchServer], Figure]
+    fmt: str = "{:.2f}"  # of one figure
+    unit: str = " ms"
+    durability: str = "full"
+    hot_wait: float = 5.0
+
+    def show(self, figure: Figure) -> str:
+        return " / ".join(self.fmt.format(v) for v in figure) + self.unit
+
+
+def measures(quick: bool) -> list[Measure]:
+    n = 50 if quick else 300
+    waits = 20 if quick else 100
+    return [
+        Measure("webhook → handler's first line, p50 / p99", "≤ 3 ms p50", lambda s: p50_p99(first_line_latency(s, n))),
+        Measure(
+            "empty session, start → result, p50 / p99",
+            "≤ 2.5 / 6 ms",
+            lambda s: p50_p99(round_trips(s.hooks["empty_sync"], n)),
+        ),
+        Measure(
+            "sync webhook round trip, p50", "≤ 5 ms", lambda s: (statistics.median(round_trips(s.hooks["answer"], n)),)
+        ),
+        Measure(
+            "burst of trivial sessions",
+            "≥ 500 /s",
+            lambda s: (asyncio.run(burst(s, 200 if quick else 1000)),),
+            fmt="{:.0f}",
+            unit=" sessions/s",
+        ),
+        Measure(
+            "per durable step, fsync'd (FULL)",
+            "≤ 500 µs",
+            lambda s: (per_step_ms(s, 2000) * 1000,),
+            fmt="{:.0f}",
+            unit=" µs",
+        ),
+        Measure(
+            "event → waiting session resumed (hot), p50 / p99",
+            "≤ 5 / 20 ms",
+            lambda s: p50_p99(resume_latency(s, waits, suspended=False)),
+            hot_wait=60,
+        ),
+        Measure(
+            "event → suspended session resumed, p50 / p99",
+            "≤ 5 / 20 ms",
+            lambda s: p50_p99(resume_latency(s, waits, suspended=True)),
+            hot_wait=0,
+        ),
+        Measure(
+            "server memory per waiting session",
+            "≤ 10 KiB",
+            lambda s: (memory_per_waiting_session(s, 300 if quick else 1000),),
+            fmt="{:.1f}",
+            unit=" KiB",
+            hot_wait=0,
+        ),
+        Measure(
+            "per durable step, synchronous=NORMAL",
+            "≤ 100 µs",
+            lambda s: (per_step_ms(s, 2000) * 1000,),
+            fmt="{:.0f}",
+            unit=" µs",
+            durability="normal",
+        ),
+    ]
+
+
+def measure_once(measure: Measure, src: Path | None) -> Figure:
+    """One run of `measure` on a fresh server of the code at `src` (None: the installed package)."""
+    server = BenchServer(measure.durability, hot_wait=measure.hot_wait, src=src)
+    try:
+        server.warm_up()
+        return measure.run(server)
+    finally:
+        server.close()
+
+
+def medians(figures: list[Figure]) -> Figure:
+    return tuple(statistics.median(column) for column in zip(*figures, strict=True))
+
+
+def ratio(this: Figure, other: Figure) -> str:
+    return " / ".join(f"{t / o:.2f}" if o else "n/a" for t, o in zip(this, other, strict=True))
+
+
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """The error's type and message on one line; a long message keeps its start and its end."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[: limit // 2 - 1] + " … " + text[-(limit // 2 - 2) :]
+
+
+def purrflow_of(src: Path | None) -> Path:
+    """Where a server started with `src` imports purrflow from."""
+    probe = [sys.executable, "-c", "import purrflow; print(purrflow.__file__)"]
+    found = subprocess.run(probe, env=server_env(src), capture_output=True, text=True, check=True)
+    return Path(found.stdout.strip()).resolve().parent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer samples")
+    parser.add_argument(
+        "--against", type=Path, metavar="DIR", help="another checkout (holding src/purrflow) to compare"
+    )
+    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per version (default 3 with --against, else 1)")
     args = parser.parse_args()
-    n = 50 if args.quick else 300
-    rows: list[tuple[str, str, str]] = []
-    full = BenchServer("full")
-    try:
-        lat = first_line_latency(full, n)
-        rows.append(
-            ("webhook → handler's first line, p50 / p99", f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms", "≤ 3 ms p50")
-        )
-        empty = round_trips(full.hooks["empty_sync"], n)
-        rows.append(
-            (
-                "empty session, start → result, p50 / p99",
-                f"{pct(empty, 50):.2f} / {pct(empty, 99):.2f} ms",
-                "≤ 2.5 / 6 ms",
-            )
-        )
-        sync = round_trips(full.hooks["answer"], n)
-        rows.append(("sync webhook round trip, p50", f"{statistics.median(sync):.2f} ms", "≤ 5 ms"))
-        rate = asyncio.run(burst(full, 200 if args.quick else 1000))
-        rows.append(("burst of trivial sessions", f"{rate:.0f} sessions/s", "≥ 500 /s"))
-        rows.append(("per durable step, fsync'd (FULL)", f"{per_step_ms(full, 2000) * 1000:.0f} µs", "≤ 500 µs"))
-    finally:
-        full.close()
-    hot = BenchServer("full", hot_wait=60)
-    try:
-        lat = resume_latency(hot, 20 if args.quick else 100, suspended=False)
-        rows.append(
-            (
-                "event → waiting session resumed (hot), p50 / p99",
-                f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms",
-                "≤ 5 / 20 ms",
-            )
-        )
-    finally:
-        hot.close()
-    cold = BenchServer("full", hot_wait=0)
-    try:
-        lat = resume_latency(cold, 20 if args.quick else 100, suspended=True)
-        rows.append(
-            (
-                "event → suspended session resumed, p50 / p99",
-                f"{pct(lat, 50):.2f} / {pct(lat, 99):.2f} ms",
-                "≤ 5 / 20 ms",
-            )
-        )
-        per = memory_per_waiting_session(cold, 300 if args.quick else 1000)
-        rows.append(("server memory per waiting session", f"{per:.1f} KiB", "≤ 10 KiB"))
-    finally:
-        cold.close()
-    normal = BenchServer("normal")
-    try:
-        rows.append(("per durable step, synchronous=NORMAL", f"{per_step_ms(normal, 2000) * 1000:.0f} µs", "≤ 100 µs"))
-    finally:
-        normal.close()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':<{width}}  {'purrflow':>22}  target")
-    print("-" * (width + 40))
-    for name, value, target in rows:
-        print(f"{name:<{width}}  {value:>22}  {target}")
+    rounds = args.rounds if args.rounds is not None else 3 if args.against else 1
+    if rounds < 1:
+        parser.error("--rounds must be at least 1")
+    versions: list[tuple[str, Path | None]] = [("this", None)]
+    if args.against is not None:
+        other = args.against.resolve() / "src"
+        if not (other / "purrflow").is_dir():
+            parser.error(f"{args.against} holds no src/purrflow")
+        versions.append(("other", other))
+    origins = {label: purrflow_of(src) for label, src in versions}
+    if args.against is not None and origins["other"] != (other / "purrflow"):
+        parser.error(f"with PYTHONPATH={other}, purrflow is imported from {origins['other']}")
+    if args.against is not None and origins["other"] == origins["this"]:
+        parser.error(f"{args.against} is this checkout")
+
+    rows = measures(args.quick)
+    width = max(len(m.name) for m in rows)
+    for label, origin in origins.items():
+        print(f"{label}: purrflow from {origin}")
+    if rounds > 1:
+        print(f"median of {rounds} rounds per version, each on a fresh server")
+    if args.against is None:
+        print(f"{'measure':<{width}}  {'purrflow':>22}  target")
+        print("-" * (width + 40), flush=True)
+    else:
+        print(f"{'measure':<{width}}  {'this':>22}  {'other':>22}  {'this/other':>11}  target")
+        print("-" * (width + 75), flush=True)
+    for measure in rows:
+        run_row(measure, versions, rounds, width)
+
+
+def run_row(measure: Measure, versions: list[tuple[str, Path | None]], rounds: int, width: int) -> None:
+    """Measure one row in interleaved rounds and print it; a version that fails is left out of later rounds."""
+    figures: dict[str, list[Figure]] = {label: [] for label, _ in versions}
+    errors: dict[str, str] = {}
+    for round_ in range(1, rounds + 1):
+        for label, src in versions:
+            if label in errors:
+                continue
+            try:
+                figures[label].append(measure_once(measure, src))
+            except Exception as exc:
+                errors[label] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
+    shown = {label: measure.show(medians(f)) if label not in errors else "FAILED" for label, f in figures.items()}
+    if len(versions) == 1:
+        if errors:
+            print(f"{measure.name:<{width}}  FAILED: {errors['this']}", flush=True)
+        else:
+            print(f"{measure.name:<{width}}  {shown['this']:>22}  {measure.target}", flush=True)
+        return
+    ratios = "–" if errors else ratio(medians(figures["this"]), medians(figures["other"]))
+    cells = f"{shown['this']:>22}  {shown['other']:>22}  {ratios:>11}"
+    print(f"{measure.name:<{width}}  {cells}  {measure.target}", flush=True)
+    for label, error in errors.items():
+        print(f"    {label} failed, {error}", flush=True)
 
 
 if __name__ == "__main__":
