@@ -1,6 +1,6 @@
 """Core performance of a real server, printed row by row against the design's targets.
 
-    python bench/core.py [--quick] [--against DIR] [--rounds N]
+    python bench/core.py [--quick] [--against DIR] [--rounds N] [--only TEXT]
 
 Each measurement starts its own `purr up` on a free port with a throw-away data folder (in the durability mode
 and with the hot-wait it needs), deploys a small project, warms the runners up with a few empty sessions, and
@@ -22,7 +22,7 @@ src/purrflow): every measurement runs for "this" code (the installed package) an
 with PYTHONPATH=DIR/src; the client side is the same), in interleaved rounds (this, other, this, other, …) with a
 fresh server each time. A row gives each version's median over the rounds (of each figure, for p50 / p99) and the
 ratio this/other: below 1 is faster for a latency or a cost, above 1 is faster for sessions/s. --rounds N sets
-the number of rounds: 3 by default with --against, 1 without.
+the number of rounds: 3 by default with --against, 1 without. --only TEXT runs the measures whose name holds TEXT.
 """
 
 from __future__ import annotations
@@ -457,6 +457,7 @@ def main() -> None:
         "--against", type=Path, metavar="DIR", help="another checkout (holding src/purrflow) to compare"
     )
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds per version (default 3 with --against, else 1)")
+    parser.add_argument("--only", metavar="TEXT", help="only the measures whose name holds TEXT")
     args = parser.parse_args()
     rounds = args.rounds if args.rounds is not None else 3 if args.against else 1
     if rounds < 1:
@@ -473,7 +474,9 @@ def main() -> None:
     if args.against is not None and origins["other"] == origins["this"]:
         parser.error(f"{args.against} is this checkout")
 
-    rows = measures(args.quick)
+    rows = [m for m in measures(args.quick) if args.only is None or args.only in m.name]
+    if not rows:
+        parser.error(f"no measure's name holds {args.only!r}")
     width = max(len(m.name) for m in rows)
     for label, origin in origins.items():
         print(f"{label}: purrflow from {origin}")

@@ -146,13 +146,16 @@ def build_platform(
         if not signals.timeout(session_id, seq):
             orchestrator.timer_due(session_id, seq)
 
+    def wait_ended(session_id: str, seq: int, result: bytes) -> None:
+        orchestrator.wait_ended(session_id, seq, result)
+
     timers = TimerQueue(timer_due)
     signals = SignalWaits(
         store,
         committer,
         journal,
         schedule_deadline=timers.schedule,
-        on_wait_ended=lambda session_id, seq, result: orchestrator.wait_ended(session_id, seq, result),
+        on_wait_ended=wait_ended,
     )
     projects = ProjectService(
         store, committer, deployments, on_deployed=lambda project_id: scheduler.rearm_project(project_id)
@@ -183,7 +186,7 @@ def build_platform(
         committer,
         journal,
         secrets,
-        on_wait_ended=lambda session_id, seq, result: orchestrator.wait_ended(session_id, seq, result),
+        on_wait_ended=wait_ended,
     )
     services = HostServices(
         sessions=sessions,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import math
 import platform
 import re
@@ -89,6 +90,10 @@ async def run_once(
             faults=faults if faults is not None else Faults.from_env(),
         )
         purr = build_platform(store, SpawnLauncher(), config)
+        reporter = _Reporter(on_log)
+        host_log = logging.getLogger("purrflow")
+        host_log.addHandler(reporter)
+        host_log.propagate = False  # the terminal gets one line per problem, not a traceback
         try:
             await purr.start()
             member = purr.identity.found_team("local", _username())
@@ -115,6 +120,23 @@ async def run_once(
         finally:
             await purr.close()
             store.close()
+            host_log.removeHandler(reporter)
+            host_log.propagate = True
+
+
+class _Reporter(logging.Handler):
+    """The host's warnings and errors during a run, as one line each among the run's output."""
+
+    def __init__(self, on_log: Callable[[str, str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self._on_log = on_log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            text += f": {type(error).__name__}: {error}"
+        self._on_log("system", f"purrflow: {text}")
 
 
 def _answer_with(

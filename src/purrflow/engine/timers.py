@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import logging
 import time
 from collections.abc import Callable
 
 TimerKey = tuple[str, int]  # (session id, step)
+#: A timer whose callback failed is tried again this much later (the failure is logged each time).
+RETRY_SECONDS = 5.0
+log = logging.getLogger("purrflow.engine.timers")
 
 
 class TimerQueue:
@@ -66,5 +70,13 @@ class TimerQueue:
                 del self._due[(session_id, seq)]
                 due.append((session_id, seq))
         for session_id, seq in due:
-            self._on_fire(session_id, seq)
+            try:
+                self._on_fire(session_id, seq)
+            except Exception:  # one failing timer must stop neither the others nor itself for good
+                log.exception(
+                    "the timer of %s at step %d failed; it fires again in %g s", session_id, seq, RETRY_SECONDS
+                )
+                at = now + RETRY_SECONDS
+                self._due[(session_id, seq)] = at
+                heapq.heappush(self._heap, (at, session_id, seq))
         self._arm()

@@ -101,19 +101,26 @@ class SessionDriver:
         except Exception as err:  # a bug between the messages: the session must still end
             self._contain("driving the session", err)
         finally:
-            self._ended()
+            try:
+                self._ended()
+            except Exception as err:
+                log.error("session %s: recording that its runner ended failed", self.session_id, exc_info=err)
 
     async def _run(self) -> None:
         cx = self._cx
         session = cx.store.get_session(self.session_id)
         if session is None or session.is_final:
             return
+        self._log_seq = cx.store.last_log_seq(session.id)
         try:
             start = self._prepare(session)
             self.proc = await cx.launcher.launch()
         except (PurrflowError, OSError) as err:  # a broken deployment, or no way to start a process
             log.warning("session %s could not start: %s", self.session_id, err)
             self._finish_error(SessionError("RunnerStartError", f"could not start a runner: {err}"))
+            return
+        except Exception as err:
+            self._contain("preparing the session's start", err)
             return
         try:
             self.proc.writer.write(encode(start))
@@ -126,13 +133,12 @@ class SessionDriver:
 
     def _prepare(self, session: Session) -> StartSession:
         cx = self._cx
-        with cx.committer.write():
+        with cx.committer.write(atomic=False):  # its writes stand alone: a session marked running, at most
             cx.faults.check("prepare")
             start = cx.host.prepare(session)
         self._session = session
         self._ops = cx.host.host_ops(session)
         self.durable = session.durable
-        self._log_seq = cx.store.last_log_seq(session.id)
         return start
 
     async def _serve(self, reader: asyncio.StreamReader) -> None:
@@ -201,7 +207,8 @@ class SessionDriver:
         log.error("session %s: the host failed while %s", self.session_id, what, exc_info=err)
         failure = InternalError(
             f"purrflow failed while {what}: {type(err).__name__}: {err}",
-            hint="the server log has the details; this is a bug in purrflow or a problem with its database",
+            hint="the host's log has the details (under `purr run`, the line above); "
+            "this is a bug in purrflow or a problem with its database",
         )
         if isinstance(message, _StepMessage) and self.alive:
             try:
