@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -190,6 +191,17 @@ def test_event_waits_survive_kill9_and_each_event_is_delivered_once(tmp_path: Pa
             assert heard["result_repr"] == "[('message', 'one'), ('message', 'two'), ('message', 'bye')]", heard
     finally:
         server.stop()
+
+
+def test_a_finished_session_keeps_no_subscription_even_after_a_restart(server: Server, hook_url: str) -> None:
+    assert server.wait_state(start(server, "patient"), "completed")["result_repr"] == "None"
+    server.stop()
+    server.start()
+    sent = purr(server, "events", "send", "chat", "--project", "subs", "--type", "message", "--data", "{}")
+    assert sent.returncode == 0, sent.stderr
+    with sqlite3.connect(server.data_dir / "purrflow.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM subscriptions WHERE active = 1").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM signals").fetchone()[0] == 0  # nothing queued for the ended one
 
 
 def test_connection_fields_reach_sessions_as_environment_variables(server: Server, hook_url: str) -> None:

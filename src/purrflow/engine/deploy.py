@@ -1,4 +1,4 @@
-"""Deploying a project: validate its files and manifest, store an immutable snapshot, make triggers live.
+"""A deployment's files: checked, staged with their manifest loaded, and kept as immutable folders.
 
 Runners import a deployment from a folder on disk (`<data dir>/deployments/<id>`), written once from the
 content-addressed files in the store and never changed afterwards; a lost folder is simply rewritten.
@@ -10,24 +10,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from purrflow.errors import DeploymentError, InvalidInputError, NotFoundError
 from purrflow.manifest import Manifest, defined_names, find_manifest, load_manifest, parse_entrypoint
 from purrflow.opsyml import check_ops_call, is_ops_call
-from purrflow.store import Deployment, Project, Store, Trigger
+from purrflow.store import Store
 
 MAX_FILES = 1000
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class DeployResult:
-    project: Project
-    deployment: Deployment
-    triggers: list[Trigger]
-    migrated_sessions: int
 
 
 class DeploymentFiles:

@@ -8,9 +8,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from purrflow.engine.commit import GroupCommitter
-from purrflow.engine.deploy import DeploymentFiles, DeployResult, stage, trigger_rows
+from purrflow.engine.deploy import DeploymentFiles, stage, trigger_rows
 from purrflow.errors import InvalidInputError, NotFoundError
-from purrflow.store import LIVE_STATES, Deployment, Project, Store
+from purrflow.store import LIVE_STATES, Deployment, Project, Store, Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class DeployResult:
+    project: Project
+    deployment: Deployment
+    triggers: list[Trigger]
+    migrated_sessions: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,16 +30,6 @@ class SubscriptionStore(Database):
     def end_subscription(self, subscription_id: str) -> None:
         self._exec("UPDATE subscriptions SET active = 0 WHERE id = ?", subscription_id)
 
-    def end_session_subscriptions(self, session_id: str) -> None:
-        self._exec("UPDATE subscriptions SET active = 0 WHERE session_id = ? AND active = 1", session_id)
-
-    def get_subscription(self, subscription_id: str) -> Subscription | None:
-        row = self._one(
-            "SELECT id, session_id, project_id, source, filter FROM subscriptions WHERE id = ? AND active = 1",
-            subscription_id,
-        )
-        return Subscription(*row) if row else None
-
     def live_subscriptions(self) -> list[Subscription]:
         rows = self._all("SELECT id, session_id, project_id, source, filter FROM subscriptions WHERE active = 1")
         return [Subscription(*row) for row in rows]
