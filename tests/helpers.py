@@ -45,19 +45,26 @@ def encode_folder(folder: Path) -> dict[str, str]:
 
 
 class Server:
-    """`purr up` as a real subprocess on a free port, with its own data folder."""
+    """`purr up` as a real subprocess on a free port, with its own data folder.
+
+    Sessions run sandboxed (the tests run as root), so the data folder and the rest of the test's temporary
+    folder are out of their sight. `outside` is a folder beside the data folder that every session may
+    read and write (`--sandbox-allow`): tests observe side effects through files there."""
 
     def __init__(self, data_dir: Path, *, extra_args: list[str] | None = None, env: dict[str, str] | None = None):
         self.data_dir = data_dir
+        self.outside = data_dir.with_name(data_dir.name + "-outside")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.extra_args = extra_args or []
+        self.extra_args = [*(extra_args or []), "--sandbox-allow", str(self.outside)]
         self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
 
     def start(self) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.outside.mkdir(parents=True, exist_ok=True)
+        self.outside.chmod(0o1777)  # sessions write there as their team's uid
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port)]
         args += ["--data-dir", str(self.data_dir), *self.extra_args]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process

@@ -641,3 +641,50 @@ def test_bad_code_locations(loc: str, message: str) -> None:
 def test_good_code_locations() -> None:
     assert parse_entrypoint("program.py:on_event") == ("program.py", "on_event")
     assert parse_entrypoint("pkg/handlers.py:on_event") == ("pkg/handlers.py", "on_event")
+
+
+# -- input that must not crash the reader ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nesting", "line"),
+    [
+        ("[" * 100_000, 4),  # unclosed, as deep as it goes
+        ("[" * 5000 + "]" * 5000, 4),
+        (
+            "\n" + "".join(" " * (2 * i + 4) + "- \n" for i in range(200)),
+            5,
+        ),  # block style; the error is where it deepens past the limit
+    ],
+)
+def test_deep_nesting_is_refused_with_file_and_line(nesting: str, line: int) -> None:
+    text = "version: v1\nproject:\n  name: x\n  vars: " + nesting + "\n"
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(text, "purrflow.yaml")
+    message = caught.value.message
+    assert message.startswith("purrflow.yaml:") and "nested more than 64 levels deep" in message, message
+    assert int(message.split(":")[1]) >= line and caught.value.hint
+
+
+def test_nesting_up_to_the_limit_reads_as_usual() -> None:
+    text = "version: v1\nproject:\n  name: x\n  vars: " + "[" * 62 + "]" * 62 + "\n"
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(text, "purrflow.yaml")
+    assert "expected a mapping" in caught.value.message  # the ordinary complaint about a var that is a list
+
+
+@pytest.mark.parametrize(
+    ("var", "field"),
+    [
+        ('    - name: A\n      value: "one\\0two"\n', "project.vars[0].value"),
+        ('    - name: A\n      value: x\n    - name: "B\\0"\n', "project.vars[1].name"),
+        ('    - name: A\n      description: "d\\x00"\n', "project.vars[0].description"),
+    ],
+)
+def test_nul_characters_are_refused_with_file_and_line(var: str, field: str) -> None:
+    text = "version: v1\nproject:\n  name: x\n  vars:\n" + var
+    with pytest.raises(ManifestError) as caught:
+        parse_manifest(text, "purrflow.yaml")
+    line = text[: text.index("\\0" if "\\0" in text else "\\x00")].count("\n") + 1
+    assert caught.value.message.startswith(f"purrflow.yaml:{line}: {field}:"), caught.value.message
+    assert "NUL" in caught.value.message or "not a valid name" in caught.value.message

@@ -140,3 +140,14 @@ def test_ops_yml_beside_a_manifest_adds_triggers_and_refuses_clashing_names(tmp_
     )
     with pytest.raises(ManifestError, match=r"ops.yml:4: command 'deploy' has the name of a trigger"):
         load_manifest(tmp_path)
+
+
+def test_deep_nesting_and_nul_characters_are_refused_with_their_line() -> None:
+    deep = "commands:\n  - name: a\n    run: x\n    env: " + "[" * 50_000 + "\n"
+    with pytest.raises(ManifestError) as caught:
+        parse_ops_file(deep)
+    assert caught.value.message.startswith("ops.yml:4:") and "nested more than 64 levels" in caught.value.message
+    nul = 'commands:\n  - name: a\n    run: x\n    env:\n      - "A=1\\0"\n'
+    with pytest.raises(ManifestError) as caught:
+        parse_ops_file(nul)
+    assert caught.value.message.startswith("ops.yml:5: commands[0].env[0]:") and "NUL" in caught.value.message

@@ -37,6 +37,15 @@ class ServerConfig:
     catch_up: bool = False
     #: Fault points armed for tests (`purrflow.faults`; from PURRFLOW_FAULTS).
     faults: tuple[str, ...] = ()
+    #: The sandbox: "auto" (on when the server runs as root), "on" (refuse to start without it), "off".
+    sandbox: Literal["auto", "on", "off"] = "auto"
+    sandbox_allow: tuple[Path, ...] = ()
+    pass_env: tuple[str, ...] = ()
+    trust_all_code: bool = False
+    #: Each runner's limits: address space (bytes), CPU seconds, open files.
+    session_memory: int = 1 << 30
+    session_cpu: int = 3600
+    session_files: int = 1024
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -49,6 +58,12 @@ class ServerConfig:
             raise InvalidInputError(
                 f"time zone {self.timezone!r} is unknown", hint="use an IANA name such as UTC or Europe/Berlin"
             ) from None
+        if self.sandbox not in ("auto", "on", "off"):
+            raise InvalidInputError(f"sandbox {self.sandbox!r} is unknown", hint="use auto, on or off")
+        if self.session_memory < 64 << 20:
+            raise InvalidInputError("the session memory limit must be at least 64 MiB", hint="e.g. --session-memory 1G")
+        if self.session_cpu < 1 or self.session_files < 64:
+            raise InvalidInputError("sessions need at least 1 s of CPU time and 64 open files")
         if self.durability not in ("full", "normal"):
             raise InvalidInputError(f"durability {self.durability!r} is unknown", hint="use 'full' or 'normal'")
 
@@ -73,3 +88,17 @@ class ServerConfig:
     @property
     def url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """`512M`, `1G`, `1.5GiB`, `1048576` → bytes (binary units, as memory is counted)."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b")
+    number, unit = (raw[:-1], raw[-1]) if raw and raw[-1] in _SIZE_UNITS else (raw, "")
+    try:
+        value = float(number) * _SIZE_UNITS[unit]
+    except ValueError:
+        raise InvalidInputError(f"{text!r} is not a size", hint="e.g. 512M, 1G or 2GiB") from None
+    return int(value)

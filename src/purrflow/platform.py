@@ -19,6 +19,7 @@ from purrflow.engine.deploy import DeploymentFiles
 from purrflow.engine.dispatch import EventDispatch
 from purrflow.engine.journal import Journal
 from purrflow.engine.logs import LogBus
+from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.engine.scheduler import Scheduler
 from purrflow.engine.seams import Launcher
 from purrflow.engine.secretbox import SecretBox
@@ -32,7 +33,7 @@ from purrflow.services.analytics import AnalyticsService
 from purrflow.services.config import ConfigService
 from purrflow.services.events import EventService
 from purrflow.services.host_ops import HostServices
-from purrflow.services.identity import IdentityService
+from purrflow.services.identity import OPERATOR_TEAM, IdentityService
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.secrets import SecretService
@@ -41,6 +42,7 @@ from purrflow.services.sessions import SessionService
 from purrflow.services.triggers import TriggerService
 from purrflow.services.values import ValueService
 from purrflow.store import Store
+from purrflow.wire import Limits
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class PlatformConfig:
     interface: str = "web"
     host_platform: str = "unknown"
     faults: Faults = NO_FAULTS
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    #: Each runner's memory, CPU time and open files.
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,8 @@ class Platform:
         signals: SignalWaits,
         scheduler: Scheduler,
         timers: TimerQueue,
+        sandbox: SandboxPolicy,
+        deployments: DeploymentFiles,
     ) -> None:
         self.sessions = sessions
         self.projects = projects
@@ -107,9 +114,17 @@ class Platform:
         self._signals = signals
         self._scheduler = scheduler
         self._timers = timers
+        self._sandbox = sandbox
+        self._deployments = deployments
+
+    def describe_sandbox(self) -> str:
+        """What sessions can reach here, in one line (the server says it when it starts)."""
+        return self._sandbox.describe()
 
     async def start(self) -> None:
         """Resume everything the last process left: running sessions replay, waits and schedules re-arm."""
+        self._sandbox.secure_data_dir()
+        self._deployments.sweep_staging()  # what deploys cut short by a crash left behind
         await self._orchestrator.start()
         self._signals.load()
         self.events.load()
@@ -133,6 +148,7 @@ def build_platform(
     store: Store, launcher: Launcher, config: PlatformConfig, *, clock: Callable[[], float] = time.time
 ) -> Platform:
     committer = GroupCommitter(store)
+    sandbox = SandboxPolicy(config.data_dir, config.sandbox)
     box = SecretBox.load(config.data_dir)
     journal = Journal(store, box)
     deployments = DeploymentFiles(store, config.data_dir / "deployments")
@@ -157,8 +173,13 @@ def build_platform(
         schedule_deadline=timers.schedule,
         on_wait_ended=wait_ended,
     )
+    identity = IdentityService(store, committer)
     projects = ProjectService(
-        store, committer, deployments, on_deployed=lambda project_id: scheduler.rearm_project(project_id)
+        store,
+        committer,
+        deployments,
+        may_run_code=lambda team_id: sandbox.check_team(identity.team(team_id).name, OPERATOR_TEAM),
+        on_deployed=lambda project_id: scheduler.rearm_project(project_id),
     )
     triggers = TriggerService(store, public_url=config.public_url)
     sessions = SessionService(
@@ -194,7 +215,7 @@ def build_platform(
         values=ValueService(store, committer, config.values),
         config=ConfigService(store, committer),
         secrets=secrets,
-        identity=IdentityService(store, committer),
+        identity=identity,
         analytics=AnalyticsService(store, committer, clock=clock),
     )
     host = ServerSessionHost(
@@ -207,7 +228,8 @@ def build_platform(
         prompts=prompts,
         signals=signals,
         dispatch=dispatch,
-        settings=RunnerSettings(config.data_dir, config.interface, config.host_platform),
+        sandbox=sandbox,
+        settings=RunnerSettings(config.data_dir, config.interface, config.host_platform, config.limits),
     )
     orchestrator = LocalOrchestrator(
         store=store,
@@ -238,4 +260,6 @@ def build_platform(
         signals=signals,
         scheduler=scheduler,
         timers=timers,
+        sandbox=sandbox,
+        deployments=deployments,
     )

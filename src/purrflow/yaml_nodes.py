@@ -1,7 +1,9 @@
 """Reading YAML as a node tree, so that every value and every error carries the line it came from.
 
 Manifests (`purrflow.yaml`, `autokitteh.yaml`) and `ops.yml` are read through `YamlReader`: unknown and
-repeated keys are errors with a did-you-mean, and scalars are taken exactly as written.
+repeated keys are errors with a did-you-mean, and scalars are taken exactly as written. Nesting deeper
+than MAX_DEPTH is refused while the file is read (PyYAML's composer recurses once per level), and so
+are NUL characters (they cannot be part of an environment variable, an argument or a file name).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import yaml
 from purrflow.errors import ManifestError
 
 NodePath = tuple[str | int, ...]
+#: How deep lists and mappings may nest in a manifest or ops.yml; theirs nest four or five levels.
+MAX_DEPTH = 64
 _NULL_TAG = "tag:yaml.org,2002:null"
 _YAML_HINT = (
     "a value that contains ': ' or ' #', or starts with a quote, [, {, *, &, !, | or >, "
@@ -21,10 +25,37 @@ _YAML_HINT = (
 )
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """The safe loader, counting how deep its composer is: past MAX_DEPTH it stops, where it is."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:  # blamed on the innermost list or mapping we allow
+                raise _TooDeep(parent.start_mark if parent is not None else self.get_mark())
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def compose_yaml(text: str, filename: str) -> yaml.Node | None:
     """The YAML node tree; syntax errors name file:line:column."""
+    loader = _DepthLimitedLoader(text)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return loader.get_single_node()
+    except _TooDeep as err:
+        raise ManifestError(
+            f"{filename}:{err.mark.line + 1}:{err.mark.column + 1}: lists and mappings are nested more than "
+            f"{MAX_DEPTH} levels deep here",
+            hint="no field of this file nests more than a few levels: check the brackets and the indentation",
+        ) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
@@ -33,6 +64,8 @@ def compose_yaml(text: str, filename: str) -> yaml.Node | None:
         raise ManifestError(f"{where}: not valid YAML: {problem}", hint=hint) from None
     except yaml.YAMLError as err:
         raise ManifestError(f"{filename}: not valid YAML: {err}") from None
+    finally:
+        loader.dispose()
 
 
 def is_null(node: yaml.Node) -> bool:
@@ -106,7 +139,14 @@ class YamlReader:
             return None
         if not isinstance(node, yaml.ScalarNode):
             raise self.error(path, f"expected a single value, found {describe(node)}")
-        return str(node.value)
+        value = str(node.value)
+        if "\x00" in value:
+            raise self.error(
+                path,
+                f"{value[:60]!r} holds a NUL character (written \\0 or \\x00)",
+                hint="remove it: environment variables, arguments and file names cannot hold NUL",
+            )
+        return value
 
     def name(self, node: yaml.Node | None, path: NodePath, pattern: re.Pattern[str], rule: str) -> str:
         value = self.text(node, path)

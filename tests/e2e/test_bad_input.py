@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import http.client
+import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -125,3 +128,163 @@ def test_unknown_project_session_and_entrypoint(server: Server, shop: Path) -> N
         assert no_function.status_code == 400 and "nope" in no_function.json()["error"]["message"]
         bad_form = client.post("/api/v1/sessions", json={"project": "shop", "entrypoint": "main"})
         assert bad_form.status_code == 400 and "file.py:function" in str(bad_form.json()["error"])
+
+
+# -- limits on what comes in: sizes, nesting, text that cannot be shown ---------------------------
+
+
+def webhook_url(server: Server) -> str:
+    with server.client() as client:
+        triggers = client.get("/api/v1/triggers", params={"project": "shop"}).json()["triggers"]
+    return str(next(t["webhook_url"] for t in triggers if t["name"] == "hook"))
+
+
+def raw_post(server: Server, path: str, headers: dict[str, str], chunks: list[bytes] | None = None) -> tuple[int, Any]:
+    """A POST whose Content-Length may claim more than is sent, or a chunked body; the answer as JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=15)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in {"Authorization": f"Bearer {server.token}", **headers}.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        for chunk in chunks or []:
+            conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        if chunks is not None:
+            conn.send(b"0\r\n\r\n")
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        conn.close()
+
+
+def assert_clean_error(server: Server, body: Any, *words: str) -> str:
+    """A purrflow error naming what was wrong, without a traceback or the server's own paths."""
+    error = body["error"]
+    text = f"{error['message']} {error['hint']}"
+    assert error["hint"], body
+    assert "Traceback" not in text and str(server.data_dir) not in text and "/tmp" not in text, text
+    for word in words:
+        assert word in text, text
+    return text
+
+
+def test_api_bodies_are_refused_by_size_before_they_are_read(server: Server, shop: Path) -> None:
+    # a 266 MB deployment is refused from its Content-Length alone: nothing of it is sent
+    status, body = raw_post(
+        server, "/api/v1/projects/deploy", {"Content-Type": "application/json", "Content-Length": str(266 * 2**20)}
+    )
+    assert status == 413, body
+    assert body["error"]["type"] == "TooLargeError"
+    assert_clean_error(server, body, "20 MiB")
+    # a chunked body is counted as it arrives (other API routes: 1 MiB)
+    big = b'{"project": "shop", "entrypoint": "program.py:main", "data": {"x": "' + b"a" * (2**20) + b'"}}'
+    chunks = [big[i : i + 65536] for i in range(0, len(big), 65536)]
+    status, body = raw_post(
+        server, "/api/v1/sessions", {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}, chunks
+    )
+    assert status == 413, body
+    assert_clean_error(server, body, "1 MiB", "/api/v1/sessions")
+    status, body = raw_post(server, "/api/v1/analytics/events", {"Content-Length": str(2 * 2**20)})
+    assert status == 413, body
+    # the deploy limit leaves room for a deployment just over the file limit to get its own, exact error
+    files = {**encode_folder(shop), "data.bin": base64.b64encode(b"\x00" * (20 * 2**20 + 1)).decode()}
+    response = deploy_raw(server, files)
+    assert response.status_code == 400 and "the limit is 20971520" in response.json()["error"]["message"]
+
+
+def test_session_and_event_data_are_limited_like_webhook_bodies(server: Server, shop: Path) -> None:
+    data = {"x": "a" * (512 * 1024)}
+    with server.client() as client:
+        session = client.post(
+            "/api/v1/sessions", json={"project": "shop", "entrypoint": "program.py:main", "data": data}
+        )
+        event = client.post(
+            "/api/v1/events", json={"project": "shop", "source": "hook", "event_type": "post", "data": data}
+        )
+        memo = client.post("/api/v1/sessions", json={"project": "shop", "entrypoint": "program.py:main", "memo": data})
+        fits = client.post(
+            "/api/v1/sessions", json={"project": "shop", "entrypoint": "program.py:main", "data": {"x": "a" * 500_000}}
+        )
+    for response in (session, event, memo):
+        assert response.status_code == 413, response.text
+        assert_clean_error(server, response.json(), "512 KiB")
+    assert "data" in session.json()["error"]["message"] and "memo" in memo.json()["error"]["message"]
+    assert fits.status_code == 201, fits.text
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_deeply_nested_json_is_refused_in_the_api(server: Server, shop: Path) -> None:
+    for depth in (100_000, 70):
+        text = '{"project": "shop", "entrypoint": "program.py:main", "data": {"a": ' + nested(depth) + "}}"
+        with server.client() as client:
+            response = client.post("/api/v1/sessions", content=text, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert_clean_error(server, response.json(), "nested", "64")
+    with server.client() as client:
+        fine = client.post(
+            "/api/v1/sessions", json={"project": "shop", "entrypoint": "program.py:main", "data": {"a": [[[1]]]}}
+        )
+        not_json = client.post("/api/v1/sessions", content=b"{oops", headers={"Content-Type": "application/json"})
+    assert fine.status_code == 201, fine.text
+    assert not_json.status_code == 422 and "JSON" in not_json.json()["error"]["message"]
+
+
+def event_body(server: Server, session_id: str) -> Any:
+    with server.client() as client:
+        response = client.get(f"/api/v1/sessions/{session_id}")
+    assert response.status_code == 200, response.text
+    return response.json()["session"]["event"]["data"]["body"]
+
+
+def test_webhook_bodies_that_cannot_be_json_are_kept_as_text(server: Server, shop: Path) -> None:
+    """Too deep (past 64 levels), NaN or an overflowing number: accepted, with `body.json` None."""
+    url = webhook_url(server)
+    for text in (nested(100_000), nested(65), '{"a": NaN}', '{"a": 1e400}'):
+        response = httpx.post(url, content=text.encode(), headers={"Content-Type": "application/json"})
+        assert response.status_code == 202, response.text
+        body = event_body(server, response.json()["session_id"])
+        assert body["json"] is None and body["text"] == text
+    shallow = httpx.post(url, content=nested(64).encode(), headers={"Content-Type": "application/json"})
+    assert event_body(server, shallow.json()["session_id"])["json"] is not None
+
+
+def test_lone_surrogates_become_replacement_characters(server: Server, shop: Path) -> None:
+    url = webhook_url(server)
+    text = '{"a": "\\ud800", "\\udfff": ["x\\udc00y"], "pair": "\\ud83d\\ude00"}'
+    response = httpx.post(url, content=text.encode(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 202, response.text
+    body = event_body(server, response.json()["session_id"])
+    assert body["json"] == {"a": "\ufffd", "\ufffd": ["x\ufffdy"], "pair": "\U0001f600"}
+    assert server.wait_state(response.json()["session_id"], "completed")["state"] == "completed"
+    api = '{"project": "shop", "entrypoint": "program.py:main", "data": {"s": "\\ud800"}, "memo": {"m": "\\udfff"}}'
+    with server.client() as client:
+        started = client.post("/api/v1/sessions", content=api, headers={"Content-Type": "application/json"})
+        assert started.status_code == 201, started.text
+        shown = client.get(f"/api/v1/sessions/{started.json()['session_id']}")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["session"]["memo"] == {"m": "\ufffd"}
+
+
+def test_deployed_paths_that_cannot_be_written_are_refused(server: Server, shop: Path) -> None:
+    files = encode_folder(shop)
+    x = base64.b64encode(b"x").decode()
+    cases = {
+        "a file and a folder": ({"lib": x, "lib/b.py": x}, ["'lib'", "'lib/b.py'"]),
+        "a long name": ({"n" * 256 + ".py": x}, ["255 bytes"]),
+        "a newline": ({"a\nb.py": x}, ["'a\\nb.py'", "control character"]),
+        "a control character": ({"a\x01.py": x}, ["control character"]),
+    }
+    for case, (extra, words) in cases.items():
+        response = deploy_raw(server, {**files, **extra})
+        assert response.status_code == 400, (case, response.text)
+        assert_clean_error(server, response.json(), *words)
+
+
+def test_deeply_nested_manifests_are_refused_with_file_and_line(server: Server, shop: Path) -> None:
+    deep = GOOD + "  vars: " + nested(5000) + "\n"
+    response = deploy_raw(server, {**encode_folder(shop), "purrflow.yaml": base64.b64encode(deep.encode()).decode()})
+    assert response.status_code == 400, response.text
+    assert_clean_error(server, response.json(), "purrflow.yaml:8", "nested")

@@ -67,8 +67,8 @@ def alive(pid: int) -> bool:
 
 
 def test_kill9_mid_flight_loses_nothing_and_reruns_no_finished_step(tmp_path: Path) -> None:
-    out = tmp_path / "side-effects.txt"
-    out.touch()
+    server = Server(tmp_path / "data")
+    out = server.outside / "side-effects.txt"
     project = write_project(
         tmp_path / "steps",
         {
@@ -76,7 +76,9 @@ def test_kill9_mid_flight_loses_nothing_and_reruns_no_finished_step(tmp_path: Pa
             "program.py": PROGRAM,
         },
     )
-    server = Server(tmp_path / "data").start()
+    server.start()
+    out.touch()
+    out.chmod(0o666)  # the sessions append to it as their team's uid
     try:
         server.deploy(project)
         with server.client() as client:

@@ -215,12 +215,16 @@ commands:
   - name: twice
     description: two questions, an effect between them
     run: python3 twice.py
+    env:
+      static:
+        - OUT={out}
 """
 
 TWICE = """
+import os
 from cto_ai import prompt, ux
 first = prompt.input(name="first", message="First?")
-with open("/tmp/" + first + ".effects", "a") as out:  # an effect outside the SDK
+with open(os.path.join(os.environ["OUT"], first + ".effects"), "a") as out:  # an effect outside the SDK
     out.write("x")
 second = prompt.input(name="second", message="Second?")
 ux.print(f"ANSWERS {first} {second}")
@@ -230,9 +234,10 @@ ux.print(f"ANSWERS {first} {second}")
 def test_a_command_waiting_on_a_prompt_survives_a_server_kill(tmp_path: Path) -> None:
     server = Server(tmp_path / "data").start()
     marker = f"crash-{os.getpid()}-{time.monotonic_ns()}"
-    effects = Path(f"/tmp/{marker}.effects")
+    effects = server.outside / f"{marker}.effects"
     try:
-        server.deploy(write_project(tmp_path / "twice", {"ops.yml": CRASH_OPS, "twice.py": TWICE}), name="twice")
+        ops = CRASH_OPS.format(out=server.outside)
+        server.deploy(write_project(tmp_path / "twice", {"ops.yml": ops, "twice.py": TWICE}), name="twice")
         with server.client() as client:
             session_id = start(client, "twice", "ops:twice")
             first = next_prompt(client, session_id)

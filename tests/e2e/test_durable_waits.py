@@ -228,13 +228,14 @@ def main(event):
 
 
 def test_non_durable_sessions_keep_their_process_and_rerun_from_the_start(tmp_path: Path) -> None:
-    out = tmp_path / "starts.txt"
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"])
+    out = server.outside / "starts.txt"
     triggers = "- name: hook\n  type: webhook\n  is_durable: false\n  call: program.py:main"
     project = write_project(
         tmp_path / "plain",
         {"purrflow.yaml": manifest("plain", triggers, vars=f"- name: OUT\n  value: {out}"), "program.py": NON_DURABLE},
     )
-    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"]).start()
+    server.start()
     try:
         url = server.deploy(project)["triggers"][0]["webhook_url"]
         session_id = httpx.post(url).json()["session_id"]

@@ -39,10 +39,11 @@ def test_sync_api(server: Server) -> None:
 def test_order_workflow_survives_a_kill_during_its_durable_sleep(tmp_path: Path) -> None:
     project = tmp_path / "order_workflow"
     shutil.copytree(EXAMPLES / "order_workflow", project)
-    ledger = tmp_path / "ledger.txt"
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"])
+    ledger = server.outside / "ledger.txt"
     manifest = project / "purrflow.yaml"
     manifest.write_text(manifest.read_text().replace("value: ledger.txt", f"value: {ledger}"))
-    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"]).start()
+    server.start()
     try:
         url = webhooks(server.deploy(project))["new_order"]
         accepted = httpx.post(url, json={"id": 7, "items": 2, "cents": 999, "cooling_off_seconds": 2}).json()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import purrflow.store
 from purrflow.store import LogRecord, SessionError, Store, open_store
 
 
@@ -134,6 +135,7 @@ def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     open_store(tmp_path / "x.db").close()
     again = open_store(tmp_path / "x.db")
     conn = sqlite3.connect(tmp_path / "x.db")
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 10
+    migrations = Path(purrflow.store.__file__).parent / "migrations" / "sqlite"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(list(migrations.glob("*.sql"))) == 11
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()

@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import logging
 import math
+import os
 import platform
 import re
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.logs import SessionEnded
+from purrflow.engine.sandbox import SandboxSettings
 from purrflow.errors import InvalidInputError, PurrflowError
 from purrflow.faults import Faults
 from purrflow.manifest import project_name_for
@@ -88,6 +90,8 @@ async def run_once(
             interface="terminal",
             host_platform=platform.system().lower(),
             faults=faults if faults is not None else Faults.from_env(),
+            # Your own code on your own machine: no sandbox, and it sees your whole environment.
+            sandbox=SandboxSettings(mode="off", trust_all_code=True, pass_env=tuple(os.environ)),
         )
         purr = build_platform(store, SpawnLauncher(), config)
         reporter = _Reporter(on_log)

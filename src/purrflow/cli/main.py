@@ -63,9 +63,24 @@ def up(
     catch_up: Annotated[
         bool, typer.Option(help="after downtime, fire the latest missed tick of each schedule once")
     ] = False,
+    sandbox: Annotated[
+        str, typer.Option(help="auto: sandbox sessions when running as root; on: refuse to start without; off")
+    ] = "auto",
+    sandbox_allow: Annotated[
+        list[Path] | None, typer.Option(help="a folder every session may read and write (repeat)")
+    ] = None,
+    pass_env: Annotated[
+        list[str] | None, typer.Option(help="an environment variable of the server that sessions also get (repeat)")
+    ] = None,
+    trust_all_code: Annotated[
+        bool, typer.Option(help="run every team's code even where it cannot be sandboxed")
+    ] = False,
+    session_memory: Annotated[str | None, typer.Option(help="each session's memory limit (1G)")] = None,
+    session_cpu: Annotated[int | None, typer.Option(help="each runner's CPU time limit, seconds (3600)")] = None,
+    session_files: Annotated[int | None, typer.Option(help="each session's open files limit (1024)")] = None,
 ) -> None:
     """Start the server (SQLite in the data folder, nothing else needed)."""
-    from purrflow.config import ServerConfig
+    from purrflow.config import ServerConfig, parse_size
     from purrflow.server.app import run_server
 
     config = ServerConfig.from_env(
@@ -77,6 +92,13 @@ def up(
         sync_timeout_seconds=sync_timeout,
         timezone=timezone,
         catch_up=catch_up or None,
+        sandbox=sandbox,
+        sandbox_allow=tuple(sandbox_allow or ()) or None,
+        pass_env=tuple(pass_env or ()) or None,
+        trust_all_code=trust_all_code or None,
+        session_memory=parse_size(session_memory) if session_memory else None,
+        session_cpu=session_cpu,
+        session_files=session_files,
     )
     run_server(config)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
@@ -19,6 +20,10 @@ from purrflow.store import Store
 
 MAX_FILES = 1000
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
+#: A file or folder name (NAME_MAX on Linux), in UTF-8 bytes.
+MAX_NAME_BYTES = 255
+#: A whole relative path: the data folder's own path comes on top of it, within PATH_MAX (4096).
+MAX_PATH_BYTES = 1024
 
 
 class DeploymentFiles:
@@ -49,6 +54,20 @@ class DeploymentFiles:
         os.rename(staging, folder)
         return folder
 
+    def sweep_staging(self) -> int:
+        """Remove the staging folders that deploys (`.staging-*`) and `ensure` (`.<deployment id>-*`) cut
+        short left behind, and say how many. Deployment folders are never hidden, so every hidden folder
+        here is one of those. For start-up only: a deploy in progress stages in such a folder too."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                    removed += not os.path.lexists(entry.path)
+        return removed
+
 
 def check_files(files: Mapping[str, bytes]) -> None:
     """Refuse paths that could escape the project folder, and oversized uploads."""
@@ -59,13 +78,49 @@ def check_files(files: Mapping[str, bytes]) -> None:
     total = sum(len(content) for content in files.values())
     if total > MAX_TOTAL_BYTES:
         raise InvalidInputError(f"the deployment is {total} bytes; the limit is {MAX_TOTAL_BYTES}")
+    parts_of: dict[tuple[str, ...], str] = {}
     for path in files:
-        pure = PurePosixPath(path)
-        if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path or "\x00" in path:
+        parts = _checked_parts(path)
+        if parts in parts_of:
             raise InvalidInputError(
-                f"file path {path!r} is not allowed",
-                hint="paths must be relative and stay inside the project",
+                f"file paths {parts_of[parts]!r} and {path!r} name the same file", hint="give each file once"
             )
+        parts_of[parts] = path
+    for parts, path in parts_of.items():
+        for end in range(1, len(parts)):
+            if parts[:end] in parts_of:
+                raise InvalidInputError(
+                    f"the deployment has a file and a folder of the same name: {parts_of[parts[:end]]!r} and {path!r}",
+                    hint="rename one of them: a path cannot be a file and a folder at once",
+                )
+
+
+def _checked_parts(path: str) -> tuple[str, ...]:
+    """The parts of a deployed path that can be written inside the deployment's folder on any Linux."""
+    pure = PurePosixPath(path)
+    refused = f"file path {path!r} is not allowed"
+    rename = "rename the file (or folder), or leave it out of the project"
+    if pure.is_absolute() or ".." in pure.parts or not pure.parts or "\\" in path:
+        raise InvalidInputError(refused, hint="paths must be relative and stay inside the project")
+    for char in path:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            raise InvalidInputError(f"{refused}: it holds the control character {char!r}", hint=rename)
+        if category == "Cs":
+            raise InvalidInputError(f"{refused}: it is not valid text (a lone surrogate {char!r})", hint=rename)
+    size = len(path.encode("utf-8"))
+    if size > MAX_PATH_BYTES:
+        raise InvalidInputError(f"{refused}: it is {size} bytes long; the limit is {MAX_PATH_BYTES} bytes", hint=rename)
+    for part in pure.parts:
+        size = len(part.encode("utf-8"))
+        if size > MAX_NAME_BYTES:
+            shown = repr(part) if len(part) <= 40 else f"{part[:40]!r}…"
+            raise InvalidInputError(
+                f"{refused}: the name {shown} is {size} bytes long; a file or folder name may have at most "
+                f"{MAX_NAME_BYTES} bytes (UTF-8)",
+                hint=rename,
+            )
+    return pure.parts
 
 
 def write_files(folder: Path, files: Mapping[str, bytes]) -> None:
@@ -131,16 +186,55 @@ _SKIP_DIRS = {
 
 
 def collect_files(folder: Path) -> dict[str, bytes]:
-    """A project folder's files as `{relative posix path: content}`, without caches and VCS folders."""
+    """A project folder's files as `{relative posix path: content}`, without caches and VCS folders.
+
+    Nothing outside the folder is read: a link to a file inside it is uploaded as a copy of that file; a
+    link to anything else (outside, a folder, nothing) is refused, named. Hidden and skipped folders
+    (`.git`, `node_modules`, …) are not looked into, nor are hidden files; fifos and sockets are skipped."""
     if not folder.is_dir():
         raise InvalidInputError(f"{folder} is not a folder", hint="pass the project folder that holds purrflow.yaml")
     find_manifest(folder)
+    root = folder.resolve()
     files: dict[str, bytes] = {}
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if any(part in _SKIP_DIRS or part.startswith(".") for part in relative.parts[:-1]):
-            continue
-        if path.is_file() and path.suffix != ".pyc" and not path.name.startswith("."):
-            files[relative.as_posix()] = path.read_bytes()
+    for current, dirnames, filenames in os.walk(folder):  # links to folders are listed, never followed
+        here = Path(current)
+        kept = []
+        for name in dirnames:
+            if name in _SKIP_DIRS or name.startswith("."):
+                continue
+            if (here / name).is_symlink():
+                _refuse_link(folder, here / name, root)
+            kept.append(name)
+        dirnames[:] = kept
+        for name in filenames:
+            path = here / name
+            if name.startswith(".") or name.endswith(".pyc"):
+                continue
+            if path.is_symlink():
+                _refuse_link(folder, path, root)
+            elif not path.is_file():
+                continue  # a fifo or a socket: reading it could block, and it is no source file
+            files[path.relative_to(folder).as_posix()] = path.read_bytes()
     check_files(files)
-    return files
+    return dict(sorted(files.items()))
+
+
+def _refuse_link(folder: Path, link: Path, root: Path) -> None:
+    """Return when `link` leads to a file inside the project folder (it is uploaded as a copy)."""
+    relative = link.relative_to(folder).as_posix()
+    target = link.resolve()
+    points_to = os.readlink(link)
+    if not target.is_relative_to(root):
+        raise InvalidInputError(
+            f"{relative} is a link to {points_to}, outside the project folder: nothing outside it is uploaded",
+            hint="copy what it points to into the project, or remove the link",
+        )
+    if target.is_dir():
+        raise InvalidInputError(
+            f"{relative} is a link to the folder {points_to}; links to folders are not uploaded",
+            hint="replace the link with the folder itself, or remove it",
+        )
+    if not target.is_file():
+        raise InvalidInputError(
+            f"{relative} is a link to {points_to}, which does not exist", hint="remove the link, or fix it"
+        )

@@ -38,9 +38,17 @@ def make_launcher(kind: str) -> Launcher:
     return SpawnLauncher() if kind == "spawn" else ZygoteLauncher()
 
 
+#: What a runner process starts with; its session's environment is set in it later (`StartSession.env`).
+_KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED")
+
+
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    """Nothing of the server's environment but what an interpreter needs to start as the server's did."""
+    env = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
     env["PYTHONUNBUFFERED"] = "1"
+    # Fewer malloc arenas: each thread's arena reserves 64 MiB of address space, which the memory limit
+    # (RLIMIT_AS) counts.
+    env["MALLOC_ARENA_MAX"] = "2"
     return env
 
 
@@ -50,7 +58,7 @@ class SpawnLauncher:
     async def launch(self) -> ChildRunner:
         host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "purrflow.runner.main", str(runner_end.fileno())],
+            [sys.executable, "-P", "-m", "purrflow.runner.main", str(runner_end.fileno())],
             pass_fds=[runner_end.fileno()],
             stdin=subprocess.DEVNULL,
             env=_child_env(),
@@ -76,7 +84,7 @@ class ZygoteLauncher:
     def _start_zygote(self) -> socket.socket:
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "purrflow.runner.zygote", str(zygote_end.fileno())],
+            [sys.executable, "-P", "-m", "purrflow.runner.zygote", str(zygote_end.fileno())],
             pass_fds=[zygote_end.fileno()],
             stdin=subprocess.DEVNULL,
             env=_child_env(),

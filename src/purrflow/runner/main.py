@@ -7,11 +7,14 @@ its process (`Suspend`).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import pickle
+import signal
 import socket
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -24,9 +27,18 @@ from purrflow.runner.ops_session import run_ops
 from purrflow.runner.output import LineStream
 from purrflow.runner.rewrite import ProjectImporter
 from purrflow.runner.runtime import SessionRuntime
+from purrflow.runner.sandbox import (
+    CpuLimitExceeded,
+    SandboxError,
+    apply_limits,
+    describe_bytes,
+    enter,
+    private_home,
+    quiet_standard_streams,
+)
 from purrflow.sdk import _runtime as sdk_runtime
 from purrflow.sdk._attrdict import Event
-from purrflow.wire import Failure, Finished, StartSession
+from purrflow.wire import Failure, Finished, Limits, StartSession
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_REPR = 2000
@@ -41,6 +53,13 @@ def serve(sock: socket.socket) -> int:
         return 0
     if not isinstance(start, StartSession):
         return 2
+    try:
+        _shut_in(start)
+    except SandboxError as refused:  # never run user code in a weaker place than the host asked for
+        failure = Failure(type="SandboxError", message=refused.message)
+        with contextlib.suppress(ChannelClosed):
+            channel.send(Finished(result=None, failure=failure, completion=_failed_completion(failure)))
+        return 0
     runtime = SessionRuntime(
         channel,
         session_id=start.session_id,
@@ -67,8 +86,25 @@ def serve(sock: socket.socket) -> int:
     return 0
 
 
-def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
+def _shut_in(start: StartSession) -> None:
+    """Limits, sandbox and a clean environment, before any code of the session's is imported."""
+    quiet_standard_streams()
+    apply_limits(start.limits)
+    signal.signal(signal.SIGXCPU, _cpu_limit_reached)
+    if start.sandbox is not None:
+        enter(start.sandbox)
+    home, tmp = private_home()
+    os.environ.clear()
     os.environ.update(start.env)
+    os.environ.update(HOME=home, TMPDIR=tmp, SDK_HOME_DIR=home)
+    tempfile.tempdir = None  # found again from TMPDIR
+
+
+def _cpu_limit_reached(signum: int, frame: object) -> None:
+    raise CpuLimitExceeded()
+
+
+def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
     os.chdir(start.project_dir)
     sys.path.insert(0, start.project_dir)
     importer = ProjectImporter(Path(start.project_dir), runtime.dispatch_call, rewrite=start.durable)
@@ -85,9 +121,8 @@ def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
     except (SessionSuspended, ChannelClosed):
         raise
     except BaseException as err:  # every ending of user code becomes a message
-        failure = _failure(err)
-        completion = pickle.dumps({"completed": False, "value": None, "error": f"{failure.type}: {failure.message}"})
-        return Finished(result=None, failure=failure, completion=completion)
+        failure = _failure(err, start.limits)
+        return Finished(result=None, failure=failure, completion=_failed_completion(failure))
     try:
         payload: bytes | None = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         completion = pickle.dumps({"completed": True, "value": result})
@@ -118,7 +153,18 @@ def _wants_event(handler: Any) -> bool:
     return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
 
 
-def _failure(err: BaseException) -> Failure:
+def _failed_completion(failure: Failure) -> bytes:
+    return pickle.dumps({"completed": False, "value": None, "error": f"{failure.type}: {failure.message}"})
+
+
+def _failure(err: BaseException, limits: Limits) -> Failure:
+    if isinstance(err, CpuLimitExceeded) and limits.cpu_seconds is not None:
+        return Failure("CpuLimitExceeded", f"the session exceeded its CPU time limit of {limits.cpu_seconds} s")
+    if isinstance(err, MemoryError) and limits.memory_bytes is not None:
+        return Failure(
+            "MemoryLimitExceeded",
+            f"the session exceeded its memory limit of {describe_bytes(limits.memory_bytes)} ({type(err).__name__})",
+        )
     frames = [
         frame
         for frame in traceback.extract_tb(err.__traceback__)

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from purrflow.rules.analytics import iso
 from purrflow.server.deps import Analytics, CurrentUser
+from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.services.analytics import event_json
 
-router = APIRouter(prefix="/api/v1", tags=["analytics"])
+router = APIRouter(prefix="/api/v1", route_class=CheckedJSONRoute, tags=["analytics"])
 
 
 class TrackRequest(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +13,11 @@ from fastapi.responses import StreamingResponse
 
 from purrflow import __version__
 from purrflow.engine.logs import SessionEnded
+from purrflow.errors import AuthError
 from purrflow.server.deps import CurrentUser, Events, Projects, Sessions, Triggers, platform_of
+from purrflow.server.errors import error_body
+from purrflow.server.json_body import CheckedJSONRoute
+from purrflow.server.limits import check_data_size
 from purrflow.server.schemas import (
     ConnectionVarsRequest,
     DeployRequest,
@@ -28,7 +32,7 @@ from purrflow.server.schemas import (
 from purrflow.services.sessions import SessionService
 from purrflow.store import LogRecord, Session
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=CheckedJSONRoute)
 
 
 @router.get("/health", tags=["server"])
@@ -86,6 +90,7 @@ async def list_triggers(
 @router.post("/events", status_code=201, tags=["events"])
 async def send_event(body: SendEventRequest, user: CurrentUser, projects: Projects, events: Events) -> dict[str, Any]:
     """Inject an event into a trigger or connection: it starts matching triggers and reaches subscriptions."""
+    check_data_size(body.data, "the event's data")
     event, started = events.send(projects.named(user.team_id, body.project), body.source, body.event_type, body.data)
     return {"event_id": event.id, "session_ids": started}
 
@@ -125,6 +130,8 @@ async def list_sessions(
 async def start_session(
     body: StartSessionRequest, user: CurrentUser, projects: Projects, sessions: Sessions
 ) -> dict[str, str]:
+    check_data_size(body.data, "the session's data")
+    check_data_size(body.memo, "the session's memo")
     project = projects.named(user.team_id, body.project)
     return {"session_id": sessions.start(project, body.entrypoint, body.data, memo=body.memo, user_id=user.id)}
 
@@ -155,14 +162,33 @@ async def session_logs(
 
 @router.get("/sessions/{session_id}/logs/stream", tags=["sessions"])
 async def stream_logs(
-    session_id: str, user: CurrentUser, sessions: Sessions, after: Annotated[int, Query(ge=0)] = 0
+    request: Request, session_id: str, user: CurrentUser, sessions: Sessions, after: Annotated[int, Query(ge=0)] = 0
 ) -> StreamingResponse:
-    """Server-sent events: `log` for each line (history first, then live), `end` with the final state."""
+    """Server-sent events: `log` for each line (history first, then live), `end` with the final state.
+
+    The caller's token is checked again every AUTH_RECHECK_SECONDS: once it no longer authenticates
+    (revoked), the stream sends `error` (an AuthError) and closes."""
     session = sessions.get(user.team_id, session_id)
-    return StreamingResponse(_log_events(sessions, session, after), media_type="text/event-stream")
+    identity = platform_of(request).identity
+    authorization = request.headers.get("authorization", "")
+
+    def still_allowed() -> bool:
+        try:
+            return identity.authenticate(authorization).id == user.id
+        except AuthError:
+            return False
+
+    return StreamingResponse(_log_events(sessions, session, after, still_allowed), media_type="text/event-stream")
 
 
-async def _log_events(sessions: SessionService, session: Session, after: int) -> AsyncIterator[str]:
+AUTH_RECHECK_SECONDS = 1.0
+KEEP_ALIVE_SECONDS = 15.0
+
+
+async def _log_events(
+    sessions: SessionService, session: Session, after: int, still_allowed: Callable[[], bool]
+) -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
     queue = sessions.watch(session)  # before reading history, so no line falls in between
     try:
         last = after
@@ -173,11 +199,22 @@ async def _log_events(sessions: SessionService, session: Session, after: int) ->
         if now is not None and now.is_final:
             yield _sse("end", {"state": now.state})
             return
+        next_check = loop.time() + AUTH_RECHECK_SECONDS
+        keep_alive = loop.time() + KEEP_ALIVE_SECONDS
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), timeout=15)
+                item = await asyncio.wait_for(queue.get(), timeout=max(0.0, next_check - loop.time()))
             except TimeoutError:
-                yield ": keep-alive\n\n"
+                item = None
+            if loop.time() >= next_check:
+                if not still_allowed():
+                    yield _sse("error", _revoked())
+                    return
+                next_check = loop.time() + AUTH_RECHECK_SECONDS
+            if item is None:
+                if loop.time() >= keep_alive:
+                    keep_alive = loop.time() + KEEP_ALIVE_SECONDS
+                    yield ": keep-alive\n\n"
                 continue
             if isinstance(item, SessionEnded):
                 yield _sse("end", {"state": item.state})
@@ -187,6 +224,14 @@ async def _log_events(sessions: SessionService, session: Session, after: int) ->
                 yield _sse("log", _log_json(item))
     finally:
         sessions.unwatch(session, queue)
+
+
+def _revoked() -> dict[str, object]:
+    return error_body(
+        AuthError.__name__,
+        "the token of this stream is unknown or revoked; the stream is closed",
+        "use a live token (see `purr tokens list`) and open the stream again",
+    )
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

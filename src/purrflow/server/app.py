@@ -14,7 +14,9 @@ from starlette.types import Scope
 
 from purrflow import __version__
 from purrflow.config import ADMIN_TOKEN_FILE, ServerConfig
+from purrflow.data_lock import DataDirLock
 from purrflow.engine.deploy import collect_files
+from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.faults import Faults
 from purrflow.orchestrators.launchers import make_launcher
 from purrflow.platform import Platform, PlatformConfig, build_platform
@@ -30,7 +32,9 @@ from purrflow.server import (
     webhooks,
 )
 from purrflow.server.durable import DurableResponses
+from purrflow.server.limits import BodySizeLimit
 from purrflow.store import open_store
+from purrflow.wire import Limits
 
 log = logging.getLogger("purrflow.server")
 
@@ -63,6 +67,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.state.config = config
     errors.install(app)
     app.add_middleware(DurableResponses, committed=lambda scope: platform_of_app(scope).committed())
+    app.add_middleware(BodySizeLimit)  # outermost of ours: a body over its limit reaches nothing
     app.include_router(api.router)
     app.include_router(values_api.router)
     app.include_router(identity_api.router)
@@ -82,6 +87,17 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         timezone=config.timezone,
         catch_up=config.catch_up,
         faults=Faults.of(config.faults),
+        sandbox=_sandbox_settings(config),
+        limits=Limits(config.session_memory, config.session_cpu, config.session_files),
+    )
+
+
+def _sandbox_settings(config: ServerConfig) -> SandboxSettings:
+    return SandboxSettings(
+        mode=config.sandbox,
+        allow=config.sandbox_allow,
+        trust_all_code=config.trust_all_code,
+        pass_env=config.pass_env,
     )
 
 
@@ -103,16 +119,23 @@ async def _deploy_demo(platform: Platform) -> None:
 
 
 def run_server(config: ServerConfig) -> None:
-    """Serve until interrupted (`purr up`)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir})", flush=True)
-    print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
-    uvicorn.run(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-    )
+    """Serve until interrupted (`purr up`); refuse at once a data folder another server holds."""
+    lock = DataDirLock(config.data_dir)
+    lock.acquire()
+    try:
+        sandbox = SandboxPolicy(config.data_dir, _sandbox_settings(config))  # a bad --sandbox-allow stops here
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir})", flush=True)
+        print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
+        print(f"  {sandbox.describe()}", flush=True)
+        uvicorn.run(
+            create_app(config),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+        )
+    finally:
+        lock.release()

@@ -7,8 +7,9 @@ from pydantic import BaseModel
 
 from purrflow.errors import NotFoundError
 from purrflow.server.deps import Config, CurrentUser
+from purrflow.server.json_body import CheckedJSONRoute
 
-router = APIRouter(prefix="/api/v1/config", tags=["config"])
+router = APIRouter(prefix="/api/v1/config", route_class=CheckedJSONRoute, tags=["config"])
 
 
 class SetConfigRequest(BaseModel):

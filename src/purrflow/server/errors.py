@@ -7,12 +7,19 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from purrflow import errors
 
 log = logging.getLogger("purrflow.server")
 
+
+class TooLargeError(errors.InvalidInputError):
+    """A request body, or a part of one, over its limit (413)."""
+
+
 STATUS: list[tuple[type[errors.PurrflowError], int]] = [
+    (TooLargeError, 413),
     (errors.AuthError, 401),
     (errors.ForbiddenError, 403),
     (errors.NotFoundError, 404),
@@ -30,6 +37,17 @@ def install(app: FastAPI) -> None:
     async def purrflow_error(_: Request, err: errors.PurrflowError) -> JSONResponse:
         status = next(code for kind, code in STATUS if isinstance(err, kind))
         return JSONResponse(error_body(type(err).__name__, err.message, err.hint), status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+        """Starlette's own refusals (no such route, a method it does not take) in purrflow's form."""
+        hints = {404: "see /api/v1/docs for the routes", 405: "see /api/v1/docs for the methods of each route"}
+        where = f"{request.method} {request.url.path[:200]}"
+        return JSONResponse(
+            error_body("HTTPError", f"{where}: {err.detail}", hints.get(err.status_code)),
+            status_code=err.status_code,
+            headers=err.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, err: RequestValidationError) -> JSONResponse:

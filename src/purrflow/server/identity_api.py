@@ -9,10 +9,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from purrflow.server.deps import CurrentUser, Identity
+from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.schemas import iso
 from purrflow.store import TokenInfo, User
 
-router = APIRouter(prefix="/api/v1", tags=["identity"])
+router = APIRouter(prefix="/api/v1", route_class=CheckedJSONRoute, tags=["identity"])
 
 
 class CreateTeamRequest(BaseModel):

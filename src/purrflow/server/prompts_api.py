@@ -9,10 +9,11 @@ from pydantic import BaseModel
 
 from purrflow.rules.prompts import SECRET_TYPES
 from purrflow.server.deps import CurrentUser, Prompts
+from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.schemas import iso
 from purrflow.store import PromptRecord
 
-router = APIRouter(prefix="/api/v1/prompts", tags=["prompts"])
+router = APIRouter(prefix="/api/v1/prompts", route_class=CheckedJSONRoute, tags=["prompts"])
 
 
 class AnswerRequest(BaseModel):

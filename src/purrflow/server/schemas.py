@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from purrflow.engine.webhooks import scrub_text
 from purrflow.errors import InvalidInputError
 from purrflow.store import Session, Trigger
 
@@ -57,11 +58,14 @@ def decode_files(files: dict[str, str]) -> dict[str, bytes]:
 
 
 def jsonable(value: Any) -> Any:
-    """Event data may hold bytes (webhook bodies): show them as text."""
+    """Event data may hold bytes (webhook bodies): show them as text. Text with lone surrogates (stored
+    before JSON from outside was scrubbed on the way in) is shown with U+FFFD, so it can be encoded."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return scrub_text(value)
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {scrub_text(str(k)): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
@@ -92,7 +96,7 @@ def session_json(session: Session, *, detail: bool = False) -> dict[str, Any]:
     }
     if detail:
         body["event"] = jsonable(session.event)
-        body["memo"] = session.memo
+        body["memo"] = jsonable(session.memo)
     return body
 
 

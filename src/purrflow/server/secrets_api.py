@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from purrflow.server.deps import CurrentUser, Secrets
+from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.schemas import iso
 
-router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"])
+router = APIRouter(prefix="/api/v1/secrets", route_class=CheckedJSONRoute, tags=["secrets"])
 
 
 class SetSecretRequest(BaseModel):

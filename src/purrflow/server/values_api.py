@@ -9,8 +9,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from purrflow.server.deps import CurrentUser, Projects, Values
+from purrflow.server.json_body import CheckedJSONRoute
 
-router = APIRouter(prefix="/api/v1/values", tags=["values"])
+router = APIRouter(prefix="/api/v1/values", route_class=CheckedJSONRoute, tags=["values"])
 
 
 class SetValueRequest(BaseModel):

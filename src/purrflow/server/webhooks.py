@@ -3,6 +3,11 @@
 The event is committed before the answer (`server/durable.py`). Async triggers answer 202 at once; sync
 ones answer what the session sets with `http_outcome` (first call wins), 200 when it ends without one,
 500 when it fails, and 504 after the configured timeout.
+
+A body is read up to MAX_BODY_BYTES (413 past it). Any body within it is accepted as an event: one that
+is not JSON, nests more than MAX_JSON_DEPTH levels deep, or holds NaN or an overflowing number has
+`body.json` None (its text and bytes are kept); lone surrogates in JSON text become U+FFFD
+(`engine/webhooks.py`).
 """
 
 from __future__ import annotations

@@ -34,11 +34,13 @@ class ProjectService:
         committer: GroupCommitter,
         deployments: DeploymentFiles,
         *,
+        may_run_code: Callable[[str], None],
         on_deployed: Callable[[str], None],
     ) -> None:
         self._store = store
         self._committer = committer
         self._deployments = deployments
+        self._may_run_code = may_run_code
         self._on_deployed = on_deployed
 
     # -- reading -------------------------------------------------------------------------------
@@ -81,7 +83,9 @@ class ProjectService:
 
         With `migrate`, the project's unfinished sessions move to the new code: each replays its journal
         against it when it next runs, and fails as non-deterministic if the new code diverges.
+        A team whose code this server would not run (it cannot sandbox it) is refused here, not later.
         """
+        self._may_run_code(team_id)
         staging, manifest = stage(self._deployments.root, files, name)
         store = self._store
         try:

@@ -3,31 +3,34 @@ operations and waits mean, and where its end is recorded."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from purrflow.engine.deploy import DeploymentFiles
 from purrflow.engine.dispatch import EventDispatch
 from purrflow.engine.journal import Journal
+from purrflow.engine.sandbox import FIRST_TEAM_UID, SandboxPolicy
 from purrflow.engine.seams import SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.errors import InternalError
 from purrflow.services.host_ops import HostServices, SessionOps
+from purrflow.services.identity import OPERATOR_TEAM
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.triggers import TriggerService
 from purrflow.store import OpenWait, Session, Store
-from purrflow.wire import EventWait, HostOps, InboxWait, PromptWait, StartSession, WaitSpec
+from purrflow.wire import EventWait, HostOps, InboxWait, Limits, PromptWait, StartSession, WaitSpec
 
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    """Where sessions keep their files, and what they are told about their person."""
+    """Where sessions keep their files, what they are told about their person, and their bounds."""
 
     data_dir: Path
     #: Where the session's person is: "web" (server: API and UI) or "terminal" (`purr run`), and their OS.
     interface: str = "web"
     host_platform: str = "unknown"
+    limits: Limits = field(default_factory=Limits)
 
 
 class ServerSessionHost:
@@ -43,6 +46,7 @@ class ServerSessionHost:
         prompts: PromptService,
         signals: SignalWaits,
         dispatch: EventDispatch,
+        sandbox: SandboxPolicy,
         settings: RunnerSettings,
     ) -> None:
         self._store = store
@@ -54,23 +58,33 @@ class ServerSessionHost:
         self._prompts = prompts
         self._signals = signals
         self._dispatch = dispatch
+        self._sandbox = sandbox
         self._settings = settings
 
     def prepare(self, session: Session) -> StartSession:
+        team_id = self._projects.team_of(session.project_id)
+        self._sandbox.check_team(self._services.identity.team(team_id).name, OPERATOR_TEAM)
         project_dir = self._deployments.ensure(session.deployment_id)
         if not session.durable:  # a non-durable session that was interrupted runs again from the start
             self._journal.clear(session.id)
         if session.state != "running":
             self._store.set_session_state(session.id, "running")
+        env, writable = self.environment(session)
+        sandbox = None
+        if self._sandbox.enabled:
+            uid = self._store.team_run_uid(team_id, first=FIRST_TEAM_UID)
+            sandbox = self._sandbox.spec(uid, project_dir, writable)
         return StartSession(
             session_id=session.id,
             project_dir=str(project_dir),
             entrypoint=session.entrypoint,
             event=session.event,
             journal=self._journal.read(session.id),
-            env=self.environment(session),
+            env=env,
             durable=session.durable,
             output_position=self._store.output_position(session.id) if session.durable else (0, 0),
+            sandbox=sandbox,
+            limits=self._settings.limits,
         )
 
     def host_ops(self, session: Session) -> HostOps:
@@ -98,19 +112,21 @@ class ServerSessionHost:
         self._services.sessions.finish(session_id, end)
 
     # -- the runner's environment --------------------------------------------------------------
-    def environment(self, session: Session) -> dict[str, str]:
-        """Manifest vars, every webhook's URL and connection fields, and CTO.ai's SDK variables."""
+    def environment(self, session: Session) -> tuple[dict[str, str], list[Path]]:
+        """The runner's whole environment — what every runner gets (PATH, LANG, TZ, NO_PROXY and what the
+        operator passes), manifest vars, webhook URLs, connection fields, CTO.ai's SDK variables — and
+        the folders of the run it may write (its HOME and TMPDIR the runner makes itself)."""
         data_dir = self._settings.data_dir
         state_dir = data_dir / "state" / self._root_session(session)
         state_dir.mkdir(parents=True, exist_ok=True)
         config_dir = data_dir / "workflow-config" / session.project_id  # CTO.ai's (deprecated) config folder
         config_dir.mkdir(parents=True, exist_ok=True)
-        env: dict[str, str] = {
+        env = self._sandbox.environment_base()
+        env |= {
             "PURRFLOW_SESSION_ID": session.id,
             "PURRFLOW_PROJECT": session.project_name,
             "SDK_STATE_DIR": str(state_dir),
             "SDK_CONFIG_DIR": str(config_dir),
-            "SDK_HOME_DIR": str(Path.home()),
             "SDK_INTERFACE_TYPE": self._settings.interface,
             "OPS_HOST_PLATFORM": self._settings.host_platform,
         }
@@ -124,9 +140,9 @@ class ServerSessionHost:
             if url:
                 env[f"{trigger.name}__webhook_url"] = url
         for connection, fields in self._projects.connection_vars(session.project_id).items():
-            for field, value in fields.items():
-                env[f"{connection}__{field}"] = value
-        return env
+            for name, value in fields.items():
+                env[f"{connection}__{name}"] = value
+        return env, [state_dir, config_dir]
 
     def _root_session(self, session: Session) -> str:
         """The first session of a workflow run: its state folder is shared by every session it starts."""

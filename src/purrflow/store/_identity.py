@@ -67,6 +67,18 @@ class IdentityStore(Database):
             for row in self._all(f"SELECT {_USER_COLS} FROM users WHERE team_id = ? ORDER BY username", team_id)
         ]
 
+    def team_run_uid(self, team_id: str, *, first: int) -> int:
+        """The unprivileged uid the team's sessions run as; allocated (from `first` up) on first use."""
+        row = self._one("SELECT run_uid FROM teams WHERE id = ?", team_id)
+        if row is None:
+            raise KeyError(team_id)
+        if row[0] is not None:
+            return int(row[0])
+        top = self._one("SELECT MAX(run_uid) FROM teams")
+        uid = max(first, int(top[0]) + 1 if top and top[0] is not None else first)
+        self._exec("UPDATE teams SET run_uid = ? WHERE id = ?", uid, team_id)
+        return uid
+
     def list_teams(self) -> list[Team]:
         return [Team(*row) for row in self._all("SELECT id, name FROM teams ORDER BY name")]
 

@@ -14,7 +14,7 @@ _SESSION_COLS = (
     "s.id, s.project_id, s.deployment_id, s.entrypoint, s.trigger_name, s.event_id, s.parent_id, s.event, s.memo,"
     " s.durable, s.state, s.result, s.result_repr, s.error,"
     " (SELECT COALESCE(MAX(j.seq), 0) FROM journal j WHERE j.session_id = s.id),"
-    " s.created_at, s.updated_at, p.name, s.user_id"
+    " s.created_at, s.updated_at, p.name, s.user_id, s.runner_deaths, s.active_seconds"
 )
 _SESSION_FROM = "sessions s JOIN projects p ON p.id = s.project_id"
 
@@ -26,7 +26,7 @@ def _session(row: Any) -> Session:
         event_id=row[5], parent_id=row[6], event=pickle.loads(row[7]), memo=loads(row[8]) or {},
         durable=bool(row[9]), state=row[10], result=row[11], result_repr=row[12],
         error=SessionError(**error) if error else None, steps=row[14], created_at=row[15],
-        updated_at=row[16], project_name=row[17], user_id=row[18],
+        updated_at=row[16], project_name=row[17], user_id=row[18], runner_deaths=row[19], active_seconds=row[20],
     )  # fmt: skip
 
 
@@ -95,6 +95,16 @@ class SessionStore(Database):
 
     def set_session_state(self, session_id: str, state: str) -> None:
         self._exec("UPDATE sessions SET state = ?, updated_at = ? WHERE id = ?", state, time.time(), session_id)
+
+    def record_runner_death(self, session_id: str) -> int:
+        """Count one more dead runner of the session; how many have died now."""
+        self._exec("UPDATE sessions SET runner_deaths = runner_deaths + 1 WHERE id = ?", session_id)
+        row = self._one("SELECT runner_deaths FROM sessions WHERE id = ?", session_id)
+        return int(row[0]) if row else 0
+
+    def add_active_time(self, session_id: str, seconds: float) -> None:
+        """Time the session ran outside waits (what its wall-clock timeout counts)."""
+        self._exec("UPDATE sessions SET active_seconds = active_seconds + ? WHERE id = ?", seconds, session_id)
 
     def finish_session(
         self, session_id: str, *, state: str, result: bytes | None = None, result_repr: str = "",

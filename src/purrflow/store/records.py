@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FINAL_STATES = frozenset({"completed", "error", "stopped"})
-LIVE_STATES = frozenset({"created", "running", "waiting"})
+#: `queued`: admitted later, when a runner is free (the server's limit, or its trigger's concurrency).
+LIVE_STATES = frozenset({"created", "queued", "running", "waiting"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,8 @@ class Session:
     updated_at: float
     project_name: str = field(default="")
     user_id: str | None = None  # whom the session runs for
+    runner_deaths: int = 0  # runners that died before it finished (each death replays it, a bounded number of times)
+    active_seconds: float = 0.0  # time run outside waits, in earlier runners (its wall-clock timeout counts it)
 
     @property
     def is_final(self) -> bool:

@@ -56,6 +56,7 @@ from purrflow.wire.ops import (
     Track,
     Unsubscribe,
 )
+from purrflow.wire.sandbox import Limits, SandboxSpec
 from purrflow.wire.steps import StepName, WaitKind
 from purrflow.wire.waits import (
     INBOX_STEPS,
@@ -96,6 +97,7 @@ __all__ = [
     "HttpOutcome",
     "InboxWait",
     "JournalEntry",
+    "Limits",
     "ListValueKeys",
     "LogLine",
     "LogLines",
@@ -104,6 +106,7 @@ __all__ = [
     "QueryEvents",
     "RecordOutcome",
     "RunnerMessage",
+    "SandboxSpec",
     "SecretExists",
     "SecretGet",
     "SecretSet",

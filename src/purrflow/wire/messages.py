@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from purrflow.wire.ops import HostOp
+from purrflow.wire.sandbox import Limits, SandboxSpec
 from purrflow.wire.waits import WaitSpec
 
 HEADER = struct.Struct(">I")
@@ -66,6 +67,9 @@ class StartSession:
     #: Output already recorded: (step position, lines printed at that position). Replay stays silent
     #: until it has passed that point, so every line is logged once however often the session replays.
     output_position: tuple[int, int] = (0, 0)
+    #: Where the runner runs: None runs it as the server's user, seeing what the server sees.
+    sandbox: SandboxSpec | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(frozen=True, slots=True)
