@@ -46,6 +46,14 @@ class ServerConfig:
     session_memory: int = 1 << 30
     session_cpu: int = 3600
     session_files: int = 1024
+    #: How long a session may run outside waits when its trigger sets no `timeout` (None: no limit).
+    session_timeout: float | None = None
+    #: How often a session's runner may die, each time replaying it, before the session ends in error.
+    runner_attempts: int = 3
+    #: Runners alive at once (None: from the machine's memory and the descriptor limit); sessions beyond
+    #: it queue, and webhooks are answered 503 once `max_queued` wait.
+    max_runners: int | None = None
+    max_queued: int = 10_000
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -62,6 +70,10 @@ class ServerConfig:
             raise InvalidInputError(f"sandbox {self.sandbox!r} is unknown", hint="use auto, on or off")
         if self.session_memory < 64 << 20:
             raise InvalidInputError("the session memory limit must be at least 64 MiB", hint="e.g. --session-memory 1G")
+        if (self.max_runners is not None and self.max_runners < 1) or self.max_queued < 1:
+            raise InvalidInputError("--max-runners and --max-queued must be at least 1")
+        if self.runner_attempts < 0:
+            raise InvalidInputError("--runner-attempts must be 0 or more")
         if self.session_cpu < 1 or self.session_files < 64:
             raise InvalidInputError("sessions need at least 1 s of CPU time and 64 open files")
         if self.durability not in ("full", "normal"):

@@ -1,4 +1,5 @@
-"""Schedules as a manifest writes them: 5-field cron, `@every <duration>` and the usual macros.
+"""Schedules as a manifest writes them: 5-field cron, `@every <duration>` and the usual macros; and
+durations (a trigger's `timeout`).
 
 Parsed in one place for both the manifest (which refuses a schedule at deploy time, naming the field
 that is wrong) and the scheduler (which asks for the next tick). Time is a parameter (`moment` in, the
@@ -97,6 +98,24 @@ def parse_every(duration: str, text: str | None = None) -> float:
     seconds = sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
     if seconds <= 0:
         raise InvalidInputError(f"{whole!r}: the interval must be longer than zero")
+    return seconds
+
+
+def parse_duration(text: str, what: str) -> float:
+    """A number of seconds (`90`, `1.5`) or a Go duration (`2s`, `5m`, `1h30m`), longer than zero."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        compact = value.replace(" ", "")
+        parts = _DURATION_PART.findall(compact)
+        if not parts or "".join(number + unit for number, unit in parts) != compact:
+            raise InvalidInputError(
+                f"{what} {text!r} is not a duration", hint="e.g. 30s, 5m, 1h30m, or a number of seconds"
+            ) from None
+        seconds = sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+    if not seconds > 0 or seconds == float("inf"):
+        raise InvalidInputError(f"{what} {text!r} must be longer than zero", hint="e.g. 30s, 5m or 1h")
     return seconds
 
 

@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from purrflow.cron import EXAMPLES as CRON_EXAMPLES
-from purrflow.cron import Schedule
+from purrflow.cron import Schedule, parse_duration
 from purrflow.errors import FilterError, InvalidInputError, ManifestError
 from purrflow.filters import Filter
 from purrflow.opsyml import OPS_NAMES, OPS_PREFIX, OpsFile, find_ops_file, is_ops_call, parse_ops_file
@@ -101,6 +101,10 @@ class TriggerSpec(_Frozen):
     is_durable: bool = True
     schedule: str | None = None
     connection: str | None = None
+    #: Seconds its sessions may run outside waits before they end in error (None: the server's limit).
+    timeout: float | None = None
+    #: How many of its sessions may be under way at once; later ones queue (None: no limit of its own).
+    concurrency: int | None = None
     line: int = 0
     call_line: int = 0
 
@@ -374,6 +378,8 @@ _TRIGGER_FIELDS = (
     "call",
     "is_sync",
     "is_durable",
+    "timeout",
+    "concurrency",
 )
 
 
@@ -404,9 +410,32 @@ def _trigger(
         is_durable=durable if is_durable is None else is_durable,
         schedule=schedule,
         connection=connection,
+        timeout=_timeout(reader, fields.get("timeout"), (*path, "timeout")),
+        concurrency=_concurrency(reader, fields.get("concurrency"), (*path, "concurrency")),
         line=reader.line(path),
         call_line=reader.line((*path, "call")),
     )
+
+
+def _timeout(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> float | None:
+    value = reader.text(node, path)
+    if value is None:
+        return None
+    try:
+        return parse_duration(value, "timeout")
+    except InvalidInputError as err:
+        raise reader.error(path, err.message, hint=err.hint) from None
+
+
+def _concurrency(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> int | None:
+    value = reader.text(node, path)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise reader.error(
+            path, f"concurrency must be a whole number of at least 1, not {value!r}", hint="e.g. concurrency: 1"
+        )
+    return int(value)
 
 
 def _trigger_kind(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, name: str) -> TriggerKind:

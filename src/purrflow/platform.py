@@ -62,8 +62,14 @@ class PlatformConfig:
     host_platform: str = "unknown"
     faults: Faults = NO_FAULTS
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
-    #: Each runner's memory, CPU time and open files.
+    #: Each runner's memory, CPU time and open files; how long a session may run outside waits.
     limits: Limits = field(default_factory=Limits)
+    session_timeout: float | None = None
+    #: How often a session's runner may die (each death replays it) before the session ends in error.
+    runner_attempts: int = 3
+    #: Runners alive at once (later sessions queue), and how many may queue before new work is turned away.
+    max_runners: int = 64
+    max_queued: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,7 @@ class Health:
     """What the server holds right now (for operators)."""
 
     runners: int
+    queued: int
     timers: int
     commits: int
 
@@ -141,7 +148,13 @@ class Platform:
         await self._committer.flushed()
 
     def health(self) -> Health:
-        return Health(self._orchestrator.live_runners, len(self._timers), self._committer.commits)
+        return Health(
+            self._orchestrator.live_runners, self._orchestrator.queued, len(self._timers), self._committer.commits
+        )
+
+    def overloaded(self) -> bool:
+        """Too many sessions wait for a runner: new work is turned away (503) rather than queued for long."""
+        return self._orchestrator.overloaded
 
 
 def build_platform(
@@ -229,7 +242,9 @@ def build_platform(
         signals=signals,
         dispatch=dispatch,
         sandbox=sandbox,
-        settings=RunnerSettings(config.data_dir, config.interface, config.host_platform, config.limits),
+        settings=RunnerSettings(
+            config.data_dir, config.interface, config.host_platform, config.limits, config.session_timeout
+        ),
     )
     orchestrator = LocalOrchestrator(
         store=store,
@@ -243,6 +258,10 @@ def build_platform(
         clock=clock,
         hot_wait_seconds=config.hot_wait_seconds,
         prewarm_seconds=config.prewarm_seconds,
+        runner_attempts=config.runner_attempts,
+        limits=config.limits,
+        max_runners=config.max_runners,
+        max_queued=config.max_queued,
     )
     return Platform(
         committer=committer,

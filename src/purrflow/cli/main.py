@@ -78,9 +78,22 @@ def up(
     session_memory: Annotated[str | None, typer.Option(help="each session's memory limit (1G)")] = None,
     session_cpu: Annotated[int | None, typer.Option(help="each runner's CPU time limit, seconds (3600)")] = None,
     session_files: Annotated[int | None, typer.Option(help="each session's open files limit (1024)")] = None,
+    session_timeout: Annotated[
+        str | None, typer.Option(help="how long a session may run outside waits, e.g. 10m (no limit)")
+    ] = None,
+    runner_attempts: Annotated[
+        int | None, typer.Option(help="replays of a session whose runner died before it errs (3)")
+    ] = None,
+    max_runners: Annotated[
+        int | None, typer.Option(help="runners alive at once; later sessions queue (from memory and fd limit)")
+    ] = None,
+    max_queued: Annotated[
+        int | None, typer.Option(help="queued sessions before webhooks answer 503 + Retry-After (10000)")
+    ] = None,
 ) -> None:
     """Start the server (SQLite in the data folder, nothing else needed)."""
     from purrflow.config import ServerConfig, parse_size
+    from purrflow.cron import parse_duration
     from purrflow.server.app import run_server
 
     config = ServerConfig.from_env(
@@ -99,6 +112,10 @@ def up(
         session_memory=parse_size(session_memory) if session_memory else None,
         session_cpu=session_cpu,
         session_files=session_files,
+        session_timeout=parse_duration(session_timeout, "--session-timeout") if session_timeout else None,
+        runner_attempts=runner_attempts,
+        max_runners=max_runners,
+        max_queued=max_queued,
     )
     run_server(config)
 

@@ -25,6 +25,15 @@ WaitEnded = Callable[[str, int, bytes], None]
 ScheduleTimer = Callable[[str, int, float], None]
 
 
+@dataclass(frozen=True, slots=True)
+class RunnerExit:
+    """How a runner process ended: its exit code (negative: the signal that ended it) and CPU time;
+    None where it is not known (the process that could tell died first)."""
+
+    code: int | None = None
+    cpu_seconds: float | None = None
+
+
 class RunnerProcess(Protocol):
     """One runner: a process serving one session over a framed stream."""
 
@@ -35,6 +44,9 @@ class RunnerProcess(Protocol):
     @property
     def writer(self) -> asyncio.StreamWriter: ...
     def kill(self) -> None: ...
+    async def exited(self) -> RunnerExit:
+        """Wait until the process has ended; how it ended."""
+        ...
 
 
 class Launcher(Protocol):
@@ -56,6 +68,16 @@ class SessionEnd:
     completion: bytes | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What decides when a session may start: its team (teams take turns) and its trigger's concurrency."""
+
+    team_id: str
+    #: (project id, trigger name) of the trigger whose `concurrency` bounds it, if it has one.
+    trigger: tuple[str, str] | None = None
+    concurrency: int | None = None
+
+
 class SessionHost(Protocol):
     """What a session's messages mean: the services' side of driving a session.
 
@@ -66,8 +88,20 @@ class SessionHost(Protocol):
         """The runner's start: deployment folder, journal (in clear), environment. Marks it running."""
         ...
 
+    def timeout(self, session: Session) -> float | None:
+        """How long the session may run, outside waits, before it ends in error (None: no limit)."""
+        ...
+
     def host_ops(self, session: Session) -> HostOps:
         """The host operations, bound to this session."""
+        ...
+
+    def admission(self, session: Session) -> Admission:
+        """Its team, and its trigger's concurrency."""
+        ...
+
+    def under_way(self, trigger: tuple[str, str]) -> int:
+        """How many sessions of this trigger are running or waiting."""
         ...
 
     def open_wait(self, session: Session, seq: int, wait: WaitSpec) -> bytes | None:

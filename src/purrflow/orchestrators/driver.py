@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.journal import Journal
 from purrflow.engine.logs import LogBus
-from purrflow.engine.seams import Launcher, RunnerProcess, SessionEnd, SessionHost
+from purrflow.engine.seams import Launcher, RunnerExit, RunnerProcess, SessionEnd, SessionHost
 from purrflow.engine.timers import TimerQueue
 from purrflow.errors import InternalError, PurrflowError
 from purrflow.faults import Faults
+from purrflow.orchestrators import exits
+from purrflow.orchestrators.launchers import RESOURCE_ERRORS
 from purrflow.store import LogRecord, Session, SessionError, Store
 from purrflow.wire import (
     HEADER,
@@ -31,6 +33,7 @@ from purrflow.wire import (
     CallResult,
     Finished,
     HostOps,
+    Limits,
     LogLines,
     SleepUntil,
     StartSession,
@@ -46,6 +49,8 @@ from purrflow.wire import (
 
 log = logging.getLogger("purrflow.orchestrators.driver")
 _NONE = pickle.dumps(None)
+#: A session that found no process or descriptor for its runner is admitted again this much later.
+RESOURCE_RETRY_SECONDS = 0.5
 #: Messages that carry a step: a failure to handle one fails that step, not the session.
 _StepMessage = StepRecorded | CallHost | Wait
 
@@ -70,6 +75,12 @@ class DriverContext:
     #: Called once when the driver's runner is gone (finished, suspended, stopped or dead); False when
     #: another driver has taken the session over meanwhile.
     on_ended: Callable[[SessionDriver], bool]
+    #: Run the session again after this many seconds (its runner died).
+    relaunch: Callable[[str, float], None]
+    #: How often a session's runner may die and the session be replayed before it ends in error.
+    runner_attempts: int
+    #: Each runner's limits (to name the one a dead runner reached).
+    limits: Limits
 
 
 class SessionDriver:
@@ -87,6 +98,12 @@ class SessionDriver:
         self._session: Session | None = None
         self._ops: HostOps | None = None
         self._log_seq = 0
+        #: The wall-clock timeout: time runs while the runner runs user code, not while it waits.
+        self._timeout: float | None = None
+        self._ran_before = 0.0  # in earlier runners
+        self._ran = 0.0  # in this one, up to `_running_since`
+        self._running_since: float | None = None
+        self._deadline: asyncio.TimerHandle | None = None
 
     @property
     def alive(self) -> bool:
@@ -102,7 +119,7 @@ class SessionDriver:
             self._contain("driving the session", err)
         finally:
             try:
-                self._ended()
+                await self._runner_gone()
             except Exception as err:
                 log.error("session %s: recording that its runner ended failed", self.session_id, exc_info=err)
 
@@ -115,9 +132,16 @@ class SessionDriver:
         try:
             start = self._prepare(session)
             self.proc = await cx.launcher.launch()
-        except (PurrflowError, OSError) as err:  # a broken deployment, or no way to start a process
-            log.warning("session %s could not start: %s", self.session_id, err)
-            self._finish_error(SessionError("RunnerStartError", f"could not start a runner: {err}"))
+        except OSError as err:
+            if err.errno in RESOURCE_ERRORS:  # out of processes, memory or descriptors: not the session's fault
+                self.stopping = True  # nothing to account for; the session is admitted again shortly
+                log.warning("session %s waits for a runner: %s", self.session_id, err)
+                cx.relaunch(self.session_id, RESOURCE_RETRY_SECONDS)
+                return
+            self._start_failed(err)
+            return
+        except PurrflowError as err:  # a broken deployment, a team this server will not run
+            self._start_failed(err)
             return
         except Exception as err:
             self._contain("preparing the session's start", err)
@@ -125,6 +149,7 @@ class SessionDriver:
         try:
             self.proc.writer.write(encode(start))
             await self.proc.writer.drain()
+            self._clock_runs()
             await self._serve(self.proc.reader)
         except (ConnectionError, OSError):
             pass
@@ -139,6 +164,8 @@ class SessionDriver:
         self._session = session
         self._ops = cx.host.host_ops(session)
         self.durable = session.durable
+        self._timeout = cx.host.timeout(session)
+        self._ran_before = session.active_seconds
         return start
 
     async def _serve(self, reader: asyncio.StreamReader) -> None:
@@ -150,17 +177,81 @@ class SessionDriver:
                 return
             self._handle(body)
 
-    def _ended(self) -> None:
-        if not self._cx.on_ended(self):
+    def _start_failed(self, err: Exception) -> None:
+        log.warning("session %s could not start: %s", self.session_id, err)
+        self._finish_error(SessionError("RunnerStartError", f"could not start a runner: {err}"))
+
+    async def _runner_gone(self) -> None:
+        """The runner's process has ended, or was never started: account for it, and replay the session
+        if it died before it finished."""
+        cx = self._cx
+        self._clock_stops()
+        if self._ran:
+            with cx.committer.write(atomic=False):
+                cx.store.add_active_time(self.session_id, self._ran)
+        if not cx.on_ended(self) or self.finished or self.suspended or self.stopping or self.proc is None:
             return
-        if self.finished or self.suspended or self.stopping:
+        try:
+            ended = await asyncio.wait_for(self.proc.exited(), timeout=5)
+        except TimeoutError:
+            ended = RunnerExit()
+        if exits.used_up_cpu(ended, cx.limits):
+            limit = cx.limits.cpu_seconds
+            self._finish_error(
+                SessionError("CpuLimitExceeded", f"the session exceeded its CPU time limit of {limit} s")
+            )
             return
+        reason = exits.describe(ended)
+        with cx.committer.write(atomic=False):
+            deaths = cx.store.record_runner_death(self.session_id)
+        if deaths > cx.runner_attempts:
+            message = f"{reason}; its runner died {deaths} times, so the session is not replayed again"
+            self._finish_error(SessionError("RunnerDied", message))
+            return
+        delay = exits.backoff(deaths)
+        attempt = f"replay {deaths} of {cx.runner_attempts}"
+        self._logs(
+            [(cx.clock(), "system", f"{reason}; the session replays from its journal in {delay:g} s ({attempt})", 0)]
+        )
+        log.warning("session %s: %s; replaying in %g s (%s)", self.session_id, reason, delay, attempt)
+        cx.relaunch(self.session_id, delay)
+
+    # -- the wall-clock timeout ----------------------------------------------------------------
+    def _clock_runs(self) -> None:
+        """User code runs (again): time counts, and the timeout is armed for what is left of it."""
+        if self._running_since is not None or not self.alive:
+            return
+        loop = asyncio.get_running_loop()
+        self._running_since = loop.time()
+        if self._timeout is not None:
+            left = self._timeout - self._ran_before - self._ran
+            self._deadline = loop.call_later(
+                max(0.0, left), self._guarded("ending a timed-out session", self._timed_out)
+            )
+
+    def _clock_stops(self) -> None:
+        """The session waits (or its runner is gone): time stops counting."""
+        if self._running_since is None:
+            return
+        self._ran += asyncio.get_running_loop().time() - self._running_since
+        self._running_since = None
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _timed_out(self) -> None:
+        if not self.alive:
+            return
+        self._clock_stops()
         self._finish_error(
             SessionError(
-                "RunnerExited",
-                "the runner process ended before the session finished (it was killed, crashed, or called os._exit)",
+                "Timeout",
+                f"the session ran for longer than its timeout of {self._timeout:g} s"
+                " (time spent waiting does not count)",
             )
         )
+        if self.proc is not None:
+            self.proc.kill()
 
     def kill(self) -> None:
         """The session was stopped: end its process."""
@@ -304,6 +395,7 @@ class SessionDriver:
             cx.committer.after_commit(lambda: self.send(WaitResult(message.seq, result)), self.kill)
             return
         self.pending_wait = message.seq
+        self._clock_stops()
         cx.committer.after_commit(self._guarded("waiting", lambda: self._hold(message.seq), message))
 
     def _hold(self, seq: int) -> None:
@@ -317,6 +409,7 @@ class SessionDriver:
         self._suspend()
 
     def _suspend(self) -> None:
+        self._clock_stops()
         self.suspended = True
         self.send(Suspend())
         with self._cx.committer.write(atomic=False):
@@ -325,6 +418,7 @@ class SessionDriver:
     def answer(self, seq: int, payload: bytes) -> None:
         """A wait this runner is blocked on ended (its result is already journaled)."""
         self.pending_wait = None
+        self._clock_runs()
         self.send(WaitResult(seq, payload))
 
     def _begin_sleep(self, seq: int, fire_at: float) -> None:
@@ -335,6 +429,7 @@ class SessionDriver:
         # does one running an external command, which replay would start again.
         if not self.durable or self.hold_waits or fire_at - cx.clock() <= cx.hot_wait_seconds:
             self.pending_wait = seq
+            self._clock_stops()
             cx.timers.schedule(self.session_id, seq, fire_at)
             return
         self._suspend()
@@ -353,6 +448,7 @@ class SessionDriver:
         except Exception as err:
             self._contain("ending a sleep", err)
             return
+        self._clock_runs()
         cx.committer.after_commit(lambda: self.send(WaitResult(seq, _NONE)), self.kill)
 
     def _logs(self, lines: list[tuple[float, str, str, int]]) -> None:
@@ -365,6 +461,7 @@ class SessionDriver:
         self._cx.committer.after_commit(lambda: self._cx.logs.publish(self.session_id, list(records)))
 
     def _finished(self, message: Finished) -> None:
+        self._clock_stops()
         if message.failure is None:
             self.finished = True
             end = SessionEnd("completed", message.result, message.result_repr, completion=message.completion)
@@ -374,6 +471,7 @@ class SessionDriver:
         self._finish_error(SessionError(failure.type, failure.message, failure.traceback), message.completion)
 
     def _finish_error(self, error: SessionError, completion: bytes | None = None) -> None:
+        self._clock_stops()
         self.finished = True
         self._logs([(self._cx.clock(), "system", f"session failed: {error.type}: {error.message}", 0)])
         self._cx.host.finish(self.session_id, SessionEnd("error", error=error, completion=completion))

@@ -17,8 +17,10 @@ from purrflow.engine.logs import LogBus
 from purrflow.engine.seams import Launcher, SessionHost
 from purrflow.engine.timers import TimerQueue
 from purrflow.faults import Faults
+from purrflow.orchestrators.admission import AdmissionQueue, Ticket
 from purrflow.orchestrators.driver import DriverContext, SessionDriver
 from purrflow.store import Store
+from purrflow.wire import Limits
 
 log = logging.getLogger("purrflow.orchestrators.local")
 
@@ -38,6 +40,10 @@ class LocalOrchestrator:
         clock: Callable[[], float],
         hot_wait_seconds: float,
         prewarm_seconds: float,
+        runner_attempts: int,
+        limits: Limits,
+        max_runners: int,
+        max_queued: int,
     ) -> None:
         self._store = store
         self._timers = timers
@@ -56,7 +62,15 @@ class LocalOrchestrator:
             hot_wait_seconds=hot_wait_seconds,
             prewarm_seconds=prewarm_seconds,
             on_ended=self._forget,
+            relaunch=self._relaunch,
+            runner_attempts=runner_attempts,
+            limits=limits,
         )
+        self._host = host
+        self._committer = committer
+        self._max_runners = max_runners
+        self._max_queued = max_queued
+        self._queue = AdmissionQueue()
         self._drivers: dict[str, SessionDriver] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
@@ -65,9 +79,19 @@ class LocalOrchestrator:
     def live_runners(self) -> int:
         return sum(1 for driver in self._drivers.values() if driver.proc is not None and driver.alive)
 
+    @property
+    def queued(self) -> int:
+        """Sessions waiting for a runner."""
+        return len(self._queue)
+
+    @property
+    def overloaded(self) -> bool:
+        """So many sessions wait for a runner that new work should be turned away (503, Retry-After)."""
+        return len(self._queue) >= self._max_queued
+
     async def start(self) -> None:
         """Resume what the last process left: running sessions replay, sleeping ones re-arm their timers."""
-        resumed = self._store.session_ids_in_states(["created", "running"])
+        resumed = self._store.session_ids_in_states(["created", "queued", "running"])
         for session_id in resumed:
             self.launch(session_id)
         waiting = set(self._store.session_ids_in_states(["waiting"]))
@@ -87,21 +111,51 @@ class LocalOrchestrator:
 
     # -- what the services announce --------------------------------------------------------------
     def launch(self, session_id: str) -> None:
-        """Run the session now: start it, or resume it by replaying its journal."""
+        """Run the session — start it, or resume it by replaying its journal — as soon as it is admitted."""
         if self._closing:
             return
-        driver = SessionDriver(self._context, session_id)
-        self._drivers[session_id] = driver
-        task = asyncio.get_running_loop().create_task(driver.run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        session = self._store.get_session(session_id)
+        if session is None or session.is_final:
+            return
+        ticket = Ticket(session_id, self._host.admission(session), resume=session.state in ("running", "waiting"))
+        self._queue.push(ticket)
+        self._admit()
+        if session_id in self._queue and session.state == "created":
+            with self._committer.write(atomic=False):
+                self._store.set_session_state(session_id, "queued")
 
     def stop(self, session_id: str) -> None:
-        """The session was stopped: end its runner and forget its timers."""
+        """The session was stopped: end its runner (or its wait for one) and forget its timers."""
+        self._queue.discard(session_id)
         driver = self._drivers.get(session_id)
         if driver is not None:
             driver.kill()
         self._timers.cancel_session(session_id)
+        self._admit()
+
+    def _admit(self) -> None:
+        """Start queued sessions while runners are free."""
+        while not self._closing and len(self._drivers) < self._max_runners:
+            ticket = self._queue.pop(self._may_start)
+            if ticket is None:
+                return
+            current = self._drivers.get(ticket.session_id)
+            if current is not None and current.alive:
+                continue  # already driven (asked for twice): one runner per session, ever
+            if not ticket.resume:  # under way from now: its trigger's concurrency counts it
+                with self._committer.write(atomic=False):
+                    self._store.set_session_state(ticket.session_id, "running")
+            driver = SessionDriver(self._context, ticket.session_id)
+            self._drivers[ticket.session_id] = driver
+            task = asyncio.get_running_loop().create_task(driver.run())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _may_start(self, ticket: Ticket) -> bool:
+        admission = ticket.admission
+        if ticket.resume or admission.trigger is None or admission.concurrency is None:
+            return True
+        return self._host.under_way(admission.trigger) < admission.concurrency
 
     def wait_ended(self, session_id: str, seq: int, result: bytes) -> None:
         """A journaled wait ended: answer the runner blocked on it, or bring the session back."""
@@ -120,6 +174,11 @@ class LocalOrchestrator:
             return
         self._resume(session_id)  # replay brings it back to the wait; its Wait re-arms this timer
 
+    def _relaunch(self, session_id: str, delay: float) -> None:
+        """Its runner died: replay the session after a backoff (unless it has ended meanwhile)."""
+        if not self._closing:
+            asyncio.get_running_loop().call_later(delay, self._resume, session_id)
+
     def _resume(self, session_id: str) -> None:
         session = self._store.get_session(session_id)
         if session is not None and not session.is_final:
@@ -129,4 +188,5 @@ class LocalOrchestrator:
         if self._drivers.get(driver.session_id) is not driver:
             return False
         del self._drivers[driver.session_id]
+        self._admit()  # its runner is free, and maybe a place under its trigger's concurrency
         return True

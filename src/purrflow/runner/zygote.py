@@ -1,9 +1,10 @@
 """A pre-warmed parent that forks one runner per session (≈4 ms instead of a cold interpreter).
 
 The host sends `FORK_REQUEST` with the runner's socket attached (SCM_RIGHTS); the zygote forks, the child
-serves that session, and the zygote answers with the child's pid (`FORKED_PID`). Children are reaped
-automatically (SIGCHLD ignored) and die with the zygote (PR_SET_PDEATHSIG), which dies with the host
-(its control socket closes), so a `kill -9` of the server leaves no runner behind writing side effects.
+serves that session, and the zygote answers with the child's pid. It reaps its children and tells the host
+how each ended (its exit code or signal, and its CPU time), so that a dead runner's session is replayed
+with the reason known. Children die with the zygote (PR_SET_PDEATHSIG), which dies with the host (its
+control socket closes), so a `kill -9` of the server leaves no runner behind writing side effects.
 
 Everything a runner needs is imported in `main()`, in the zygote's own process: importing this module
 preloads nothing, so no host process ever runs the runner's import-time patches.
@@ -11,15 +12,17 @@ preloads nothing, so no host process ever runs the runner's import-time patches.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import select
 import signal
 import socket
 import sys
 from collections.abc import Callable
 
 from purrflow.linux import die_with_parent
-from purrflow.wire import FORKED_PID
+from purrflow.wire import EXITED, FORKED, REFUSED, ZYGOTE_NOTE
 
 
 def preload() -> Callable[[socket.socket], int]:
@@ -38,18 +41,39 @@ def preload() -> Callable[[socket.socket], int]:
 
 
 def serve(control: socket.socket, run: Callable[[socket.socket], int]) -> None:
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    """Fork a runner per request; tell the host when each one ends, and how (its status, its CPU time)."""
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the select below through the pipe
     gc.freeze()  # keep the collector off the preloaded objects, so forked children share their pages
     while True:
+        ready, _, _ = select.select([control.fileno(), wake_read], [], [])
+        if wake_read in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wake_read, 4096)
+            if not _report_exits(control):
+                return
+        if control.fileno() not in ready:
+            continue
         try:
             message, fds, _flags, _addr = socket.recv_fds(control, 16, 1)
         except OSError:
             return
         if not message or not fds:
             return
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as err:  # out of processes or memory: the host tries again later; the zygote lives on
+            os.close(fds[0])
+            control.sendall(ZYGOTE_NOTE.pack(REFUSED, err.errno or 0, 0, 0.0))
+            continue
         if pid == 0:
             control.close()
+            signal.set_wakeup_fd(-1)
+            os.close(wake_read)
+            os.close(wake_write)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             die_with_parent()
             code = 1
@@ -58,7 +82,23 @@ def serve(control: socket.socket, run: Callable[[socket.socket], int]) -> None:
             finally:
                 os._exit(code)
         os.close(fds[0])
-        control.sendall(FORKED_PID.pack(pid))
+        control.sendall(ZYGOTE_NOTE.pack(FORKED, pid, 0, 0.0))
+
+
+def _report_exits(control: socket.socket) -> bool:
+    """Reap every ended runner and send its note; False when the host has gone."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if pid == 0:
+            return True
+        cpu = usage.ru_utime + usage.ru_stime
+        try:
+            control.sendall(ZYGOTE_NOTE.pack(EXITED, pid, os.waitstatus_to_exitcode(status), cpu))
+        except OSError:
+            return False
 
 
 def main() -> None:

@@ -244,5 +244,10 @@ async def server_stats(request: Request, user: CurrentUser, sessions: Sessions) 
     stats: dict[str, Any] = {"sessions": sessions.counts(user.team_id)}
     if user.role == "admin":
         health = platform_of(request).health()
-        stats |= {"runners": health.runners, "timers": health.timers, "commits": health.commits}
+        stats |= {
+            "runners": health.runners,
+            "queued": health.queued,
+            "timers": health.timers,
+            "commits": health.commits,
+        }
     return stats

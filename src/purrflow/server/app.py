@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import resource
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -18,6 +20,7 @@ from purrflow.data_lock import DataDirLock
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.faults import Faults
+from purrflow.orchestrators.admission import default_max_runners
 from purrflow.orchestrators.launchers import make_launcher
 from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.server import (
@@ -89,6 +92,10 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         faults=Faults.of(config.faults),
         sandbox=_sandbox_settings(config),
         limits=Limits(config.session_memory, config.session_cpu, config.session_files),
+        session_timeout=config.session_timeout,
+        runner_attempts=config.runner_attempts,
+        max_runners=config.max_runners or default_max_runners(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
+        max_queued=config.max_queued,
     )
 
 
@@ -118,10 +125,21 @@ async def _deploy_demo(platform: Platform) -> None:
             print(f"  demo webhook {trigger.name}: {url}", flush=True)
 
 
+def raise_file_limit() -> int:
+    """Every descriptor the system lets this process have (runners each need one); how many that is."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def run_server(config: ServerConfig) -> None:
     """Serve until interrupted (`purr up`); refuse at once a data folder another server holds."""
     lock = DataDirLock(config.data_dir)
     lock.acquire()
+    raise_file_limit()
     try:
         sandbox = SandboxPolicy(config.data_dir, _sandbox_settings(config))  # a bad --sandbox-allow stops here
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -23,6 +23,8 @@ from purrflow.engine.webhooks import MAX_BODY_BYTES, WebhookRequest
 from purrflow.server.deps import platform_of
 from purrflow.server.errors import error_body
 
+#: What an overloaded server asks a webhook's sender to wait before trying again.
+RETRY_AFTER_SECONDS = 1
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -56,6 +58,16 @@ async def receive(request: Request) -> Response:
                 "list webhook URLs with `purr triggers list`",
             ),
             status_code=404,
+        )
+    if platform.overloaded():  # turned away at once, rather than queued for longer than a caller waits
+        return JSONResponse(
+            error_body(
+                "OverloadedError",
+                "the server has more sessions waiting for a runner than it queues; nothing was stored",
+                f"send the request again in {RETRY_AFTER_SECONDS} s",
+            ),
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     try:
         body = await _read_body(request)

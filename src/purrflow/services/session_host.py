@@ -10,7 +10,7 @@ from purrflow.engine.deploy import DeploymentFiles
 from purrflow.engine.dispatch import EventDispatch
 from purrflow.engine.journal import Journal
 from purrflow.engine.sandbox import FIRST_TEAM_UID, SandboxPolicy
-from purrflow.engine.seams import SessionEnd
+from purrflow.engine.seams import Admission, SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.errors import InternalError
 from purrflow.services.host_ops import HostServices, SessionOps
@@ -31,6 +31,8 @@ class RunnerSettings:
     interface: str = "web"
     host_platform: str = "unknown"
     limits: Limits = field(default_factory=Limits)
+    #: How long a session may run, outside waits, when its trigger says nothing (None: no limit).
+    session_timeout: float | None = None
 
 
 class ServerSessionHost:
@@ -87,8 +89,28 @@ class ServerSessionHost:
             limits=self._settings.limits,
         )
 
+    def timeout(self, session: Session) -> float | None:
+        """The session's trigger's `timeout`, else the server's (`--session-timeout`)."""
+        if session.trigger_name:
+            for trigger in self._triggers.of_project(self._projects.get(session.project_id)):
+                if trigger.name == session.trigger_name and trigger.spec.get("timeout"):
+                    return float(trigger.spec["timeout"])
+        return self._settings.session_timeout
+
     def host_ops(self, session: Session) -> HostOps:
         return SessionOps(self._services, session, self._projects.team_of(session.project_id))
+
+    def admission(self, session: Session) -> Admission:
+        team_id = self._projects.team_of(session.project_id)
+        if session.trigger_name:
+            for trigger in self._triggers.of_project(self._projects.get(session.project_id)):
+                concurrency = trigger.spec.get("concurrency")
+                if trigger.name == session.trigger_name and concurrency:
+                    return Admission(team_id, (session.project_id, trigger.name), int(concurrency))
+        return Admission(team_id)
+
+    def under_way(self, trigger: tuple[str, str]) -> int:
+        return self._store.count_trigger_sessions(trigger[0], trigger[1], ("running", "waiting"))
 
     def open_wait(self, session: Session, seq: int, wait: WaitSpec) -> bytes | None:
         if isinstance(wait, PromptWait):

@@ -85,6 +85,15 @@ class SessionStore(Database):
             for row in self._all(f"SELECT id FROM sessions WHERE state IN ({marks}) ORDER BY created_at", *wanted)
         ]
 
+    def count_trigger_sessions(self, project_id: str, trigger_name: str, states: Iterable[str]) -> int:
+        wanted = list(states)
+        marks = ", ".join("?" for _ in wanted)
+        row = self._one(
+            f"SELECT COUNT(*) FROM sessions WHERE project_id = ? AND trigger_name = ? AND state IN ({marks})",
+            project_id, trigger_name, *wanted,
+        )  # fmt: skip
+        return int(row[0])
+
     def count_sessions_by_state(self, team_id: str) -> dict[str, int]:
         rows = self._all(
             "SELECT s.state, COUNT(*) FROM sessions s JOIN projects p ON p.id = s.project_id"

@@ -5,10 +5,13 @@ nothing and the host nothing of the runner's.
 """
 
 from purrflow.wire.messages import (
+    EXITED,
     FORK_REQUEST,
-    FORKED_PID,
+    FORKED,
     HEADER,
     MAX_MESSAGE_BYTES,
+    REFUSED,
+    ZYGOTE_NOTE,
     CallHost,
     CallResult,
     Failure,
@@ -70,12 +73,15 @@ from purrflow.wire.waits import (
 )
 
 __all__ = [
-    "FORKED_PID",
+    "EXITED",
+    "FORKED",
     "FORK_REQUEST",
     "HEADER",
     "INBOX_STEPS",
     "MAX_MESSAGE_BYTES",
     "OPERATIONS",
+    "REFUSED",
+    "ZYGOTE_NOTE",
     "AddValues",
     "CallHost",
     "CallResult",

@@ -27,10 +27,15 @@ from purrflow.wire.waits import WaitSpec
 
 HEADER = struct.Struct(">I")
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-#: The zygote's control protocol: the host sends this byte with the runner's socket attached
-#: (SCM_RIGHTS) and reads back the forked runner's pid.
+#: The zygote's control protocol: the host sends FORK_REQUEST with the runner's socket attached
+#: (SCM_RIGHTS); the zygote answers with notes — (b"F", pid, 0, 0) when it forked that runner,
+#: (b"R", errno, 0, 0) when it could not fork, and (b"X", pid, exit code, CPU seconds) when one of its
+#: runners ended (a negative code is the signal).
 FORK_REQUEST = b"F"
-FORKED_PID = struct.Struct(">i")
+ZYGOTE_NOTE = struct.Struct(">cidd")
+FORKED = b"F"
+REFUSED = b"R"
+EXITED = b"X"
 
 
 @dataclass(frozen=True, slots=True)

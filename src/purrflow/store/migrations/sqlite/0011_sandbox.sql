@@ -6,3 +6,5 @@ CREATE UNIQUE INDEX teams_by_run_uid ON teams (run_uid) WHERE run_uid IS NOT NUL
 -- has run so far outside waits (its wall-clock timeout counts that).
 ALTER TABLE sessions ADD COLUMN runner_deaths INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN active_seconds REAL NOT NULL DEFAULT 0;
+-- A trigger's `concurrency` counts its sessions under way.
+CREATE INDEX sessions_by_trigger ON sessions (project_id, trigger_name, state);
