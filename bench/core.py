@@ -1,6 +1,6 @@
 """Core performance of a real server, printed row by row against the design's targets.
 
-    python bench/core.py [--quick] [--against DIR] [--rounds N] [--only TEXT]
+    python bench/core.py [--quick] [--against DIR | --protection] [--rounds N] [--only TEXT]
 
 Each measurement starts its own `purr up` on a free port with a throw-away data folder (in the durability mode
 and with the hot-wait it needs), deploys a small project, warms the runners up with a few empty sessions, and
@@ -22,7 +22,9 @@ src/purrflow): every measurement runs for "this" code (the installed package) an
 with PYTHONPATH=DIR/src; the client side is the same), in interleaved rounds (this, other, this, other, …) with a
 fresh server each time. A row gives each version's median over the rounds (of each figure, for p50 / p99) and the
 ratio this/other: below 1 is faster for a latency or a cost, above 1 is faster for sessions/s. --rounds N sets
-the number of rounds: 3 by default with --against, 1 without. --only TEXT runs the measures whose name holds TEXT.
+the number of rounds: 3 by default with --against, 1 without. --only TEXT runs the measures whose name holds
+TEXT. --protection measures what the sandbox and encryption at rest cost: session start and step cost with both
+on (the defaults) beside both off (`--sandbox off`, PURRFLOW_ENCRYPT_AT_REST=0), with the difference.
 """
 
 from __future__ import annotations
@@ -106,6 +108,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Setup:
+    """One way of running the server that a row measures: a code tree, and server options."""
+
+    label: str
+    src: Path | None = None  # None: the installed package
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+
+
+#: `--protection`: the sandbox and encryption at rest on (the default), against both off.
+PROTECTED = Setup("protected")
+UNPROTECTED = Setup("unprotected", args=("--sandbox", "off"), env=(("PURRFLOW_ENCRYPT_AT_REST", "0"),))
+#: The rows `--protection` measures: what the sandbox and encryption may cost.
+PROTECTION_ROWS = ("empty session", "first line", "per durable step")
+
+
 def server_env(src: Path | None, durability: str | None = None) -> dict[str, str]:
     """The environment of a server process: with `src`, that tree's purrflow is imported instead of ours."""
     env = dict(os.environ)
@@ -130,7 +149,11 @@ class BenchServer:
     With `src` (a folder holding `purrflow`), the child imports that tree: it runs with PYTHONPATH=src.
     """
 
-    def __init__(self, durability: str, hot_wait: float = 5.0, src: Path | None = None) -> None:
+    def __init__(
+        self, durability: str, hot_wait: float = 5.0, src: Path | None = None, setup: Setup | None = None
+    ) -> None:
+        if setup is not None:
+            src = setup.src
         self.tmp = tempfile.TemporaryDirectory(prefix="purr-bench-")
         self.data = Path(self.tmp.name) / "data"
         self.data.mkdir()
@@ -138,12 +161,13 @@ class BenchServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port), "--data-dir", str(self.data)]
-        args += ["--hot-wait", str(hot_wait)]
+        args += ["--hot-wait", str(hot_wait), *(setup.args if setup else ())]
+        env = server_env(src, durability) | dict(setup.env if setup else ())
         self.client: httpx.Client | None = None
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 args,
-                env=server_env(src, durability),
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -419,9 +443,9 @@ def measures(quick: bool) -> list[Measure]:
     ]
 
 
-def measure_once(measure: Measure, src: Path | None) -> Figure:
-    """One run of `measure` on a fresh server of the code at `src` (None: the installed package)."""
-    server = BenchServer(measure.durability, hot_wait=measure.hot_wait, src=src)
+def measure_once(measure: Measure, setup: Setup) -> Figure:
+    """One run of `measure` on a fresh server set up as `setup` says."""
+    server = BenchServer(measure.durability, hot_wait=measure.hot_wait, setup=setup)
     try:
         server.warm_up()
         return measure.run(server)
@@ -458,62 +482,87 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, metavar="N", help="rounds per version (default 3 with --against, else 1)")
     parser.add_argument("--only", metavar="TEXT", help="only the measures whose name holds TEXT")
+    parser.add_argument(
+        "--protection",
+        action="store_true",
+        help="session start and step cost with the sandbox and encryption at rest on, against both off",
+    )
     args = parser.parse_args()
-    rounds = args.rounds if args.rounds is not None else 3 if args.against else 1
+    if args.protection and args.against:
+        parser.error("--protection compares this checkout with itself; leave out --against")
+    rounds = args.rounds if args.rounds is not None else 3 if (args.against or args.protection) else 1
     if rounds < 1:
         parser.error("--rounds must be at least 1")
-    versions: list[tuple[str, Path | None]] = [("this", None)]
+    setups = [Setup("this")]
+    if args.protection:
+        setups = [PROTECTED, UNPROTECTED]
     if args.against is not None:
         other = args.against.resolve() / "src"
         if not (other / "purrflow").is_dir():
             parser.error(f"{args.against} holds no src/purrflow")
-        versions.append(("other", other))
-    origins = {label: purrflow_of(src) for label, src in versions}
-    if args.against is not None and origins["other"] != (other / "purrflow"):
-        parser.error(f"with PYTHONPATH={other}, purrflow is imported from {origins['other']}")
-    if args.against is not None and origins["other"] == origins["this"]:
-        parser.error(f"{args.against} is this checkout")
+        setups.append(Setup("other", src=other))
+        origins = {setup.label: purrflow_of(setup.src) for setup in setups}
+        if origins["other"] != (other / "purrflow"):
+            parser.error(f"with PYTHONPATH={other}, purrflow is imported from {origins['other']}")
+        if origins["other"] == origins["this"]:
+            parser.error(f"{args.against} is this checkout")
+        for label, origin in origins.items():
+            print(f"{label}: purrflow from {origin}")
+    if args.protection:
+        print("protected: sandbox and encryption at rest on (the defaults); unprotected: --sandbox off and")
+        print("PURRFLOW_ENCRYPT_AT_REST=0; the difference is what they cost")
 
-    rows = [m for m in measures(args.quick) if args.only is None or args.only in m.name]
+    rows = [
+        m
+        for m in measures(args.quick)
+        if (args.only is None or args.only in m.name)
+        and (not args.protection or any(part in m.name for part in PROTECTION_ROWS))
+    ]
     if not rows:
         parser.error(f"no measure's name holds {args.only!r}")
     width = max(len(m.name) for m in rows)
-    for label, origin in origins.items():
-        print(f"{label}: purrflow from {origin}")
     if rounds > 1:
-        print(f"median of {rounds} rounds per version, each on a fresh server")
-    if args.against is None:
+        print(f"median of {rounds} rounds per setup, each on a fresh server")
+    if len(setups) == 1:
         print(f"{'measure':<{width}}  {'purrflow':>22}  target")
         print("-" * (width + 40), flush=True)
     else:
-        print(f"{'measure':<{width}}  {'this':>22}  {'other':>22}  {'this/other':>11}  target")
-        print("-" * (width + 75), flush=True)
+        first, second = setups[0].label, setups[1].label
+        print(f"{'measure':<{width}}  {first:>22}  {second:>22}  {first + '/' + second:>11}  {'difference':>18}")
+        print("-" * (width + 80), flush=True)
     for measure in rows:
-        run_row(measure, versions, rounds, width)
+        run_row(measure, setups, rounds, width)
 
 
-def run_row(measure: Measure, versions: list[tuple[str, Path | None]], rounds: int, width: int) -> None:
-    """Measure one row in interleaved rounds and print it; a version that fails is left out of later rounds."""
-    figures: dict[str, list[Figure]] = {label: [] for label, _ in versions}
+def run_row(measure: Measure, setups: list[Setup], rounds: int, width: int) -> None:
+    """Measure one row in interleaved rounds and print it; a setup that fails is left out of later rounds."""
+    figures: dict[str, list[Figure]] = {setup.label: [] for setup in setups}
     errors: dict[str, str] = {}
     for round_ in range(1, rounds + 1):
-        for label, src in versions:
-            if label in errors:
+        for setup in setups:
+            if setup.label in errors:
                 continue
             try:
-                figures[label].append(measure_once(measure, src))
+                figures[setup.label].append(measure_once(measure, setup))
             except Exception as exc:
-                errors[label] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
+                errors[setup.label] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
     shown = {label: measure.show(medians(f)) if label not in errors else "FAILED" for label, f in figures.items()}
-    if len(versions) == 1:
+    if len(setups) == 1:
+        label = setups[0].label
         if errors:
-            print(f"{measure.name:<{width}}  FAILED: {errors['this']}", flush=True)
+            print(f"{measure.name:<{width}}  FAILED: {errors[label]}", flush=True)
         else:
-            print(f"{measure.name:<{width}}  {shown['this']:>22}  {measure.target}", flush=True)
+            print(f"{measure.name:<{width}}  {shown[label]:>22}  {measure.target}", flush=True)
         return
-    ratios = "–" if errors else ratio(medians(figures["this"]), medians(figures["other"]))
-    cells = f"{shown['this']:>22}  {shown['other']:>22}  {ratios:>11}"
-    print(f"{measure.name:<{width}}  {cells}  {measure.target}", flush=True)
+    first, second = setups[0].label, setups[1].label
+    ratios, difference = "–", "–"
+    if not errors:
+        a, b = medians(figures[first]), medians(figures[second])
+        ratios = ratio(a, b)
+        decimals = measure.fmt.partition(".")[2][:1] or "0"  # as many as the figures show
+        difference = " / ".join(f"{x - y:+.{decimals}f}" for x, y in zip(a, b, strict=True)) + measure.unit
+    cells = f"{shown[first]:>22}  {shown[second]:>22}  {ratios:>11}  {difference:>18}"
+    print(f"{measure.name:<{width}}  {cells}", flush=True)
     for label, error in errors.items():
         print(f"    {label} failed, {error}", flush=True)
 

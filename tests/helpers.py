@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -51,8 +52,16 @@ class Server:
     folder are out of their sight. `outside` is a folder beside the data folder that every session may
     read and write (`--sandbox-allow`): tests observe side effects through files there."""
 
-    def __init__(self, data_dir: Path, *, extra_args: list[str] | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        open_files: int | None = None,
+    ):
         self.data_dir = data_dir
+        self.open_files = open_files  # the server's descriptor limit, soft and hard (`ulimit -n`)
         self.outside = data_dir.with_name(data_dir.name + "-outside")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -69,10 +78,19 @@ class Server:
         args += ["--data-dir", str(self.data_dir), *self.extra_args]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         self.proc = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}, start_new_session=True
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+            preexec_fn=self._limit_files if self.open_files else None,
         )
         wait_until(self._healthy, timeout=30, what=f"server on {self.url} (log: {self.log_path})")
         return self
+
+    def _limit_files(self) -> None:
+        assert self.open_files is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def _healthy(self) -> bool:
         assert self.proc is not None

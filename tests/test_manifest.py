@@ -114,6 +114,8 @@ def test_the_spec_example_loads() -> None:
         "is_durable": True,
         "schedule": None,
         "connection": None,
+        "timeout": None,
+        "concurrency": None,
         "line": 13,
         "call_line": 17,
     }
@@ -688,3 +690,28 @@ def test_nul_characters_are_refused_with_file_and_line(var: str, field: str) -> 
     line = text[: text.index("\\0" if "\\0" in text else "\\x00")].count("\n") + 1
     assert caught.value.message.startswith(f"purrflow.yaml:{line}: {field}:"), caught.value.message
     assert "NUL" in caught.value.message or "not a valid name" in caught.value.message
+
+
+def test_a_triggers_timeout_and_concurrency() -> None:
+    loaded = manifest(triggers("- name: t\n  type: manual\n  timeout: 1h30m\n  concurrency: 2\n  call: p.py:f\n"))
+    assert (loaded.project.triggers[0].timeout, loaded.project.triggers[0].concurrency) == (5400.0, 2)
+    assert (
+        manifest(triggers("- name: t\n  type: manual\n  timeout: 90\n  call: p.py:f\n")).project.triggers[0].timeout
+        == 90
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("timeout: soon", "timeout 'soon' is not a duration"),
+        ("timeout: 0s", "timeout '0s' must be longer than zero"),
+        ("concurrency: 0", "concurrency must be a whole number of at least 1, not '0'"),
+        ("concurrency: two", "concurrency must be a whole number of at least 1, not 'two'"),
+    ],
+)
+def test_bad_timeouts_and_concurrency_name_their_line(field: str, expected: str) -> None:
+    with pytest.raises(ManifestError) as refused:
+        manifest(triggers(f"- name: t\n  type: manual\n  {field}\n  call: p.py:f\n"))
+    assert expected in str(refused.value)
+    assert "purrflow.yaml:" in str(refused.value)

@@ -14,7 +14,7 @@ from purrflow.errors import SessionSuspended
 from purrflow.runner.channel import ChannelClosed
 from purrflow.sdk._runtime import LocalRuntime
 from purrflow.services.host_ops import SessionOps
-from purrflow.wire import OPERATIONS, HostOp, HostOps, StepName
+from purrflow.wire import OPERATIONS, HostOp, HostOps
 
 
 def protocol_methods() -> set[str]:
@@ -60,10 +60,6 @@ def test_perform_calls_the_method_named_after_the_step(op: type[HostOp[Any]]) ->
     name, passed = instance.perform(Recorder())  # type: ignore[arg-type]
     assert name == op.step.label and passed is instance
     assert pickle.loads(pickle.dumps(instance)) == instance  # it crosses the process boundary
-
-
-def test_only_secret_results_are_sealed() -> None:
-    assert {op.step for op in OPERATIONS if op.sealed} == {StepName.SECRET_GET}
 
 
 def test_runner_control_flow_cannot_be_swallowed_by_except_exception() -> None:

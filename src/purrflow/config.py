@@ -54,6 +54,8 @@ class ServerConfig:
     #: it queue, and webhooks are answered 503 once `max_queued` wait.
     max_runners: int | None = None
     max_queued: int = 10_000
+    #: Encrypt what sessions carry at rest (PURRFLOW_ENCRYPT_AT_REST=0 turns it off, to measure its cost).
+    encrypt_at_rest: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -82,7 +84,7 @@ class ServerConfig:
     @classmethod
     def from_env(cls, **overrides: object) -> ServerConfig:
         """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DURABILITY, PURRFLOW_RUNNER, PURRFLOW_TIMEZONE,
-        PURRFLOW_FAULTS) < overrides."""
+        PURRFLOW_FAULTS, PURRFLOW_ENCRYPT_AT_REST) < overrides."""
         values: dict[str, object] = {}
         if url := os.environ.get("PURRFLOW_PUBLIC_URL"):
             values["public_url"] = url
@@ -92,6 +94,8 @@ class ServerConfig:
             values["runner"] = runner
         if zone := os.environ.get("PURRFLOW_TIMEZONE"):
             values["timezone"] = zone
+        if os.environ.get("PURRFLOW_ENCRYPT_AT_REST", "").strip().lower() in ("0", "false", "no", "off"):
+            values["encrypt_at_rest"] = False
         if faults := os.environ.get(FAULTS_ENV_VAR):
             values["faults"] = tuple(point.strip() for point in faults.split(",") if point.strip())
         values.update({key: value for key, value in overrides.items() if value is not None})

@@ -21,12 +21,12 @@ from purrflow.engine.journal import Journal
 from purrflow.engine.logs import LogBus
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.engine.scheduler import Scheduler
-from purrflow.engine.seams import Launcher
 from purrflow.engine.secretbox import SecretBox
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import SyncResponses
 from purrflow.engine.timers import TimerQueue
 from purrflow.faults import NO_FAULTS, Faults
+from purrflow.orchestrators.launchers import RunnerKind, make_launcher
 from purrflow.orchestrators.local import LocalOrchestrator
 from purrflow.rules.values import ValueLimits
 from purrflow.services.analytics import AnalyticsService
@@ -41,13 +41,20 @@ from purrflow.services.session_host import RunnerSettings, ServerSessionHost
 from purrflow.services.sessions import SessionService
 from purrflow.services.triggers import TriggerService
 from purrflow.services.values import ValueService
-from purrflow.store import Store
+from purrflow.store import IN_CLEAR, Durability, Store, open_store
 from purrflow.wire import Limits
+
+#: The database, in the data folder.
+DATABASE_FILE = "purrflow.db"
 
 
 @dataclass(frozen=True)
 class PlatformConfig:
     data_dir: Path
+    #: "full" fsyncs every commit; "normal" may lose the last commits on power loss, never on a crash.
+    durability: Durability = "full"
+    #: "zygote": runners forked from a pre-warmed process (~4 ms); "spawn": a fresh interpreter each.
+    runner: RunnerKind = "zygote"
     public_url: str = "http://127.0.0.1:9980"
     #: A wait that ends within this many seconds keeps its runner; a longer one gives the process up.
     hot_wait_seconds: float = 5.0
@@ -70,6 +77,8 @@ class PlatformConfig:
     #: Runners alive at once (later sessions queue), and how many may queue before new work is turned away.
     max_runners: int = 64
     max_queued: int = 10_000
+    #: Seal journal outcomes, values, payloads, results and errors with the data key (off only to measure).
+    encrypt_at_rest: bool = True
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,7 @@ class Platform:
         timers: TimerQueue,
         sandbox: SandboxPolicy,
         deployments: DeploymentFiles,
+        store: Store,
     ) -> None:
         self.sessions = sessions
         self.projects = projects
@@ -123,6 +133,7 @@ class Platform:
         self._timers = timers
         self._sandbox = sandbox
         self._deployments = deployments
+        self._store = store
 
     def describe_sandbox(self) -> str:
         """What sessions can reach here, in one line (the server says it when it starts)."""
@@ -142,6 +153,7 @@ class Platform:
         self._scheduler.close()
         await self._orchestrator.close()
         self._committer.flush()
+        self._store.close()
 
     async def committed(self) -> None:
         """Wait until everything written so far is on disk (raises if the database refused the commit)."""
@@ -157,13 +169,15 @@ class Platform:
         return self._orchestrator.overloaded
 
 
-def build_platform(
-    store: Store, launcher: Launcher, config: PlatformConfig, *, clock: Callable[[], float] = time.time
-) -> Platform:
-    committer = GroupCommitter(store)
+def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.time) -> Platform:
+    """The whole graph over the data folder's store (opened here, with the data key; closed by `close`)."""
     sandbox = SandboxPolicy(config.data_dir, config.sandbox)
+    launcher = make_launcher(config.runner, sandbox.frame())
     box = SecretBox.load(config.data_dir)
-    journal = Journal(store, box)
+    cipher = box.data_cipher() if config.encrypt_at_rest else IN_CLEAR
+    store = open_store(config.data_dir / DATABASE_FILE, durability=config.durability, cipher=cipher)
+    committer = GroupCommitter(store)
+    journal = Journal(store)
     deployments = DeploymentFiles(store, config.data_dir / "deployments")
     logs = LogBus()
     responses = SyncResponses()
@@ -281,4 +295,5 @@ def build_platform(
         timers=timers,
         sandbox=sandbox,
         deployments=deployments,
+        store=store,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import httpx
@@ -248,3 +249,118 @@ def test_non_durable_sessions_keep_their_process_and_rerun_from_the_start(tmp_pa
     finally:
         server.stop()
     assert out.read_text() == "start\nstart\n"  # re-run from the start, as non-durable sessions are
+
+
+LIVE_THEN_JOURNALED = """
+import time
+
+import live_lib
+
+
+def main(event):
+    client = live_lib.make_client(event.data.out)  # cannot be pickled: runs live, again on replay
+    before = client.call("before")  # journaled: replay returns it without calling
+    print("called", before)
+    time.sleep(3)  # sleep-ok: a suspension, and the server is killed during it
+    after = client.call("after")
+    print("woke up", after)
+    return [before, after]
+"""
+
+LIVE_LIB = """
+import os
+
+
+def _count(out, name, text):
+    with open(os.path.join(out, name), "a") as log:
+        log.write(text + "\\n")
+
+
+class Client:
+    def __init__(self, out):
+        self.out = out
+        _count(out, "made.txt", "made")
+
+    def __reduce__(self):
+        raise TypeError("a live connection cannot be pickled")
+
+    def call(self, label):
+        _count(self.out, "calls.txt", label)
+        return f"{label}-answer"
+
+
+def make_client(out):
+    return Client(out)
+"""
+
+
+def test_steps_after_a_live_step_replay_in_place_after_a_crash(tmp_path: Path) -> None:
+    lib = write_project(tmp_path / "lib", {"live_lib.py": LIVE_LIB})
+    project = write_project(tmp_path / "live", {"purrflow.yaml": manifest("live"), "program.py": LIVE_THEN_JOURNALED})
+    server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.5"], env={"PYTHONPATH": str(lib)}).start()
+    made, calls = server.outside / "made.txt", server.outside / "calls.txt"
+    for path in (made, calls):
+        path.touch()
+        path.chmod(0o666)  # sessions run as an unprivileged uid
+    try:
+        server.deploy(project)
+        session_id = start(server, "live", "program.py:main", {"out": str(server.outside)})
+        server.wait_state(session_id, "waiting")
+        assert calls.read_text() == "before\n"
+        server.kill9()
+        server.start()
+        session = server.wait_state(session_id, "completed", "error")
+        assert session["state"] == "completed", session["error"]
+        logs = server.logs(session_id)
+    finally:
+        server.stop()
+    assert session["result_repr"] == "['before-answer', 'after-answer']"
+    assert calls.read_text() == "before\nafter\n"  # the journaled call that finished before the kill ran once
+    assert made.read_text() == "made\nmade\n"  # the live step ran again on replay, in its place
+    live_notes = [line for line in logs if "live_lib.make_client" in line]
+    assert len(live_notes) == 1, logs  # replay is silent: noted once
+    assert "cannot be pickled" in live_notes[0] and "runs live" in live_notes[0], live_notes
+    assert [line for line in logs if line.startswith(("called", "woke"))] == [
+        "called before-answer",
+        "woke up after-answer",
+    ], logs
+
+
+BIG_RESULT = """
+import os
+import time
+
+from purrflow import sdk
+
+
+@sdk.activity
+def download(out):
+    with open(os.path.join(out, "downloads.txt"), "a") as log:
+        log.write("download\\n")
+    return b"x" * (2 * 1024 * 1024)
+
+
+def main(event):
+    blob = download(event.data.out)
+    time.sleep(1.5)  # sleep-ok: a suspension, so the rest runs in a new process that replays
+    return len(blob)
+"""
+
+
+def test_a_result_over_the_limit_runs_live_and_the_log_says_how_large(server: Server, tmp_path: Path) -> None:
+    downloads = server.outside / "downloads.txt"
+    downloads.touch()
+    downloads.chmod(0o666)
+    project = write_project(tmp_path / "big", {"purrflow.yaml": manifest("big"), "program.py": BIG_RESULT})
+    server.deploy(project)
+    session_id = start(server, "big", "program.py:main", {"out": str(server.outside)})
+    server.wait_state(session_id, "waiting")
+    session = server.wait_state(session_id, "completed", "error")
+    assert session["state"] == "completed", session["error"]
+    assert session["result_repr"] == str(2 * 1024 * 1024)
+    assert downloads.read_text() == "download\ndownload\n"  # not journaled: it ran again on replay
+    pickled = len(pickle.dumps(b"x" * (2 * 1024 * 1024), protocol=pickle.HIGHEST_PROTOCOL))
+    notes = [line for line in server.logs(session_id) if "program.download" in line]
+    assert len(notes) == 1, notes
+    assert f"2.0 MiB ({pickled} bytes)" in notes[0], notes
+    assert "over the limit of 1 MiB" in notes[0] and "runs live" in notes[0], notes

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from purrflow.engine.secretbox import SecretBox
 from purrflow.errors import PurrflowError
-from purrflow.orchestrators.launchers import SpawnLauncher
 from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.sdk._runtime import LocalRuntime
 from purrflow.services.host_ops import HostServices, SessionOps
@@ -55,24 +55,25 @@ class Sides:
 
     def __init__(self, tmp: Path) -> None:
         self.loop = asyncio.new_event_loop()
-        self.store = open_store(tmp / "purrflow.db", durability="normal")
         self.platform = self.loop.run_until_complete(self._build(tmp))
         self.local = LocalRuntime()
 
     async def _build(self, tmp: Path) -> Platform:
-        platform = build_platform(self.store, SpawnLauncher(), PlatformConfig(data_dir=tmp))
+        platform = build_platform(PlatformConfig(data_dir=tmp, durability="normal", runner="spawn"))
         member = platform.identity.found_team("team", "person")
         files = {"purrflow.yaml": MANIFEST, "program.py": b"def main(event):\n    pass\n"}
         deployed = platform.projects.deploy(member.team.id, files, owner_id=member.user.id)
         assert deployed.project.deployment_id is not None
-        session_id = self.store.create_session(  # recorded only: no orchestrator drives it here
+        await platform.committed()
+        beside = open_store(tmp / "purrflow.db", durability="normal", cipher=SecretBox.load(tmp).data_cipher())
+        session_id = beside.create_session(  # recorded only: no orchestrator drives it here
             project_id=deployed.project.id,
             deployment_id=deployed.project.deployment_id,
             entrypoint="program.py:main",
             event={},
         )
-        await platform.committed()
-        session = self.store.get_session(session_id)
+        beside.close()
+        session = platform.sessions.lookup(session_id)
         assert session is not None
         services = HostServices(
             sessions=platform.sessions,
@@ -101,7 +102,7 @@ class Sides:
             return type(err).__name__, (err.message, err.hint)
 
     def close(self) -> None:
-        self.store.close()
+        self.loop.run_until_complete(self.platform.close())
         self.loop.close()
 
 

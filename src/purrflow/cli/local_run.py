@@ -26,11 +26,10 @@ from purrflow.engine.sandbox import SandboxSettings
 from purrflow.errors import InvalidInputError, PurrflowError
 from purrflow.faults import Faults
 from purrflow.manifest import project_name_for
-from purrflow.orchestrators.launchers import SpawnLauncher
 from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.rules.config import check_config
 from purrflow.rules.secrets import check_secret_key
-from purrflow.store import PromptRecord, SessionError, open_store
+from purrflow.store import PromptRecord, SessionError
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,10 @@ async def run_once(
     """One session of `project_dir`, output to `on_log`; prompts are answered by `ask` (the terminal)."""
     files = collect_files(project_dir)
     with tempfile.TemporaryDirectory(prefix="purr-run-") as tmp:
-        store = open_store(Path(tmp) / "purrflow.db", durability="normal")
         config = PlatformConfig(
             data_dir=Path(tmp),
+            durability="normal",
+            runner="spawn",
             hot_wait_seconds=math.inf,
             interface="terminal",
             host_platform=platform.system().lower(),
@@ -93,7 +93,7 @@ async def run_once(
             # Your own code on your own machine: no sandbox, and it sees your whole environment.
             sandbox=SandboxSettings(mode="off", trust_all_code=True, pass_env=tuple(os.environ)),
         )
-        purr = build_platform(store, SpawnLauncher(), config)
+        purr = build_platform(config)
         reporter = _Reporter(on_log)
         host_log = logging.getLogger("purrflow")
         host_log.addHandler(reporter)
@@ -123,7 +123,6 @@ async def run_once(
             return RunOutcome(session.id, session.state, session.result_repr, session.error)
         finally:
             await purr.close()
-            store.close()
             host_log.removeHandler(reporter)
             host_log.propagate = True
 

@@ -24,7 +24,7 @@ from typing import Literal
 
 import purrflow
 from purrflow.errors import ForbiddenError, InvalidInputError
-from purrflow.wire import SandboxSpec
+from purrflow.wire import SandboxFrame, SandboxSpec
 
 #: Teams' uids are allocated from here up, clear of the machine's own users.
 FIRST_TEAM_UID = 610_000
@@ -85,25 +85,35 @@ class SandboxPolicy:
         )
 
     # -- a runner's start ----------------------------------------------------------------------
+    def frame(self) -> SandboxFrame | None:
+        """What every runner of this server hides and shows (the launcher hands it to its runners)."""
+        if not self.enabled:
+            return None
+        hidden = [self._data_dir]
+        home = Path(self._environ.get("HOME") or Path.home()).resolve()
+        if home != Path("/"):
+            hidden.append(home)
+        return SandboxFrame(
+            data_dir=str(self._data_dir),
+            hidden=tuple(str(path) for path in hidden),
+            private=tuple(path for path in _PRIVATE if os.path.isdir(path)),
+            read_only=tuple(str(path) for path in self._system),
+            read_write=tuple(str(path) for path in self._allow),
+        )
+
     def spec(self, uid: int, deployment: Path, writable: Iterable[Path]) -> SandboxSpec | None:
-        """The sandbox of one runner of the team running as `uid`; None when sandboxing is off."""
+        """One runner's part, for the team running as `uid`; None when sandboxing is off."""
         if not self.enabled:
             return None
         for folder in writable:
             os.chown(folder, uid, uid)
             folder.chmod(0o700)
         deployment.chmod(0o755)  # its files are 0644 already; only the top folder is made 0700
-        hidden = [self._data_dir]
-        home = Path(self._environ.get("HOME") or Path.home()).resolve()
-        if home != Path("/"):
-            hidden.append(home)
         return SandboxSpec(
             uid=uid,
             gid=uid,
-            hidden=tuple(str(path) for path in hidden),
-            private=tuple(path for path in _PRIVATE if os.path.isdir(path)),
-            read_only=(*(str(path) for path in self._system), str(deployment.resolve())),
-            read_write=(*(str(path.resolve()) for path in writable), *(str(path) for path in self._allow)),
+            read_only=(str(deployment.resolve()),),
+            read_write=tuple(str(path.resolve()) for path in writable),
         )
 
     def environment_base(self) -> dict[str, str]:

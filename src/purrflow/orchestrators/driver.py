@@ -130,8 +130,7 @@ class SessionDriver:
             return
         self._log_seq = cx.store.last_log_seq(session.id)
         try:
-            start = self._prepare(session)
-            self.proc = await cx.launcher.launch()
+            start = await self._launch_and_prepare(session)
         except OSError as err:
             if err.errno in RESOURCE_ERRORS:  # out of processes, memory or descriptors: not the session's fault
                 self.stopping = True  # nothing to account for; the session is admitted again shortly
@@ -146,15 +145,28 @@ class SessionDriver:
         except Exception as err:
             self._contain("preparing the session's start", err)
             return
+        proc = self.proc
+        assert proc is not None  # launched by _launch_and_prepare
         try:
-            self.proc.writer.write(encode(start))
-            await self.proc.writer.drain()
+            proc.writer.write(encode(start))
+            await proc.writer.drain()
             self._clock_runs()
-            await self._serve(self.proc.reader)
+            await self._serve(proc.reader)
         except (ConnectionError, OSError):
             pass
         finally:
-            self.proc.writer.close()
+            proc.writer.close()
+
+    async def _launch_and_prepare(self, session: Session) -> StartSession:
+        """Fork the runner first: it sets up its sandbox's frame while the host prepares its start."""
+        proc = await self._cx.launcher.launch()
+        self.proc = proc
+        try:
+            return self._prepare(session)
+        except BaseException:
+            proc.kill()
+            self.proc = None  # nothing of the session ran in it: nothing to account for
+            raise
 
     def _prepare(self, session: Session) -> StartSession:
         cx = self._cx
@@ -345,12 +357,10 @@ class SessionDriver:
         if self.proc is not None and not self.proc.writer.is_closing():
             self.proc.writer.write(encode(message))
 
-    def _journal(
-        self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object, sealed: bool = False
-    ) -> None:
+    def _journal(self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object) -> None:
         cx = self._cx
         with cx.committer.write(atomic=False):
-            cx.journal.append(self.session_id, seq, name, payload, failed, sealed=sealed)
+            cx.journal.append(self.session_id, seq, name, payload, failed)
         cx.committer.after_commit(lambda: self.send(reply), self.kill)
 
     def _call_host(self, message: CallHost) -> None:
@@ -361,7 +371,7 @@ class SessionDriver:
                 cx.faults.check(f"host.{op.step.label}")
                 value = op.perform(self._ops)
                 payload, failed = pickle.dumps(value), False
-                cx.journal.append(self.session_id, message.seq, op.step, payload, failed, sealed=op.sealed)
+                cx.journal.append(self.session_id, message.seq, op.step, payload, failed)
         except PurrflowError as err:  # the call's own failure: the handler sees it raised
             payload, failed = pickle.dumps(err), True
             with cx.committer.write(atomic=False):

@@ -15,11 +15,11 @@ import socket
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from purrflow.engine.seams import Launcher, RunnerExit
 from purrflow.linux import die_with_parent
-from purrflow.wire import EXITED, FORK_REQUEST, FORKED, REFUSED, ZYGOTE_NOTE
+from purrflow.wire import EXITED, FORK_REQUEST, FORKED, FRAME_VARIABLE, REFUSED, ZYGOTE_NOTE, SandboxFrame
 
 
 @dataclass(frozen=True)
@@ -39,22 +39,27 @@ class ChildRunner:
         return await asyncio.shield(self.ended)
 
 
+RunnerKind = Literal["zygote", "spawn"]
 #: Errors that mean "not now": the session waits and tries again, it does not fail.
 RESOURCE_ERRORS = frozenset({errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE})
 
 
-def make_launcher(kind: str) -> Launcher:
-    """`spawn`: a fresh interpreter per session; anything else: forks of a zygote."""
-    return SpawnLauncher() if kind == "spawn" else ZygoteLauncher()
+def make_launcher(kind: str, frame: SandboxFrame | None = None) -> Launcher:
+    """`spawn`: a fresh interpreter per session; anything else: forks of a zygote. With a `frame`, every
+    runner sets up the server's sandbox frame as soon as it is forked."""
+    return SpawnLauncher(frame) if kind == "spawn" else ZygoteLauncher(frame)
 
 
 #: What a runner process starts with; its session's environment is set in it later (`StartSession.env`).
 _KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED")
 
 
-def _child_env() -> dict[str, str]:
-    """Nothing of the server's environment but what an interpreter needs to start as the server's did."""
+def _child_env(frame: SandboxFrame | None) -> dict[str, str]:
+    """Nothing of the server's environment but what an interpreter needs to start as the server's did,
+    and the sandbox frame of its runners."""
     env = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
+    if frame is not None:
+        env[FRAME_VARIABLE] = frame.encode()
     env["PYTHONUNBUFFERED"] = "1"
     # Fewer malloc arenas: each thread's arena reserves 64 MiB of address space, which the memory limit
     # (RLIMIT_AS) counts.
@@ -65,6 +70,9 @@ def _child_env() -> dict[str, str]:
 class SpawnLauncher:
     """A fresh interpreter per session: slow (25–200 ms) but needs nothing running."""
 
+    def __init__(self, frame: SandboxFrame | None = None) -> None:
+        self._frame = frame
+
     async def launch(self) -> ChildRunner:
         loop = asyncio.get_running_loop()
         host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -72,7 +80,7 @@ class SpawnLauncher:
             [sys.executable, "-P", "-m", "purrflow.runner.main", str(runner_end.fileno())],
             pass_fds=[runner_end.fileno()],
             stdin=subprocess.DEVNULL,
-            env=_child_env(),
+            env=_child_env(self._frame),
             cwd="/",
             preexec_fn=die_with_parent,
         )
@@ -90,13 +98,13 @@ class SpawnLauncher:
 class _Zygote:
     """One zygote process, and the notes it sends: runners forked, runners ended."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, frame: SandboxFrame | None) -> None:
         host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.proc = subprocess.Popen(
             [sys.executable, "-P", "-m", "purrflow.runner.zygote", str(zygote_end.fileno())],
             pass_fds=[zygote_end.fileno()],
             stdin=subprocess.DEVNULL,
-            env=_child_env(),
+            env=_child_env(frame),
             cwd="/",
             preexec_fn=die_with_parent,
         )
@@ -167,7 +175,8 @@ class _Zygote:
 class ZygoteLauncher:
     """Forks runners from one pre-warmed zygote process; restarts the zygote if it dies."""
 
-    def __init__(self) -> None:
+    def __init__(self, frame: SandboxFrame | None = None) -> None:
+        self._frame = frame
         self._zygote: _Zygote | None = None
         self._lock = asyncio.Lock()
 
@@ -187,7 +196,7 @@ class ZygoteLauncher:
             if self._zygote is None or not self._zygote.alive:
                 if self._zygote is not None:
                     await self._zygote.close()
-                self._zygote = _Zygote(loop)
+                self._zygote = _Zygote(loop, self._frame)
             try:
                 return self._zygote, await self._zygote.fork(runner_end)
             except OSError as err:

@@ -29,23 +29,28 @@ from purrflow.runner.rewrite import ProjectImporter
 from purrflow.runner.runtime import SessionRuntime
 from purrflow.runner.sandbox import (
     CpuLimitExceeded,
+    Frame,
     SandboxError,
     apply_limits,
     describe_bytes,
     enter,
+    frame_from_environment,
     private_home,
     quiet_standard_streams,
+    set_up_frame,
 )
 from purrflow.sdk import _runtime as sdk_runtime
 from purrflow.sdk._attrdict import Event
-from purrflow.wire import Failure, Finished, Limits, StartSession
+from purrflow.wire import Failure, Finished, Limits, SandboxFrame, StartSession
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_REPR = 2000
 
 
-def serve(sock: socket.socket) -> int:
-    """Run the session the host sends on `sock`; return the process exit code."""
+def serve(sock: socket.socket, frame: SandboxFrame | None = None) -> int:
+    """Run the session the host sends on `sock`; return the process exit code. With a `frame`, the
+    sandbox's shared part is set up first, while the host still prepares the session."""
+    shell = set_up_frame(frame) if frame is not None else None
     channel = Channel(sock)
     try:
         start = channel.recv()
@@ -54,7 +59,7 @@ def serve(sock: socket.socket) -> int:
     if not isinstance(start, StartSession):
         return 2
     try:
-        _shut_in(start)
+        _shut_in(start, shell)
     except SandboxError as refused:  # never run user code in a weaker place than the host asked for
         failure = Failure(type="SandboxError", message=refused.message)
         with contextlib.suppress(ChannelClosed):
@@ -86,13 +91,13 @@ def serve(sock: socket.socket) -> int:
     return 0
 
 
-def _shut_in(start: StartSession) -> None:
+def _shut_in(start: StartSession, frame: Frame | SandboxError | None) -> None:
     """Limits, sandbox and a clean environment, before any code of the session's is imported."""
     quiet_standard_streams()
     apply_limits(start.limits)
     signal.signal(signal.SIGXCPU, _cpu_limit_reached)
     if start.sandbox is not None:
-        enter(start.sandbox)
+        enter(frame, start.sandbox)
     home, tmp = private_home()
     os.environ.clear()
     os.environ.update(start.env)
@@ -195,7 +200,7 @@ def _short_repr(value: Any) -> str:
 def main() -> None:
     """`python -m purrflow.runner.main FD`: the cold-start fallback when no zygote is available."""
     sock = socket.socket(fileno=int(sys.argv[1]))
-    os._exit(serve(sock))
+    os._exit(serve(sock, frame_from_environment()))
 
 
 if __name__ == "__main__":

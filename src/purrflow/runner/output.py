@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` as valid Unicode: a surrogate pair becomes its character, a lone surrogate U+FFFD.
+
+    `print("\\ud800")` is legal Python, but such a string cannot be encoded (as UTF-8, JSON or SQLite
+    text), so it would fail where the line is recorded.
+    """
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 class LineStream(io.TextIOBase):
@@ -33,11 +47,11 @@ class LineStream(io.TextIOBase):
             lines = data.split("\n")
             self._partial = lines.pop()
         if lines:
-            self._emit(self._stream, lines)
+            self._emit(self._stream, [valid_text(line) for line in lines])
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
             rest, self._partial = self._partial, ""
         if rest:
-            self._emit(self._stream, [rest])
+            self._emit(self._stream, [valid_text(rest)])

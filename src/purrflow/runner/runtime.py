@@ -3,6 +3,10 @@
 Replay is local: the host sends the whole journal with `StartSession`, so replaying k steps costs no
 round trips. A new step is journaled write-ahead: the runner sends its outcome and waits for the
 host's acknowledgement (the commit) before user code continues.
+
+A step whose result cannot be pickled, or whose pickle is over `MAX_RESULT_BYTES`, *runs live*: its
+journal entry is a marker (`LIVE_MARKER`, which no pickle can be) that keeps its place in the sequence,
+and replay runs the function again at that place instead of returning a journaled result.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, TypeVar
 from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
 from purrflow.runner.channel import Channel
 from purrflow.runner.classify import CallKind, classify, register_no_activity
+from purrflow.runner.output import valid_text
 from purrflow.wire import (
     CallHost,
     CallResult,
@@ -34,6 +39,11 @@ from purrflow.wire import (
 
 M = TypeVar("M")
 R = TypeVar("R")
+
+#: The largest pickled step result that is journaled; a larger one runs live (again on replay).
+MAX_RESULT_BYTES = 1024 * 1024
+#: The payload of a live step's journal entry. Every pickle has at least one byte, so it is never a result.
+LIVE_MARKER = b""
 
 
 class SessionRuntime:
@@ -80,24 +90,33 @@ class SessionRuntime:
     def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if self._in_activity:  # everything inside an activity is part of that one step
             return fn(*args, **kwargs)
-        entry = self._replay(name)
-        if entry is not None:
+        entry = self._peek(name)
+        if entry is not None and not _is_live_marker(entry):
+            self._next_seq += 1
             return _outcome(entry.payload, entry.failed)
+        # A new step, or a live one being replayed: it runs at the position it ran at the first time, so
+        # its output lines (and the note about running live) are the ones that run already logged.
         self._in_activity = True
         try:
             value = fn(*args, **kwargs)
         except Exception as err:
             self._in_activity = False
+            if entry is not None:  # it succeeded the first time; the handler sees how it fails now
+                self._next_seq += 1
+                raise
             self._record(name, _pickle_exception(err), failed=True)
             raise
         finally:
             self._in_activity = False
-        try:
-            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as err:
-            self._warn_live(name, value, err)
+        if entry is not None:  # replaying a live step: only the note about it is left to repeat
+            if name not in self._warned_live and (why_live := _encode_result(value)[1]) is not None:
+                self._warn_live(name, value, why_live)
+            self._next_seq += 1
             return value
-        self._record(name, payload, failed=False)
+        payload, why_live = _encode_result(value)
+        if why_live is not None:
+            self._warn_live(name, value, why_live)
+        self._record(name, LIVE_MARKER if payload is None else payload, failed=False)
         return value
 
     def notify(self, text: str) -> None:
@@ -167,10 +186,20 @@ class SessionRuntime:
         if not lines:
             return
         now = time.time()
-        self._channel.send(LogLines([LogLine(ts=now, stream=stream, text=line, position=position) for line in lines]))
+        self._channel.send(
+            LogLines([LogLine(ts=now, stream=stream, text=valid_text(line), position=position) for line in lines])
+        )
 
     # -- internals -----------------------------------------------------------------------------
     def _replay(self, name: str) -> JournalEntry | None:
+        """The journal entry at this position (consumed), or None past the journal's end."""
+        entry = self._peek(name)
+        if entry is not None:
+            self._next_seq += 1
+        return entry
+
+    def _peek(self, name: str) -> JournalEntry | None:
+        """The journal entry at this position, if it is a step called `name`; None past the journal's end."""
         entry = self._journal.get(self._next_seq)
         if entry is None:
             return None
@@ -179,7 +208,6 @@ class SessionRuntime:
                 f"non-deterministic replay at step {entry.seq}: journal has {entry.name}, code called {name}",
                 hint="the code changed under a running session; deploy the old code back, or stop the session",
             )
-        self._next_seq += 1
         return entry
 
     def _take_seq(self) -> int:
@@ -202,17 +230,43 @@ class SessionRuntime:
             raise RuntimeError(f"protocol error: expected {kind.__name__} for step {seq}, got {message!r}")
         return message
 
-    def _warn_live(self, name: str, value: object, err: Exception) -> None:
+    def _warn_live(self, name: str, value: object, why: str) -> None:
         if name in self._warned_live:
             return
         self._warned_live.add(name)
         self.emit(
             "system",
             [
-                f"step {name} returned a {type(value).__name__}, which cannot be pickled ({err}); "
-                "it is not journaled and runs again on replay"
+                f"step {name} returned a {type(value).__name__}, which {why}; "
+                "it runs live: only its place in the journal is recorded, and it runs again on replay"
             ],
         )
+
+
+def _encode_result(value: object) -> tuple[bytes | None, str | None]:
+    """(the pickled result, None), or (None, why it runs live): it cannot be pickled, or is too large."""
+    try:
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as err:
+        return None, f"cannot be pickled ({type(err).__name__}: {err})"
+    if len(payload) > MAX_RESULT_BYTES:
+        return (
+            None,
+            f"is too large to journal: {_size(len(payload))} pickled, over the limit of {_size(MAX_RESULT_BYTES)}",
+        )
+    return payload, None
+
+
+def _size(n: int) -> str:
+    """`1 MiB`, `2.0 MiB (2097166 bytes)`, `12.5 KiB (12800 bytes)`, `17 bytes`."""
+    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n >= scale:
+            return f"{n // scale} {unit}" if n % scale == 0 else f"{n / scale:.1f} {unit} ({n} bytes)"
+    return f"{n} bytes"
+
+
+def _is_live_marker(entry: JournalEntry) -> bool:
+    return entry.payload == LIVE_MARKER and not entry.failed
 
 
 def _pickle_exception(err: BaseException) -> bytes:

@@ -3,11 +3,13 @@
 Done in the forked runner, once it knows its session and before it imports the project, in this order:
 1. its standard streams go to /dev/null (it must not read the terminal of whoever started the server);
 2. resource limits (memory as address space, CPU time, open files), which need no privileges;
-3. with a `SandboxSpec` (the server runs as root): a mount namespace of its own in which the data folder
-   and the server user's home are covered by empty read-only views, /tmp, /var/tmp and /dev/shm by
-   private ones, and only the listed folders are bound back — the interpreter and packages and the
-   deployment read-only, the run's state folder and the operator's allowed paths writable; /proc is a
-   fresh instance that shows no other user's processes; then no new privileges, and the team's uid/gid.
+3. with a sandbox (the server runs as root): its frame, set up right after the fork while the host still
+   prepares the session — a mount namespace of its own in which the data folder and the server user's
+   home are covered by empty read-only views, /tmp, /var/tmp and /dev/shm by private ones, the
+   interpreter and packages bound back read-only and the operator's allowed paths writable, and /proc a
+   fresh instance that shows no other user's processes; then, once the session is known, its deployment
+   (read-only) and state folders bound back from inside the covered data folder, no new privileges, and
+   the team's uid/gid.
 
 Python 3.11 has no `os.unshare` or `mount`, so they go through libc. A failure here ends the session with
 `SandboxError`: a runner never goes on unsandboxed when it was meant to be sandboxed.
@@ -23,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from purrflow.errors import PurrflowError
-from purrflow.wire import Limits, SandboxSpec
+from purrflow.wire import FRAME_VARIABLE, Limits, SandboxFrame, SandboxSpec
 
 CLONE_NEWNS = 0x00020000
 MS_RDONLY = 1
@@ -83,10 +85,38 @@ def _lower(kind: int, soft: int, *, hard: int | None = None) -> None:
     resource.setrlimit(kind, (min(soft, wanted_hard), wanted_hard))
 
 
-def enter(spec: SandboxSpec) -> None:
-    """Shut this process in as `spec` says, for good."""
+class Frame:
+    """The frame set up in this process (a handle on the covered data folder, to bind sessions' folders
+    from)."""
+
+    def __init__(self, spec: SandboxFrame, data_fd: int) -> None:
+        self.spec = spec
+        self.data_fd = data_fd
+
+
+def frame_from_environment() -> SandboxFrame | None:
+    """The server's frame, handed to the zygote (or a cold runner) in its environment."""
+    text = os.environ.get(FRAME_VARIABLE)
+    return SandboxFrame.decode(text) if text else None
+
+
+def set_up_frame(spec: SandboxFrame) -> Frame | SandboxError:
+    """The part of the sandbox every session shares, done right after the fork (the failure is kept, to
+    be reported once the session is known)."""
     try:
-        _enter(spec)
+        return _set_up_frame(spec)
+    except OSError as err:
+        return SandboxError(f"the runner could not set up its sandbox: {err}")
+
+
+def enter(frame: Frame | SandboxError | None, spec: SandboxSpec) -> None:
+    """The session's part, and then its team's uid, for good."""
+    if isinstance(frame, SandboxError):
+        raise frame
+    if frame is None:
+        raise SandboxError("the host asked for a sandbox, but this runner was started without its frame")
+    try:
+        _enter(frame, spec)
     except OSError as err:
         raise SandboxError(f"the runner could not set up its sandbox: {err}") from None
 
@@ -113,9 +143,10 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     )
 
 
-def _enter(spec: SandboxSpec) -> None:
+def _set_up_frame(spec: SandboxFrame) -> Frame:
     _check(_libc.unshare(CLONE_NEWNS), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the host's mounts
+    data_fd = os.open(spec.data_dir, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)  # sessions' folders, later
     binds = [(path, True) for path in spec.read_only] + [(path, False) for path in spec.read_write]
     sources = {path: os.open(path, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for path, _ in binds}
     covered: list[str] = []
@@ -128,23 +159,41 @@ def _enter(spec: SandboxSpec) -> None:
         _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, options)
         covered.append(path)
     for path, read_only in binds:
-        if not any(_within(path, done) for done in covered):
-            continue  # never covered: already visible as it is
-        os.makedirs(path, exist_ok=True)
-        _mount(f"/proc/self/fd/{sources[path]}", path, None, MS_BIND | MS_REC)
-        if read_only:
-            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        if any(_within(path, done) for done in covered):  # else it is visible as it is
+            _bind(sources[path], path, read_only=read_only)
     for fd in sources.values():
         os.close(fd)
-    for path in covered:  # the empty views stay empty: nothing more can be put there
-        if path in spec.hidden:
-            _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     with contextlib.suppress(OSError):  # other users' processes out of sight (their /proc files stay unreadable)
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible")
+    return Frame(spec, data_fd)
+
+
+def _enter(frame: Frame, spec: SandboxSpec) -> None:
+    data_dir = frame.spec.data_dir
+    for path, read_only in [(p, True) for p in spec.read_only] + [(p, False) for p in spec.read_write]:
+        if not _within(path, data_dir):
+            raise OSError(0, f"{path} is not inside the data folder")
+        relative = os.path.relpath(path, data_dir)
+        source = os.open(relative, O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=frame.data_fd)
+        try:
+            _bind(source, path, read_only=read_only)
+        finally:
+            os.close(source)
+    os.close(frame.data_fd)
+    for path in frame.spec.hidden:  # the empty views stay empty: nothing more can be put there
+        with contextlib.suppress(OSError):  # one covered by another is not a mount of its own
+            _mount(None, path, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
     os.setgroups([])
     os.setresgid(spec.gid, spec.gid, spec.gid)
     os.setresuid(spec.uid, spec.uid, spec.uid)
+
+
+def _bind(source_fd: int, path: str, *, read_only: bool) -> None:
+    os.makedirs(path, exist_ok=True)
+    _mount(f"/proc/self/fd/{source_fd}", path, None, MS_BIND | MS_REC)
+    if read_only:
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 def _within(path: str, folder: str) -> bool:

@@ -26,18 +26,21 @@ from purrflow.wire import EXITED, FORKED, REFUSED, ZYGOTE_NOTE
 
 
 def preload() -> Callable[[socket.socket], int]:
-    """Import what every forked runner would otherwise import itself; return the runner's entry point."""
+    """Import what every forked runner would otherwise import itself; return the runner's entry point
+    (with the server's sandbox frame, when it has one)."""
     import json  # noqa: F401
     import pickle  # noqa: F401
 
     import purrflow.runner.main as runner_main
     import purrflow.sdk  # noqa: F401
     from purrflow.compat import autokitteh_loader, ctoai_loader
+    from purrflow.runner.sandbox import frame_from_environment
 
     # `import autokitteh` costs milliseconds (the PyPI package and its submodules): pay it once, here.
     autokitteh_loader.install()
     ctoai_loader.install()  # imports `requests`: once, here
-    return runner_main.serve
+    frame = frame_from_environment()
+    return lambda sock: runner_main.serve(sock, frame)
 
 
 def serve(control: socket.socket, run: Callable[[socket.socket], int]) -> None:

@@ -21,7 +21,6 @@ from purrflow.engine.deploy import collect_files
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.faults import Faults
 from purrflow.orchestrators.admission import default_max_runners
-from purrflow.orchestrators.launchers import make_launcher
 from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.server import (
     analytics_api,
@@ -36,7 +35,6 @@ from purrflow.server import (
 )
 from purrflow.server.durable import DurableResponses
 from purrflow.server.limits import BodySizeLimit
-from purrflow.store import open_store
 from purrflow.wire import Limits
 
 log = logging.getLogger("purrflow.server")
@@ -45,8 +43,7 @@ log = logging.getLogger("purrflow.server")
 def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(config.data_dir / "purrflow.db", durability=config.durability)
-        platform = build_platform(store, make_launcher(config.runner), _platform_config(config))
+        platform = build_platform(_platform_config(config))
         app.state.platform = platform
         platform.identity.bootstrap_admin(config.data_dir / ADMIN_TOKEN_FILE)
         await platform.start()
@@ -56,7 +53,6 @@ def create_app(config: ServerConfig) -> FastAPI:
             yield
         finally:
             await platform.close()
-            store.close()
 
     app = FastAPI(
         title="purrflow",
@@ -85,6 +81,8 @@ def create_app(config: ServerConfig) -> FastAPI:
 def _platform_config(config: ServerConfig) -> PlatformConfig:
     return PlatformConfig(
         data_dir=config.data_dir,
+        durability=config.durability,
+        runner=config.runner,
         public_url=config.url,
         hot_wait_seconds=config.hot_wait_seconds,
         timezone=config.timezone,
@@ -96,6 +94,7 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         runner_attempts=config.runner_attempts,
         max_runners=config.max_runners or default_max_runners(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
         max_queued=config.max_queued,
+        encrypt_at_rest=config.encrypt_at_rest,
     )
 
 
@@ -146,6 +145,8 @@ def run_server(config: ServerConfig) -> None:
         print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir})", flush=True)
         print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
         print(f"  {sandbox.describe()}", flush=True)
+        if not config.encrypt_at_rest:
+            print("  encryption at rest: OFF (PURRFLOW_ENCRYPT_AT_REST): sessions' data rests in clear", flush=True)
         uvicorn.run(
             create_app(config),
             host=config.host,

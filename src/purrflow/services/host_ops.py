@@ -106,7 +106,7 @@ class SessionOps:
         return self._s.config.delete(self._team_id, op.key)
 
     def secret_get(self, op: SecretGet) -> dict[str, Any]:
-        """The secret (its journal entry is sealed), or the names to choose from when it is missing."""
+        """The secret, or the names to choose from when it is missing."""
         value = self._s.secrets.get(self._team_id, op.key)
         if value is None:
             return {"found": False, "keys": [name for name, _ in self._s.secrets.names(self._team_id)]}

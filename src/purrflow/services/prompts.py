@@ -1,7 +1,7 @@
 """Prompts as durable waits: a session asks, a person answers (API, CLI, or the terminal of `purr run`).
 
 The question is stored with the session's step; the answer, checked against the prompt's type and
-bounds, is journaled as that step's result (sealed for secret and password prompts), so a session
+bounds, is journaled as that step's result (encrypted at rest, as every step is), so a session
 suspended for days resumes with it — even after a server restart.
 """
 
@@ -80,14 +80,7 @@ class PromptService:
         result = pickle.dumps(value)
         with self._committer.write():
             self._store.mark_answered(prompt_id)
-            self._journal.append(
-                prompt.session_id,
-                prompt.seq,
-                StepName.PROMPT,
-                result,
-                False,
-                sealed=prompt.spec["type"] in SECRET_TYPES,
-            )
+            self._journal.append(prompt.session_id, prompt.seq, StepName.PROMPT, result, False)
         ended = self._on_wait_ended
         self._committer.after_commit(lambda: ended(prompt.session_id, prompt.seq, result))
         return value

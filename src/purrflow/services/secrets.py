@@ -1,5 +1,5 @@
-"""The team's secrets: encrypted with the data key before they are stored, never handed out in clear
-except to a session of the team (whose journal entry of it is sealed)."""
+"""The team's secrets: encrypted before they are stored, never handed out in clear except to a session
+of the team (whose journal rests encrypted)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from purrflow.store._analytics import AnalyticsEvent
+from purrflow.store._db import IN_CLEAR, Cipher
 from purrflow.store._prompts import PromptRecord
 from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store._subscriptions import Subscription
@@ -32,15 +33,17 @@ from purrflow.store.sqlite import Durability, SQLiteStore
 Store = SQLiteStore
 
 
-def open_store(path: Path, *, durability: Durability = "full") -> Store:
-    """Open (creating and migrating as needed) the store at `path`."""
-    return SQLiteStore(path, durability=durability)
+def open_store(path: Path, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> Store:
+    """Open (creating and migrating as needed) the store at `path`; `cipher` encrypts what sessions carry."""
+    return SQLiteStore(path, durability=durability, cipher=cipher)
 
 
 __all__ = [
     "FINAL_STATES",
+    "IN_CLEAR",
     "LIVE_STATES",
     "AnalyticsEvent",
+    "Cipher",
     "Deployment",
     "Durability",
     "Event",

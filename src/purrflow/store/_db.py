@@ -28,6 +28,25 @@ class Connection(Protocol):
     def close(self) -> None: ...
 
 
+class Cipher(Protocol):
+    """Encryption at rest of what sessions carry (journal outcomes, values, event and signal payloads,
+    results and errors). `open` also takes what was stored before encryption was on, and returns it."""
+
+    def seal(self, data: bytes) -> bytes: ...
+    def open(self, blob: bytes) -> bytes: ...
+
+
+class _InClear:
+    def seal(self, data: bytes) -> bytes:
+        return data
+
+    def open(self, blob: bytes) -> bytes:
+        return blob
+
+
+IN_CLEAR: Cipher = _InClear()
+
+
 def new_id(prefix: str) -> str:
     """Sortable-enough, unguessable ids with a readable prefix (`ses_…`, `prj_…`)."""
     return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(6)}"
@@ -44,9 +63,26 @@ def loads(text: str | None) -> Any:
 class Database:
     """One connection and its transaction state. Not thread-safe: the engine owns it on its loop."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cipher: Cipher = IN_CLEAR) -> None:
         self._conn = conn
         self._in_tx = False
+        self._cipher = cipher
+
+    # -- encryption at rest ------------------------------------------------------------------
+    def _seal(self, data: bytes) -> bytes:
+        return self._cipher.seal(data)
+
+    def _open(self, blob: bytes | memoryview) -> bytes:
+        return self._cipher.open(bytes(blob))
+
+    def _seal_text(self, text: str | None) -> bytes | None:
+        return None if text is None else self._cipher.seal(text.encode())
+
+    def _open_text(self, value: str | bytes | None) -> str | None:
+        """Text sealed as bytes, or (stored before encryption at rest) the text itself."""
+        if value is None or isinstance(value, str):
+            return value
+        return self._cipher.open(bytes(value)).decode()
 
     # -- transactions ------------------------------------------------------------------------
     def begin(self) -> None:

@@ -19,12 +19,13 @@ _SESSION_COLS = (
 _SESSION_FROM = "sessions s JOIN projects p ON p.id = s.project_id"
 
 
-def _session(row: Any) -> Session:
-    error = loads(row[13])
+def _session(db: Database, row: Any) -> Session:
+    error = loads(db._open_text(row[13]))
     return Session(
         id=row[0], project_id=row[1], deployment_id=row[2], entrypoint=row[3], trigger_name=row[4],
-        event_id=row[5], parent_id=row[6], event=pickle.loads(row[7]), memo=loads(row[8]) or {},
-        durable=bool(row[9]), state=row[10], result=row[11], result_repr=row[12],
+        event_id=row[5], parent_id=row[6], event=pickle.loads(db._open(row[7])), memo=loads(row[8]) or {},
+        durable=bool(row[9]), state=row[10], result=db._open(row[11]) if row[11] is not None else None,
+        result_repr=db._open_text(row[12]) or "",
         error=SessionError(**error) if error else None, steps=row[14], created_at=row[15],
         updated_at=row[16], project_name=row[17], user_id=row[18], runner_deaths=row[19], active_seconds=row[20],
     )  # fmt: skip
@@ -54,13 +55,13 @@ class SessionStore(Database):
             " event, memo, durable, state, created_at, updated_at, user_id)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             session_id, project_id, deployment_id, entrypoint, trigger_name, event_id, parent_id,
-            pickle.dumps(event), dumps(memo or {}), int(durable), "created", now, now, user_id,
+            self._seal(pickle.dumps(event)), dumps(memo or {}), int(durable), "created", now, now, user_id,
         )  # fmt: skip
         return session_id
 
     def get_session(self, session_id: str) -> Session | None:
         row = self._one(f"SELECT {_SESSION_COLS} FROM {_SESSION_FROM} WHERE s.id = ?", session_id)
-        return _session(row) if row else None
+        return _session(self, row) if row else None
 
     def list_sessions(
         self, team_id: str, *, project_id: str | None = None, state: str | None = None, limit: int = 50
@@ -75,7 +76,7 @@ class SessionStore(Database):
             params.append(state)
         sql += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
         params.append(limit)
-        return [_session(row) for row in self._all(sql, *params)]
+        return [_session(self, row) for row in self._all(sql, *params)]
 
     def session_ids_in_states(self, states: Iterable[str]) -> list[str]:
         wanted = list(states)
@@ -124,7 +125,8 @@ class SessionStore(Database):
         )
         self._exec(
             "UPDATE sessions SET state = ?, result = ?, result_repr = ?, error = ?, updated_at = ? WHERE id = ?",
-            state, result, result_repr, error_json, time.time(), session_id,
+            state, self._seal(result) if result is not None else None, self._seal_text(result_repr),
+            self._seal_text(error_json), time.time(), session_id,
         )  # fmt: skip
         self._exec("DELETE FROM timers WHERE session_id = ?", session_id)
         self._exec("DELETE FROM waits WHERE session_id = ?", session_id)
@@ -143,7 +145,7 @@ class SessionStore(Database):
     def append_journal(self, session_id: str, seq: int, name: str, payload: bytes, failed: bool) -> None:
         self._exec(
             "INSERT INTO journal (session_id, seq, name, payload, failed) VALUES (?, ?, ?, ?, ?)",
-            session_id, seq, name, payload, int(failed),
+            session_id, seq, name, self._seal(payload), int(failed),
         )  # fmt: skip
 
     def clear_journal(self, session_id: str) -> None:
@@ -152,11 +154,11 @@ class SessionStore(Database):
 
     def journal_entry(self, session_id: str, seq: int) -> tuple[str, bytes, bool] | None:
         row = self._one("SELECT name, payload, failed FROM journal WHERE session_id = ? AND seq = ?", session_id, seq)
-        return (row[0], bytes(row[1]), bool(row[2])) if row else None
+        return (row[0], self._open(row[1]), bool(row[2])) if row else None
 
     def read_journal(self, session_id: str) -> list[tuple[int, str, bytes, bool]]:
         rows = self._all("SELECT seq, name, payload, failed FROM journal WHERE session_id = ? ORDER BY seq", session_id)
-        return [(row[0], row[1], bytes(row[2]), bool(row[3])) for row in rows]
+        return [(row[0], row[1], self._open(row[2]), bool(row[3])) for row in rows]
 
     # -- logs --------------------------------------------------------------------------------
     def append_logs(self, session_id: str, records: Iterable[LogRecord]) -> None:

@@ -30,7 +30,7 @@ class SignalStore(Database):
         signal_id = new_id("sig")
         self._exec(
             "INSERT INTO signals (id, project_id, session_id, name, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            signal_id, project_id, session_id, name, payload, time.time(),
+            signal_id, project_id, session_id, name, self._seal(payload), time.time(),
         )  # fmt: skip
         return signal_id
 
@@ -47,7 +47,7 @@ class SignalStore(Database):
         if row is None:
             return None
         self.consume_signal(row[0])
-        return PendingSignal(row[0], row[1], bytes(row[2]))
+        return PendingSignal(row[0], row[1], self._open(row[2]))
 
     def consume_signal(self, signal_id: str) -> None:
         self._exec("UPDATE signals SET consumed_at = ? WHERE id = ?", time.time(), signal_id)

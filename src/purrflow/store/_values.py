@@ -13,13 +13,13 @@ from purrflow.store.records import Event
 class ValueStore(Database):
     def get_value(self, project_id: str, key: str) -> bytes | None:
         row = self._one("SELECT value FROM project_values WHERE project_id = ? AND key = ?", project_id, key)
-        return bytes(row[0]) if row else None
+        return self._open(row[0]) if row else None
 
     def set_value(self, project_id: str, key: str, value: bytes) -> None:
         self._exec(
             "INSERT INTO project_values (project_id, key, value, updated_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            project_id, key, value, time.time(),
+            project_id, key, self._seal(value), time.time(),
         )  # fmt: skip
 
     def delete_value(self, project_id: str, key: str) -> bool:
@@ -38,6 +38,6 @@ class EventStore(Database):
         )  # fmt: skip
         self._exec(
             "INSERT INTO events (id, project_id, source, event_type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            event.id, project_id, source, event_type, pickle.dumps(data), event.created_at,
+            event.id, project_id, source, event_type, self._seal(pickle.dumps(data)), event.created_at,
         )  # fmt: skip
         return event

@@ -14,7 +14,7 @@ from typing import Literal
 
 from purrflow.store._analytics import AnalyticsStore
 from purrflow.store._config import ConfigStore
-from purrflow.store._db import Connection
+from purrflow.store._db import IN_CLEAR, Cipher, Connection
 from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
 from purrflow.store._prompts import PromptStore
@@ -42,7 +42,7 @@ class SQLiteStore(
 ):
     _begin_sql = "BEGIN IMMEDIATE"
 
-    def __init__(self, path: Path, *, durability: Durability = "full") -> None:
+    def __init__(self, path: Path, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -50,7 +50,7 @@ class SQLiteStore(
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self.path = path
-        super().__init__(conn)
+        super().__init__(conn, cipher)
         migrate(conn)
 
 

@@ -59,7 +59,7 @@ from purrflow.wire.ops import (
     Track,
     Unsubscribe,
 )
-from purrflow.wire.sandbox import Limits, SandboxSpec
+from purrflow.wire.sandbox import FRAME_VARIABLE, Limits, SandboxFrame, SandboxSpec
 from purrflow.wire.steps import StepName, WaitKind
 from purrflow.wire.waits import (
     INBOX_STEPS,
@@ -76,6 +76,7 @@ __all__ = [
     "EXITED",
     "FORKED",
     "FORK_REQUEST",
+    "FRAME_VARIABLE",
     "HEADER",
     "INBOX_STEPS",
     "MAX_MESSAGE_BYTES",
@@ -112,6 +113,7 @@ __all__ = [
     "QueryEvents",
     "RecordOutcome",
     "RunnerMessage",
+    "SandboxFrame",
     "SandboxSpec",
     "SecretExists",
     "SecretGet",

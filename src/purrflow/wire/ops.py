@@ -25,8 +25,6 @@ class HostOp(Generic[R]):
 
     __slots__ = ()
     step: ClassVar[StepName]
-    #: The result is a secret: its journal entry is encrypted at rest.
-    sealed: ClassVar[bool] = False
 
     def perform(self, host: HostOps) -> R:
         raise NotImplementedError
@@ -170,7 +168,6 @@ class SecretGet(HostOp[dict[str, Any]]):
     """`{"found": True, "value": …}`, or `{"found": False, "keys": [names to choose from]}`."""
 
     step = StepName.SECRET_GET
-    sealed = True
     key: str
 
     def perform(self, host: HostOps) -> dict[str, Any]:
