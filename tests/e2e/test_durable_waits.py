@@ -29,26 +29,21 @@ def stats(server: Server) -> dict[str, object]:
 
 
 def zygote_children() -> int:
-    """Forked runners share the zygote's command line; count them all, minus the zygotes."""
+    """Runner processes serving a session: forks of a zygote (they share its command line) that run as a
+    team's uid. Each zygote also keeps one spare, still root, waiting for the next session."""
     count = 0
-    zygotes = 0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes()
-                stat = (entry / "stat").read_text()
+                status = (entry / "status").read_text()
             except OSError:
                 continue
-            if b"purrflow.runner.zygote" in cmdline and stat.rsplit(")", 1)[1].split()[0] != "Z":
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            serving = int(fields.get("Uid", "0").split()[0]) >= 600_000
+            if b"purrflow.runner.zygote" in cmdline and serving and fields.get("State", "").split()[0] != "Z":
                 count += 1
-                ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                parent = Path("/proc") / str(ppid) / "cmdline"
-                try:
-                    if b"purrflow.runner.zygote" not in parent.read_bytes():
-                        zygotes += 1
-                except OSError:
-                    zygotes += 1
-    return count - zygotes
+    return count
 
 
 SLEEPER = """

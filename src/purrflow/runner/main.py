@@ -41,16 +41,15 @@ from purrflow.runner.sandbox import (
 )
 from purrflow.sdk import _runtime as sdk_runtime
 from purrflow.sdk._attrdict import Event
-from purrflow.wire import Failure, Finished, Limits, SandboxFrame, StartSession
+from purrflow.wire import Failure, Finished, Limits, StartSession
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_REPR = 2000
 
 
-def serve(sock: socket.socket, frame: SandboxFrame | None = None) -> int:
-    """Run the session the host sends on `sock`; return the process exit code. With a `frame`, the
-    sandbox's shared part is set up first, while the host still prepares the session."""
-    shell = set_up_frame(frame) if frame is not None else None
+def serve(sock: socket.socket, shell: Frame | SandboxError | None = None) -> int:
+    """Run the session the host sends on `sock`; return the process exit code. `shell` is the sandbox
+    frame this process set up already (or the failure to), when the server sandboxes its sessions."""
     channel = Channel(sock)
     try:
         start = channel.recv()
@@ -200,7 +199,8 @@ def _short_repr(value: Any) -> str:
 def main() -> None:
     """`python -m purrflow.runner.main FD`: the cold-start fallback when no zygote is available."""
     sock = socket.socket(fileno=int(sys.argv[1]))
-    os._exit(serve(sock, frame_from_environment()))
+    frame = frame_from_environment()
+    os._exit(serve(sock, set_up_frame(frame) if frame is not None else None))
 
 
 if __name__ == "__main__":
