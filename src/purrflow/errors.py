@@ -39,6 +39,10 @@ class InvalidInputError(PurrflowError):
     """A request or SDK call got an argument it cannot use."""
 
 
+class TooLargeError(InvalidInputError):
+    """A request body, or a part of one, over its limit (the API answers 413)."""
+
+
 class FilterError(InvalidInputError):
     """A CEL filter that does not compile. The message names where it came from, the expression and the
     position; the fields carry the same facts for callers that re-word it (the manifest loader does).

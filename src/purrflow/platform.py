@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -171,6 +171,7 @@ class Platform:
 
 def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.time) -> Platform:
     """The whole graph over the data folder's store (opened here, with the data key; closed by `close`)."""
+    config = replace(config, data_dir=config.data_dir.resolve())  # every path below it is then resolved too
     sandbox = SandboxPolicy(config.data_dir, config.sandbox)
     launcher = make_launcher(config.runner, sandbox.frame())
     box = SecretBox.load(config.data_dir)
@@ -205,7 +206,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         store,
         committer,
         deployments,
-        may_run_code=lambda team_id: sandbox.check_team(identity.team(team_id).name, OPERATOR_TEAM),
+        may_run_code=lambda team_id: (
+            None if sandbox.runs_any_team else sandbox.check_team(identity.team(team_id).name, OPERATOR_TEAM)
+        ),
         on_deployed=lambda project_id: scheduler.rearm_project(project_id),
     )
     triggers = TriggerService(store, public_url=config.public_url)

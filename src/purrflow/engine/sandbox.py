@@ -75,9 +75,14 @@ class SandboxPolicy:
         )
         return f"sandbox: OFF ({why}): sessions can read what the server can read; {trust}"
 
+    @property
+    def runs_any_team(self) -> bool:
+        """Every team's code may run here (sandboxed, or the operator trusts it all)."""
+        return self.enabled or self._settings.trust_all_code
+
     def check_team(self, team_name: str, operator_team: str) -> None:
         """Refuse a team's code where it would run unsandboxed and the operator did not trust all code."""
-        if self.enabled or self._settings.trust_all_code or team_name == operator_team:
+        if self.runs_any_team or team_name == operator_team:
             return
         raise ForbiddenError(
             f"this server cannot sandbox sessions, so it runs only the {operator_team!r} team's code",
@@ -109,11 +114,11 @@ class SandboxPolicy:
             os.chown(folder, uid, uid)
             folder.chmod(0o700)
         deployment.chmod(0o755)  # its files are 0644 already; only the top folder is made 0700
-        return SandboxSpec(
+        return SandboxSpec(  # the paths lie in the data folder, resolved when the server started
             uid=uid,
             gid=uid,
-            read_only=(str(deployment.resolve()),),
-            read_write=tuple(str(path.resolve()) for path in writable),
+            read_only=(str(deployment),),
+            read_write=tuple(str(path) for path in writable),
         )
 
     def environment_base(self) -> dict[str, str]:

@@ -198,9 +198,6 @@ class SessionDriver:
         if it died before it finished."""
         cx = self._cx
         self._clock_stops()
-        if self._ran:
-            with cx.committer.write(atomic=False):
-                cx.store.add_active_time(self.session_id, self._ran)
         if not cx.on_ended(self) or self.finished or self.suspended or self.stopping or self.proc is None:
             return
         try:
@@ -214,7 +211,8 @@ class SessionDriver:
             )
             return
         reason = exits.describe(ended)
-        with cx.committer.write(atomic=False):
+        with cx.committer.write():
+            self._save_time()  # the replay's timeout counts what this runner ran
             deaths = cx.store.record_runner_death(self.session_id)
         if deaths > cx.runner_attempts:
             message = f"{reason}; its runner died {deaths} times, so the session is not replayed again"
@@ -240,6 +238,13 @@ class SessionDriver:
             self._deadline = loop.call_later(
                 max(0.0, left), self._guarded("ending a timed-out session", self._timed_out)
             )
+
+    def _save_time(self) -> None:
+        """Record the time this runner ran outside waits (in the caller's write), if the timeout needs it."""
+        if self._timeout is not None and self._ran:
+            self._cx.store.add_active_time(self.session_id, self._ran)
+            self._ran_before += self._ran
+            self._ran = 0.0
 
     def _clock_stops(self) -> None:
         """The session waits (or its runner is gone): time stops counting."""
@@ -422,7 +427,8 @@ class SessionDriver:
         self._clock_stops()
         self.suspended = True
         self.send(Suspend())
-        with self._cx.committer.write(atomic=False):
+        with self._cx.committer.write():
+            self._save_time()
             self._cx.store.set_session_state(self.session_id, "waiting")
 
     def answer(self, seq: int, payload: bytes) -> None:

@@ -142,8 +142,8 @@ class LocalOrchestrator:
             current = self._drivers.get(ticket.session_id)
             if current is not None and current.alive:
                 continue  # already driven (asked for twice): one runner per session, ever
-            if not ticket.resume:  # under way from now: its trigger's concurrency counts it
-                with self._committer.write(atomic=False):
+            if not ticket.resume and ticket.admission.concurrency is not None:
+                with self._committer.write(atomic=False):  # under way from now: its trigger's limit counts it
                     self._store.set_session_state(ticket.session_id, "running")
             driver = SessionDriver(self._context, ticket.session_id)
             self._drivers[ticket.session_id] = driver

@@ -22,6 +22,7 @@ from typing import Any
 from purrflow.compat import autokitteh_loader, ctoai_loader
 from purrflow.errors import PurrflowError, SessionSuspended
 from purrflow.opsyml import is_ops_call
+from purrflow.rules.sizes import describe_size
 from purrflow.runner.channel import Channel, ChannelClosed
 from purrflow.runner.ops_session import run_ops
 from purrflow.runner.output import LineStream
@@ -32,7 +33,6 @@ from purrflow.runner.sandbox import (
     Frame,
     SandboxError,
     apply_limits,
-    describe_bytes,
     enter,
     frame_from_environment,
     private_home,
@@ -167,7 +167,7 @@ def _failure(err: BaseException, limits: Limits) -> Failure:
     if isinstance(err, MemoryError) and limits.memory_bytes is not None:
         return Failure(
             "MemoryLimitExceeded",
-            f"the session exceeded its memory limit of {describe_bytes(limits.memory_bytes)} ({type(err).__name__})",
+            f"the session exceeded its memory limit of {describe_size(limits.memory_bytes)} ({type(err).__name__})",
         )
     frames = [
         frame

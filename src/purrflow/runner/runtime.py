@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
+from purrflow.rules.sizes import describe_size
 from purrflow.runner.channel import Channel
 from purrflow.runner.classify import CallKind, classify, register_no_activity
 from purrflow.runner.output import valid_text
@@ -252,17 +253,10 @@ def _encode_result(value: object) -> tuple[bytes | None, str | None]:
     if len(payload) > MAX_RESULT_BYTES:
         return (
             None,
-            f"is too large to journal: {_size(len(payload))} pickled, over the limit of {_size(MAX_RESULT_BYTES)}",
+            f"is too large to journal: {describe_size(len(payload))} pickled,"
+            f" over the limit of {describe_size(MAX_RESULT_BYTES)}",
         )
     return payload, None
-
-
-def _size(n: int) -> str:
-    """`1 MiB`, `2.0 MiB (2097166 bytes)`, `12.5 KiB (12800 bytes)`, `17 bytes`."""
-    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
-        if n >= scale:
-            return f"{n // scale} {unit}" if n % scale == 0 else f"{n / scale:.1f} {unit} ({n} bytes)"
-    return f"{n} bytes"
 
 
 def _is_live_marker(entry: JournalEntry) -> bool:

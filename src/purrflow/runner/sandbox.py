@@ -51,13 +51,6 @@ class CpuLimitExceeded(BaseException):
     A BaseException: a handler's `except Exception:` cannot swallow it."""
 
 
-def describe_bytes(size: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale:
-            return f"{size / scale:g} {unit}"
-    return f"{size} bytes"
-
-
 def quiet_standard_streams() -> None:
     """fds 0, 1 and 2 to /dev/null: output goes through the host channel, input comes from nowhere."""
     null = os.open(os.devnull, os.O_RDWR)

@@ -14,12 +14,8 @@ from purrflow import errors
 log = logging.getLogger("purrflow.server")
 
 
-class TooLargeError(errors.InvalidInputError):
-    """A request body, or a part of one, over its limit (413)."""
-
-
 STATUS: list[tuple[type[errors.PurrflowError], int]] = [
-    (TooLargeError, 413),
+    (errors.TooLargeError, 413),
     (errors.AuthError, 401),
     (errors.ForbiddenError, 403),
     (errors.NotFoundError, 404),

@@ -18,7 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from purrflow.engine.deploy import MAX_TOTAL_BYTES
 from purrflow.engine.webhooks import MAX_BODY_BYTES
-from purrflow.server.errors import TooLargeError, error_body
+from purrflow.errors import TooLargeError
+from purrflow.rules.sizes import describe_size
+from purrflow.server.errors import error_body
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -35,14 +37,6 @@ DATA_BYTES = MAX_BODY_BYTES
 _UPLOAD_HINT = "send a reference to the data (a URL or an id) instead of the data itself"
 
 
-def size_text(size: int) -> str:
-    if size % MIB == 0:
-        return f"{size // MIB} MiB"
-    if size >= MIB:
-        return f"{size / MIB:.1f} MiB"
-    return f"{size // KIB} KiB" if size % KIB == 0 else f"{size} bytes"
-
-
 def body_limit(path: str) -> int | None:
     """The most bytes a request to `path` may send (None: the route limits itself)."""
     if path == "/webhooks" or path.startswith("/webhooks/"):
@@ -57,13 +51,13 @@ def too_large_body(path: str, limit: int) -> dict[str, object]:
     if limit == DEPLOY_BODY_BYTES:
         return error_body(
             TooLargeError.__name__,
-            f"the deployment is larger than the limit of {size_text(limit)} for {shown}: a deployment holds at "
-            f"most {size_text(MAX_TOTAL_BYTES)} of files, and they travel as base64",
+            f"the deployment is larger than the limit of {describe_size(limit)} for {shown}: a deployment holds at "
+            f"most {describe_size(MAX_TOTAL_BYTES)} of files, and they travel as base64",
             "keep large data out of the project folder (fetch it at run time), or split the project",
         )
     return error_body(
         TooLargeError.__name__,
-        f"the request body is larger than the limit of {size_text(limit)} for {shown}",
+        f"the request body is larger than the limit of {describe_size(limit)} for {shown}",
         _UPLOAD_HINT,
     )
 
@@ -140,6 +134,6 @@ def check_data_size(value: Any, what: str) -> None:
     size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace"))
     if size > DATA_BYTES:
         raise TooLargeError(
-            f"{what} is {size} bytes as JSON; the limit is {size_text(DATA_BYTES)} ({DATA_BYTES} bytes)",
+            f"{what} is {size} bytes as JSON; the limit is {describe_size(DATA_BYTES)} ({DATA_BYTES} bytes)",
             hint=_UPLOAD_HINT,
         )

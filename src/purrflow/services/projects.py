@@ -42,6 +42,7 @@ class ProjectService:
         self._deployments = deployments
         self._may_run_code = may_run_code
         self._on_deployed = on_deployed
+        self._teams: dict[str, str] = {}
 
     # -- reading -------------------------------------------------------------------------------
     def named(self, team_id: str, name: str) -> Project:
@@ -58,7 +59,11 @@ class ProjectService:
         return project
 
     def team_of(self, project_id: str) -> str:
-        return self.get(project_id).team_id
+        """The project's team (it never changes: remembered after the first lookup)."""
+        team_id = self._teams.get(project_id)
+        if team_id is None:
+            team_id = self._teams[project_id] = self.get(project_id).team_id
+        return team_id
 
     def of_team(self, team_id: str) -> list[ProjectInfo]:
         return [

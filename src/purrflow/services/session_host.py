@@ -62,10 +62,12 @@ class ServerSessionHost:
         self._dispatch = dispatch
         self._sandbox = sandbox
         self._settings = settings
+        self._uids: dict[str, int] = {}
 
     def prepare(self, session: Session) -> StartSession:
         team_id = self._projects.team_of(session.project_id)
-        self._sandbox.check_team(self._services.identity.team(team_id).name, OPERATOR_TEAM)
+        if not self._sandbox.runs_any_team:
+            self._sandbox.check_team(self._services.identity.team(team_id).name, OPERATOR_TEAM)
         project_dir = self._deployments.ensure(session.deployment_id)
         if not session.durable:  # a non-durable session that was interrupted runs again from the start
             self._journal.clear(session.id)
@@ -74,7 +76,9 @@ class ServerSessionHost:
         env, writable = self.environment(session)
         sandbox = None
         if self._sandbox.enabled:
-            uid = self._store.team_run_uid(team_id, first=FIRST_TEAM_UID)
+            uid = self._uids.get(team_id)
+            if uid is None:  # allocated once per team, and never changed
+                uid = self._uids[team_id] = self._store.team_run_uid(team_id, first=FIRST_TEAM_UID)
             sandbox = self._sandbox.spec(uid, project_dir, writable)
         return StartSession(
             session_id=session.id,
