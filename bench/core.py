@@ -122,7 +122,7 @@ class Setup:
 PROTECTED = Setup("protected")
 UNPROTECTED = Setup("unprotected", args=("--sandbox", "off"), env=(("PURRFLOW_ENCRYPT_AT_REST", "0"),))
 #: The rows `--protection` measures: what the sandbox and encryption may cost.
-PROTECTION_ROWS = ("empty session", "first line", "per durable step")
+PROTECTION_ROWS = ("empty session", "first line", "burst", "per durable step")
 
 
 def server_env(src: Path | None, durability: str | None = None) -> dict[str, str]:

@@ -202,6 +202,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         on_wait_ended=wait_ended,
     )
     identity = IdentityService(store, committer)
+    triggers = TriggerService(store, public_url=config.public_url)
     projects = ProjectService(
         store,
         committer,
@@ -209,9 +210,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         may_run_code=lambda team_id: (
             None if sandbox.runs_any_team else sandbox.check_team(identity.team(team_id).name, OPERATOR_TEAM)
         ),
+        triggers_changed=triggers.forget,
         on_deployed=lambda project_id: scheduler.rearm_project(project_id),
     )
-    triggers = TriggerService(store, public_url=config.public_url)
     sessions = SessionService(
         store,
         committer,

@@ -35,12 +35,14 @@ class ProjectService:
         deployments: DeploymentFiles,
         *,
         may_run_code: Callable[[str], None],
+        triggers_changed: Callable[[str], None],
         on_deployed: Callable[[str], None],
     ) -> None:
         self._store = store
         self._committer = committer
         self._deployments = deployments
         self._may_run_code = may_run_code
+        self._triggers_changed = triggers_changed
         self._on_deployed = on_deployed
         self._teams: dict[str, str] = {}
 
@@ -101,10 +103,11 @@ class ProjectService:
                     project.id, {conn.name: conn.integration for conn in manifest.project.connections}
                 )
                 triggers = store.replace_triggers(project.id, trigger_rows(manifest))
+                self._triggers_changed(project.id)
                 migrated = store.move_sessions_to_deployment(project.id, deployment.id, LIVE_STATES) if migrate else 0
             self._deployments.adopt(staging, deployment.id)
-            deployed = self._on_deployed
-            self._committer.after_commit(lambda: deployed(project.id))
+            deployed, changed = self._on_deployed, self._triggers_changed
+            self._committer.after_commit(lambda: deployed(project.id), lambda: changed(project.id))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -96,7 +96,7 @@ class ServerSessionHost:
     def timeout(self, session: Session) -> float | None:
         """The session's trigger's `timeout`, else the server's (`--session-timeout`)."""
         if session.trigger_name:
-            for trigger in self._triggers.of_project(self._projects.get(session.project_id)):
+            for trigger in self._triggers.of(session.project_id):
                 if trigger.name == session.trigger_name and trigger.spec.get("timeout"):
                     return float(trigger.spec["timeout"])
         return self._settings.session_timeout
@@ -107,7 +107,7 @@ class ServerSessionHost:
     def admission(self, session: Session) -> Admission:
         team_id = self._projects.team_of(session.project_id)
         if session.trigger_name:
-            for trigger in self._triggers.of_project(self._projects.get(session.project_id)):
+            for trigger in self._triggers.of(session.project_id):
                 concurrency = trigger.spec.get("concurrency")
                 if trigger.name == session.trigger_name and concurrency:
                     return Admission(team_id, (session.project_id, trigger.name), int(concurrency))
@@ -160,8 +160,7 @@ class ServerSessionHost:
         if deployment is not None:
             for var in deployment.manifest.get("project", {}).get("vars", []):
                 env[str(var["name"])] = str(var.get("value") or "")
-        project = self._projects.get(session.project_id)
-        for trigger in self._triggers.of_project(project):
+        for trigger in self._triggers.of(session.project_id):
             url = self._triggers.webhook_url(trigger)
             if url:
                 env[f"{trigger.name}__webhook_url"] = url

@@ -17,12 +17,26 @@ class Target:
 
 
 class TriggerService:
+    """Triggers are read for every session and event, and change only when a project is deployed: they
+    are kept per project until a deployment says they changed (`forget`)."""
+
     def __init__(self, store: Store, *, public_url: str) -> None:
         self._store = store
         self._public_url = public_url.rstrip("/")
+        self._by_project: dict[str, list[Trigger]] = {}
 
     def of_project(self, project: Project) -> list[Trigger]:
-        return self._store.list_triggers(project.id)
+        return self.of(project.id)
+
+    def of(self, project_id: str) -> list[Trigger]:
+        found = self._by_project.get(project_id)
+        if found is None:
+            found = self._by_project[project_id] = self._store.list_triggers(project_id)
+        return found
+
+    def forget(self, project_id: str) -> None:
+        """The project's triggers changed (a deployment, or a deployment's commit failed)."""
+        self._by_project.pop(project_id, None)
 
     def by_slug(self, slug: str) -> Trigger | None:
         return self._store.get_trigger_by_slug(slug)
@@ -32,7 +46,7 @@ class TriggerService:
 
     def runnable(self, project: Project) -> dict[str, Trigger]:
         """The project's triggers that call a function or command, by name."""
-        return {t.name: t for t in self._store.list_triggers(project.id) if t.call}
+        return {t.name: t for t in self.of(project.id) if t.call}
 
     def target(self, project: Project, name: str) -> Target:
         """A trigger's name means the trigger's call; anything else is a code location as it is.
@@ -72,4 +86,4 @@ class TriggerService:
 
     def sources(self, project: Project) -> set[str]:
         """What events of this project may come from: its triggers and its connections."""
-        return {t.name for t in self._store.list_triggers(project.id)} | set(self._store.list_connections(project.id))
+        return {t.name for t in self.of(project.id)} | set(self._store.list_connections(project.id))
