@@ -87,6 +87,11 @@ class DeploymentError(PurrflowError):
     """A project cannot be deployed as it is (unknown call target, broken filter, …)."""
 
 
+class RequirementsError(DeploymentError):
+    """A project's requirements.txt could not be installed; the message ends with the installer's last
+    lines. The deploy is refused and the project's current deployment keeps running."""
+
+
 class NonDeterminismError(PurrflowError):
     """Replay found a different call than the journal recorded at the same step."""
 

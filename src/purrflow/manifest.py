@@ -160,8 +160,10 @@ def load_manifest(project_dir: Path, name: str | None = None) -> Manifest:
         manifest = Manifest(project=ProjectSpec(name=name), filename=path.name)
     else:
         manifest = parse_manifest(_read_text(path), path.name)
-    if ops_path is not None:
-        manifest = _with_ops_triggers(manifest, parse_ops_file(_read_text(ops_path), ops_path.name))
+    ops = parse_ops_file(_read_text(ops_path), ops_path.name) if ops_path is not None else None
+    _check_ops_calls(manifest, ops)
+    if ops is not None:
+        manifest = _with_ops_triggers(manifest, ops)
     check_project_files(manifest, project_dir)
     return manifest
 
@@ -178,6 +180,23 @@ def _read_text(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ManifestError(f"{path.name}: not UTF-8 text (byte {err.start})", hint="save it as UTF-8") from None
+
+
+def _check_ops_calls(manifest: Manifest, ops: OpsFile | None) -> None:
+    """A trigger of the manifest may call an ops.yml command or pipeline (`call: ops:release`), say to run
+    it from a Slack slash command: it must name one the project's ops.yml has."""
+    for index, trigger in enumerate(manifest.project.triggers):
+        if trigger.call is None or not is_ops_call(trigger.call):
+            continue
+        name = trigger.call.removeprefix(OPS_PREFIX)
+        where = f"{manifest.filename}:{trigger.call_line}: project.triggers[{index}].call: {trigger.call!r}"
+        if ops is None:
+            raise ManifestError(f"{where} — the project has no ops.yml", hint="add the ops.yml that defines it")
+        if name not in ops.workflows:
+            known = ", ".join(sorted(ops.workflows)) or "none"
+            raise ManifestError(
+                f"{where} — {ops.filename} has no command or pipeline {name!r}", hint=f"it has: {known}"
+            )
 
 
 def _with_ops_triggers(manifest: Manifest, ops: OpsFile) -> Manifest:
@@ -540,6 +559,8 @@ def _call(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> str | N
     value = reader.text(node, path)
     if value is None:
         return None
+    if is_ops_call(value):  # an ops.yml command or pipeline: checked once the ops.yml is read
+        return value
     try:
         parse_entrypoint(value)
     except InvalidInputError as err:

@@ -4,7 +4,8 @@ A command's `run` is a shell line started in the project folder with the SDK dae
 programs written for CTO.ai (the `cto-ai` package, or any client of the daemon protocol) run unmodified.
 A pipeline's jobs run in order, each job's `steps` as one `bash` script under `set -euo pipefail`.
 No Docker is involved: `image`, `packages`, `mountCwd` and the like are read and ignored (the project
-folder is the working directory, and the machine's tools are what the steps use).
+folder is the working directory, `/ops/...` paths — where CTO.ai's images copy the project — point into
+it, and the machine's tools are what the steps use).
 
 Each command and pipeline becomes a manual trigger of the project whose `call` is `ops:<name>`
 (a pipeline's job is `ops:<pipeline>/<job>`), started by `purr sessions start`, `purr run DIR NAME`,
@@ -126,6 +127,24 @@ def load_ops_file(project_dir: Path) -> OpsFile:
     if path is None:
         raise InvalidInputError(f"{project_dir} has no {' or '.join(OPS_NAMES)}")
     return parse_ops_file(path.read_text(encoding="utf-8"), path.name)
+
+
+#: `/ops` as a path of its own, or at the start of one: not `/opsx`, not `a/ops/b`, not `http://h/ops/`.
+_OPS_PATH = re.compile(r"(?<![\w./:~-])/ops(?=/|$|[\s'\";:,)|&>])")
+#: Where CTO.ai's images copy the project (and make it the working directory).
+OPS_FOLDER = "/ops"
+
+
+def resolve_ops_paths(text: str, project_dir: Path) -> str:
+    """`text` with every path under `/ops/` (and `/ops` itself) pointed at the project folder.
+
+    CTO.ai's images copy the project to /ops, so real workflows say `run: python3 /ops/main.py` and pass
+    `/ops/...` paths as arguments. Without Docker the project is its folder, wherever that is. Only
+    whole paths are rewritten: a `/ops` preceded by a word, a dot, a slash or a colon (`./ops`,
+    `a/ops`, `http://host/ops/x`) is a different path and stays as it is.
+    """
+    folder = str(project_dir).rstrip("/") or "/"
+    return _OPS_PATH.sub(lambda _: folder, text)
 
 
 def is_ops_call(loc: str) -> bool:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.deploy import DeploymentFiles
 from purrflow.engine.dispatch import EventDispatch
+from purrflow.engine.envs import ProjectEnvs
 from purrflow.engine.journal import Journal
 from purrflow.engine.logs import LogBus
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
@@ -31,16 +32,21 @@ from purrflow.orchestrators.local import LocalOrchestrator
 from purrflow.rules.values import ValueLimits
 from purrflow.services.analytics import AnalyticsService
 from purrflow.services.config import ConfigService
+from purrflow.services.connections import ConnectionService
 from purrflow.services.events import EventService
 from purrflow.services.host_ops import HostServices
 from purrflow.services.identity import OPERATOR_TEAM, IdentityService
+from purrflow.services.mailboxes import MailboxPoller
+from purrflow.services.oauth import OAuthService
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.secrets import SecretService
 from purrflow.services.session_host import RunnerSettings, ServerSessionHost
 from purrflow.services.sessions import SessionService
+from purrflow.services.slack_interface import SlackInterface
 from purrflow.services.triggers import TriggerService
 from purrflow.services.values import ValueService
+from purrflow.services.vars import VarService
 from purrflow.store import IN_CLEAR, Durability, Store, open_store
 from purrflow.wire import Limits
 
@@ -79,6 +85,9 @@ class PlatformConfig:
     max_queued: int = 10_000
     #: Seal journal outcomes, values, payloads, results and errors with the data key (off only to measure).
     encrypt_at_rest: bool = True
+    #: Where requirements.txt environments are installed (default `<data dir>/envs`; `purr run`, whose data
+    #: folder lasts one run, keeps them in the user's cache so that the next run reuses them).
+    envs_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,12 @@ class Platform:
         identity: IdentityService,
         analytics: AnalyticsService,
         prompts: PromptService,
+        connections: ConnectionService,
+        oauth: OAuthService,
+        mailboxes: MailboxPoller,
+        slack: SlackInterface,
+        vars: VarService,
+        envs: ProjectEnvs,
         orchestrator: LocalOrchestrator,
         signals: SignalWaits,
         scheduler: Scheduler,
@@ -126,6 +141,12 @@ class Platform:
         self.identity = identity
         self.analytics = analytics
         self.prompts = prompts
+        self.connections = connections
+        self.oauth = oauth
+        self._mailboxes = mailboxes
+        self._slack = slack
+        self.vars = vars
+        self._envs = envs
         self._committer = committer
         self._orchestrator = orchestrator
         self._signals = signals
@@ -143,12 +164,20 @@ class Platform:
         """Resume everything the last process left: running sessions replay, waits and schedules re-arm."""
         self._sandbox.secure_data_dir()
         self._deployments.sweep_staging()  # what deploys cut short by a crash left behind
+        self._envs.sweep()  # and requirements installs
+        self.connections.load()
+        await self.oauth.start()  # due tokens renewed before any session resumes
         await self._orchestrator.start()
         self._signals.load()
         self.events.load()
         self._scheduler.load()
+        self._mailboxes.start()
+        self._slack.start()
 
     async def close(self) -> None:
+        await self._mailboxes.close()
+        await self._slack.close()
+        await self.oauth.close()
         self._timers.close()
         self._scheduler.close()
         await self._orchestrator.close()
@@ -180,6 +209,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     committer = GroupCommitter(store)
     journal = Journal(store)
     deployments = DeploymentFiles(store, config.data_dir / "deployments")
+    envs = ProjectEnvs(config.envs_dir or config.data_dir / "envs")
     logs = LogBus()
     responses = SyncResponses()
     dispatch = EventDispatch()
@@ -212,6 +242,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         ),
         triggers_changed=triggers.forget,
         on_deployed=lambda project_id: scheduler.rearm_project(project_id),
+        envs=envs,
     )
     sessions = SessionService(
         store,
@@ -233,6 +264,19 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         store, committer, on_tick=events.tick, zone=ZoneInfo(config.timezone), catch_up=config.catch_up, clock=clock
     )
     secrets = SecretService(store, committer, box)
+    project_vars = VarService(store, committer, box)
+    connections = ConnectionService(
+        store,
+        committer,
+        box,
+        projects=projects,
+        events=events,
+        public_url=config.public_url,
+        on_tokens_due=lambda: oauth.wake(),
+        interactions=lambda record, payload: slack.take(record, payload),
+    )
+    mailboxes = MailboxPoller(store, committer, connections=connections, projects=projects, events=events, clock=clock)
+    oauth = OAuthService(store, committer, box, connections=connections, public_url=config.public_url, clock=clock)
     prompts = PromptService(
         store,
         committer,
@@ -240,6 +284,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         secrets,
         on_wait_ended=wait_ended,
     )
+    slack = SlackInterface(store, connections=connections, prompts=prompts, triggers=triggers, logs=logs)
     services = HostServices(
         sessions=sessions,
         events=events,
@@ -260,6 +305,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         signals=signals,
         dispatch=dispatch,
         sandbox=sandbox,
+        connections=connections,
+        interface_of=lambda session: "slack" if slack.place_of(session) else None,
+        vars=project_vars,
         settings=RunnerSettings(
             config.data_dir, config.interface, config.host_platform, config.limits, config.session_timeout
         ),
@@ -293,6 +341,12 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         identity=services.identity,
         analytics=services.analytics,
         prompts=prompts,
+        connections=connections,
+        oauth=oauth,
+        mailboxes=mailboxes,
+        slack=slack,
+        vars=project_vars,
+        envs=envs,
         orchestrator=orchestrator,
         signals=signals,
         scheduler=scheduler,

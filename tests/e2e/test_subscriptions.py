@@ -206,7 +206,8 @@ def test_a_finished_session_keeps_no_subscription_even_after_a_restart(server: S
 
 def test_connection_fields_reach_sessions_as_environment_variables(server: Server, hook_url: str) -> None:
     assert purr(server, "connections", "set", "subs", "chat", "token=xoxb-1", "team=T9").returncode == 0
-    assert "chat: team, token" in purr(server, "connections", "list", "subs").stdout
+    listed = json.loads(purr(server, "connections", "list", "subs", "--json").stdout)
+    assert [c["fields"] for c in listed if c["name"] == "chat"] == [{"team": "(hidden)", "token": "(hidden)"}]
     session = server.wait_state(start(server, "connection_env"), "completed")
     assert session["result_repr"] == "('xoxb-1', 'T9')"
     assert purr(server, "connections", "set", "subs", "chat", "team=").returncode == 0

@@ -72,6 +72,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
         "token_id": token_id,
         "name": "chat",
         "prompt_id": prompt_id,
+        "project": "alpha",
     }
     secrets_of_alpha = [
         session_id,
@@ -88,8 +89,10 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
         "/api/v1/events": {"project": "alpha", "source": "hook", "event_type": "post"},
         "/api/v1/values/{key}": {"value": 1},
         "/api/v1/connections/{name}": {"vars": {"token": "x"}},
+        "/api/v1/connections/{name}/init": {"fields": {"oauth_access_token": "x", "signing_secret": "y"}},
         "/api/v1/sessions/{session_id}/stop": {"reason": "not yours"},
         "/api/v1/prompts/{prompt_id}/answer": {"value": "yes"},
+        "/api/v1/projects/{project}/vars/{name}": {"value": "beta was here"},
     }
     tried = 0
     for path, methods in spec["paths"].items():

@@ -136,6 +136,40 @@ def test_migrations_are_versioned_and_idempotent(tmp_path: Path) -> None:
     again = open_store(tmp_path / "x.db")
     conn = sqlite3.connect(tmp_path / "x.db")
     migrations = Path(purrflow.store.__file__).parent / "migrations" / "sqlite"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(list(migrations.glob("*.sql"))) == 11
+    numbers = sorted(int(path.name.split("_", 1)[0]) for path in migrations.glob("*.sql"))
+    assert numbers == list(range(1, len(numbers) + 1))  # one file per version, none missing
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == numbers[-1]
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     again.close()
+
+
+def test_connections_keep_sealed_fields_deliveries_and_oauth_states(store: Store) -> None:
+    _, project_id, _ = seed(store)
+    with store.transaction():
+        store.replace_connections(project_id, {"chat": "slack", "code": "github"})
+    chat = store.get_connection(project_id, "chat")
+    assert chat is not None and chat.sealed_fields is None and chat.status == "unset"
+    with store.transaction():
+        store.put_connection_fields(chat.id, b"sealed", "token")
+        store.replace_connections(project_id, {"chat": "slack"})  # a redeploy keeps what stays
+    kept = store.get_connection_by_id(chat.id)
+    assert kept is not None and kept.sealed_fields == b"sealed" and kept.auth_mode == "token"
+    assert kept.status == "untested" and store.list_connections(project_id) == ["chat"]
+
+    with store.transaction():
+        assert store.take_delivery(chat.id, "Ev1") is True
+        assert store.take_delivery(chat.id, "Ev1") is False  # a retry
+        assert store.take_delivery(chat.id, "Ev1", keep_seconds=-1) is True  # forgotten once old
+
+    with store.transaction():
+        store.put_oauth_state("s1", chat.id, "usr_1", b"v", "http://x/cb")
+    assert store.take_oauth_state("s1", max_age=600, consume=False) == (chat.id, "usr_1", b"v", "http://x/cb")
+    with store.transaction():
+        assert store.take_oauth_state("s1", max_age=600) is not None
+        assert store.take_oauth_state("s1", max_age=600) is None  # good once
+
+    with store.transaction():
+        store.set_token_refresh_at(chat.id, 100.0)
+        store.set_poll_state(chat.id, "h9", 50.0)
+    assert [r.id for r in store.tokens_due(100.0)] == [chat.id] and store.tokens_due(99.0) == []
+    assert store.next_token_refresh() == 100.0 and store.poll_state(chat.id) == ("h9", 50.0)

@@ -17,6 +17,7 @@ _ERRORS: dict[str, type[errors.PurrflowError]] = {
     "NotFoundError": errors.NotFoundError,
     "ManifestError": errors.ManifestError,
     "DeploymentError": errors.DeploymentError,
+    "RequirementsError": errors.RequirementsError,
     "SessionStateError": errors.SessionStateError,
     "InvalidInputError": errors.InvalidInputError,
     "ValueLimitError": errors.ValueLimitError,

@@ -92,6 +92,7 @@ async def run_once(
             faults=faults if faults is not None else Faults.from_env(),
             # Your own code on your own machine: no sandbox, and it sees your whole environment.
             sandbox=SandboxSettings(mode="off", trust_all_code=True, pass_env=tuple(os.environ)),
+            envs_dir=_envs_cache(),
         )
         purr = build_platform(config)
         reporter = _Reporter(on_log)
@@ -112,10 +113,17 @@ async def run_once(
             session_id = purr.sessions.start(deployed.project, entrypoint, data, user_id=member.user.id)
             queue = purr.sessions.watch_all()
             await purr.committed()
+            main_ended = False
             while True:
                 source, item = await queue.get()
                 if isinstance(item, SessionEnded):
-                    if source == session_id:
+                    # Sessions the run started (sdk.start, child sessions) finish even after their caller
+                    # returned: the throw-away platform closes only when none of them is left.
+                    left = _unfinished(purr, team_id) if main_ended or source == session_id else []
+                    if source == session_id and left:
+                        on_log("system", f"purr run: waiting for {len(left)} session(s) the run started (Ctrl-C stops)")
+                    main_ended = main_ended or source == session_id
+                    if main_ended and not left:
                         break
                     continue
                 on_log(item.stream, item.text if source == session_id else f"[{_label(purr, source)}] {item.text}")
@@ -125,6 +133,12 @@ async def run_once(
             await purr.close()
             host_log.removeHandler(reporter)
             host_log.propagate = True
+
+
+def _envs_cache() -> Path:
+    """Where `purr run` keeps requirements.txt environments between runs (shared by every project)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "purrflow" / "envs"
 
 
 class _Reporter(logging.Handler):
@@ -166,6 +180,11 @@ def _answer_with(
         task.add_done_callback(tasks.discard)
 
     return on_prompt
+
+
+def _unfinished(purr: Platform, team_id: str) -> list[str]:
+    """Sessions of the run that have not ended yet."""
+    return [s.id for s in purr.sessions.recent(team_id, limit=1000) if not s.is_final]
 
 
 def _username() -> str:

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from purrflow.cli import analytics, identity, render
+from purrflow.cli import analytics, connections, identity, render
+from purrflow.cli import vars as vars_cli
 from purrflow.cli.client import ApiClient
 from purrflow.cli.common import JsonFlag, UrlFlag, api, friendly, parse_data
-from purrflow.errors import InvalidInputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="purrflow: durable Python automations.")
 sessions_app = typer.Typer(no_args_is_help=True, help="List, inspect, follow, start and stop sessions.")
@@ -44,8 +44,8 @@ values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
 events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
 app.add_typer(events_app, name="events")
-connections_app = typer.Typer(no_args_is_help=True, help="Connections' fields (tokens, URLs).")
-app.add_typer(connections_app, name="connections")
+app.add_typer(connections.connections_app, name="connections")
+app.add_typer(vars_cli.vars_app, name="vars")
 
 # -- server ------------------------------------------------------------------------------------
 
@@ -120,6 +120,10 @@ def up(
     run_server(config)
 
 
+#: How long `purr deploy` waits for the server (which installs requirements.txt before it answers).
+DEPLOY_TIMEOUT_SECONDS = 45 * 60
+
+
 @app.command()
 @friendly
 def deploy(
@@ -131,15 +135,24 @@ def deploy(
 ) -> None:
     """Deploy a project folder and show its triggers' webhook URLs."""
     from purrflow.engine.deploy import collect_files
+    from purrflow.engine.envs import count_requirements, requirements_of
     from purrflow.manifest import project_name_for
 
-    files = {path: base64.b64encode(content).decode() for path, content in collect_files(folder).items()}
+    collected = collect_files(folder)
+    files = {path: base64.b64encode(content).decode() for path, content in collected.items()}
     name = name or project_name_for(folder)
-    with api(url) as client:
-        result = client.post("/projects/deploy", {"name": name, "files": files, "migrate": migrate})
+    requirements = requirements_of(collected)
+    if requirements is not None and not as_json:
+        render.err_console.print(f"installing requirements.txt ({count_requirements(requirements)} packages)…")
+    with api(url) as client:  # an install may take minutes: the server answers once it is done
+        body = {"name": name, "files": files, "migrate": migrate}
+        result = client.request("POST", "/projects/deploy", json=body, timeout=DEPLOY_TIMEOUT_SECONDS)
     if as_json:
         render.print_json(result)
         return
+    if env := result.get("requirements"):
+        done = "already installed" if env["cached"] else f"installed in {env['seconds']:.1f} s"
+        render.err_console.print(f"requirements.txt: {done} (environment {env['env'][:12]})")
     deployment = result["deployment"]
     render.console.print(
         f"[green]deployed[/green] [bold]{result['project']['name']}[/bold] as {deployment['id']}"
@@ -151,6 +164,14 @@ def deploy(
         render.console.print(render.triggers_table(result["triggers"]))
     else:
         render.console.print("no triggers: start sessions with `purr sessions start`")
+    project = result["project"]["name"]
+    for connection in result.get("connections", []):
+        line = f"connection {connection['name']} ({connection['integration']}, {connection['status']})"
+        if connection["inbound_url"]:
+            line += f": deliveries to {connection['inbound_url']}"
+        if connection["status"] == "unset":
+            line += f" — set it up with `purr connections init {project} {connection['name']}`"
+        render.console.print(line)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -378,44 +399,6 @@ def events_send(
     render.console.print(f"event {sent['event_id']} stored; started {started}")
 
 
-# -- connections -------------------------------------------------------------------------------
-
-
-@connections_app.command("list")
-@friendly
-def connections_list(project: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
-    """A project's connections and the names of their fields."""
-    with api(url) as client:
-        connections = client.get("/connections", project=project)["connections"]
-    if as_json:
-        render.print_json(connections)
-        return
-    for connection in connections:
-        render.console.print(f"{connection['name']}: {', '.join(connection['fields']) or '(no fields)'}")
-
-
-@connections_app.command("set")
-@friendly
-def connections_set(
-    project: str,
-    name: str,
-    fields: Annotated[list[str], typer.Argument(help="FIELD=VALUE (FIELD= removes it)")],
-    url: UrlFlag = None,
-) -> None:
-    """Set a connection's fields; sessions read them as <connection>__<field> environment variables."""
-    values: dict[str, str | None] = {}
-    for item in fields:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InvalidInputError(
-                f"{item!r} is not FIELD=VALUE", hint="e.g. purr connections set P slack_conn token=xoxb-…"
-            )
-        values[key] = value or None
-    with api(url) as client:
-        result = client.request("PATCH", f"/connections/{name}", params={"project": project}, json={"vars": values})
-    render.console.print(f"{name}: {', '.join(result['fields']) or '(no fields)'}")
-
-
 # -- config ------------------------------------------------------------------------------------
 
 
@@ -488,20 +471,14 @@ def prompts_answer(
     value: Annotated[str, typer.Argument(help="the answer: text, a number, yes/no, a choice, or JSON")],
     url: UrlFlag = None,
 ) -> None:
-    """Answer a prompt; the waiting session resumes with it."""
-    try:
-        parsed: Any = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = value
-    if isinstance(parsed, dict):
-        parsed = value
+    """Answer a prompt; the waiting session resumes with it.
+
+    The answer goes as typed: the server reads text by the prompt's type (a number, yes/no, a choice by
+    name before its index, a JSON list or a,b for a checkbox), so a text prompt gets `1.10`, `true` or
+    `["a"]` exactly as written.
+    """
     with api(url) as client:
-        try:
-            answered = client.post(f"/prompts/{prompt_id}/answer", {"value": parsed})
-        except InvalidInputError:
-            if isinstance(parsed, str):
-                raise
-            answered = client.post(f"/prompts/{prompt_id}/answer", {"value": value})  # as typed, e.g. "007"
+        answered = client.post(f"/prompts/{prompt_id}/answer", {"value": value})
     render.console.print(f"answered {prompt_id}: {answered['value']}")
 
 

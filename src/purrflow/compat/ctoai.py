@@ -107,9 +107,18 @@ def _track(body: dict[str, Any]) -> Answer:
     if body.get("trigger") is True:  # sdk.start(workflowName) rides on /track
         return _simple(sdk.start, _string(body, "workflowName"))
     metadata = {k: v for k, v in body.items() if k not in ("tags", "event")}
-    tags = body.get("tags") or []
-    sdk.track(list(tags) if isinstance(tags, list | tuple) else [str(tags)], str(body.get("event") or ""), metadata)
+    sdk.track(body.get("tags") or [], body.get("event") or "", metadata)  # a string or a list, each
     return "simple", None
+
+
+def _increment(body: dict[str, Any]) -> int:
+    """`progress_bar_advance(0)` advances by 0; only a missing increment means the clients' default, 1."""
+    increment = body.get("increment")
+    if increment is None:
+        return 1
+    if isinstance(increment, bool) or not isinstance(increment, int | float):
+        raise InvalidInputError(f"/progress-bar/advance: increment must be a number, not {increment!r}")
+    return int(increment)
 
 
 def _simple(fn: Callable[..., object], *args: Any) -> Answer:
@@ -160,7 +169,7 @@ _ROUTES: dict[str, Callable[[dict[str, Any]], Answer]] = {
     "start-spinner": lambda b: _simple(sdk.ux.spinner_start, _text(b)),
     "stop-spinner": lambda b: _simple(sdk.ux.spinner_stop, _text(b)),
     "progress-bar/start": _progress_start,
-    "progress-bar/advance": lambda b: _simple(sdk.ux.progress_bar_advance, int(b.get("increment") or 1)),
+    "progress-bar/advance": lambda b: _simple(sdk.ux.progress_bar_advance, _increment(b)),
     "progress-bar/stop": lambda b: _simple(sdk.ux.progress_bar_stop, b.get("text")),
     "prompt": _prompt,
     "secret/get": _secret_get,

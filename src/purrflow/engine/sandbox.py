@@ -106,8 +106,11 @@ class SandboxPolicy:
             read_write=tuple(str(path) for path in self._allow),
         )
 
-    def spec(self, uid: int, deployment: Path, writable: Iterable[Path]) -> SandboxSpec | None:
-        """One runner's part, for the team running as `uid`; None when sandboxing is off."""
+    def spec(
+        self, uid: int, deployment: Path, writable: Iterable[Path], *, read_only: Iterable[Path] = ()
+    ) -> SandboxSpec | None:
+        """One runner's part, for the team running as `uid`; None when sandboxing is off. `read_only`:
+        more folders of the data folder it reads (its deployment's installed requirements)."""
         if not self.enabled:
             return None
         for folder in writable:
@@ -117,7 +120,7 @@ class SandboxPolicy:
         return SandboxSpec(  # the paths lie in the data folder, resolved when the server started
             uid=uid,
             gid=uid,
-            read_only=(str(deployment),),
+            read_only=(str(deployment), *(str(path) for path in read_only)),
             read_write=tuple(str(path) for path in writable),
         )
 

@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from purrflow.errors import PurrflowError, SessionSuspended
 from purrflow.opsyml import is_ops_call
 from purrflow.rules.sizes import describe_size
 from purrflow.runner.channel import Channel, ChannelClosed
+from purrflow.runner.environment import use_environment
 from purrflow.runner.ops_session import run_ops
 from purrflow.runner.output import LineStream
 from purrflow.runner.rewrite import ProjectImporter
@@ -102,6 +104,7 @@ def _shut_in(start: StartSession, frame: Frame | SandboxError | None) -> None:
     os.environ.update(start.env)
     os.environ.update(HOME=home, TMPDIR=tmp, SDK_HOME_DIR=home)
     tempfile.tempdir = None  # found again from TMPDIR
+    time.tzset()  # local time is the session's TZ (zone-less times in sdk.events() are read in it)
 
 
 def _cpu_limit_reached(signum: int, frame: object) -> None:
@@ -111,6 +114,8 @@ def _cpu_limit_reached(signum: int, frame: object) -> None:
 def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
     os.chdir(start.project_dir)
     sys.path.insert(0, start.project_dir)
+    if start.site_dir is not None:  # the project's requirements.txt, before purrflow's own packages
+        use_environment(start.site_dir)
     importer = ProjectImporter(Path(start.project_dir), runtime.dispatch_call, rewrite=start.durable)
     importer.install()
     autokitteh_loader.install()

@@ -1,11 +1,12 @@
 """Sessions of `ops.yml` workflows: a command's process, a pipeline's jobs.
 
-A command runs `run` through `/bin/sh` in the project folder, with the session's environment, the
-workflow's `env` (static values, and secrets and configs from the team's stores) and the SDK daemon's
-variables. Its output is the session's output; its daemon requests are the session's steps. If the
-runner dies, the command runs again from the start and every request it had made is answered from the
-journal, so a person is never asked the same question twice; side effects outside the SDK happen again
-(make commands idempotent). A waiting command keeps its process: it cannot be suspended like a handler.
+A command runs `run` through `/bin/sh` in the project folder (paths under `/ops/`, where CTO.ai's images
+keep the project, point there), with the session's environment, the workflow's `env` (static values, and
+secrets and configs from the team's stores) and the SDK daemon's variables. Its output is the session's
+output; its daemon requests are the session's steps. If the runner dies, the command runs again from the
+start and every request it had made is answered from the journal, so a person is never asked the same
+question twice; side effects outside the SDK happen again (make commands idempotent). A waiting command
+keeps its process: it cannot be suspended like a handler.
 
 A pipeline starts each job as a child session (`ops:<pipeline>/<job>`) and waits for it, in order, and
 stops at the first job that fails: a finished job never runs again, even after a crash.
@@ -24,7 +25,7 @@ from typing import Any
 from purrflow import sdk
 from purrflow.compat import ctoai
 from purrflow.errors import InvalidInputError, PurrflowError
-from purrflow.opsyml import OpsEnv, OpsWorkflow, load_ops_file, parse_ops_call
+from purrflow.opsyml import OpsEnv, OpsWorkflow, load_ops_file, parse_ops_call, resolve_ops_paths
 from purrflow.runner.daemon import SdkDaemon
 from purrflow.runner.process import GuardedProcess
 from purrflow.runner.runtime import SessionRuntime
@@ -44,15 +45,17 @@ def run_ops(start: StartSession, runtime: SessionRuntime) -> dict[str, Any]:
     data = start.event.get("data") or {}
     if target.job is not None:
         job = workflow.job(target.job)
-        argv = ["bash", "-c", job.script]
+        argv = ["bash", "-c", resolve_ops_paths(job.script, project_dir)]
         return _run_process(runtime, project_dir, argv, workflow.env.merged(job.env), f"job {job.name}")
     if workflow.kind == "pipeline":
         return _run_pipeline(workflow, data)
     args = data.get("args") if isinstance(data, dict) else None
     if args is not None and not (isinstance(args, list) and all(isinstance(a, str | int | float) for a in args)):
         raise InvalidInputError('data.args must be a list of strings, e.g. {"args": ["--fast"]}')
-    ctoai.use_arguments(args or [])
-    line = workflow.run + "".join(f" {shlex.quote(str(arg))}" for arg in args or [])
+    # CTO.ai's images hold the project at /ops: such paths in `run` and in the arguments mean the project folder
+    arguments = [resolve_ops_paths(str(arg), project_dir) for arg in args or []]
+    ctoai.use_arguments(arguments)
+    line = resolve_ops_paths(workflow.run, project_dir) + "".join(f" {shlex.quote(arg)}" for arg in arguments)
     return _run_process(runtime, project_dir, ["/bin/sh", "-c", line], workflow.env, f"command {workflow.name}")
 
 

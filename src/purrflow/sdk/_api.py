@@ -15,6 +15,7 @@ from purrflow.wire import HttpOutcome, StartChild, StartWorkflow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_UNSET: Any = object()
 _LOC = re.compile(r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$")
 _WORKFLOW = re.compile(r"^([A-Za-z0-9_-]+/)?[A-Za-z0-9_-]+(:[\w][\w.-]*)?$")
 
@@ -75,14 +76,23 @@ def start(loc: str, data: Mapping[str, Any] | None = None, memo: Mapping[str, An
 
 def http_outcome(
     status_code: int = 200,
-    body: str | bytes | dict[str, Any] | list[Any] | None = None,
-    *,
+    *positional: Any,
+    body: Any = _UNSET,
     json: Any = None,
     headers: Mapping[str, str] | None = None,
     more: bool = False,
 ) -> None:
     """Answer the synchronous webhook that started this session. The first answer wins; the session
-    may go on working after it. `body` may be text, bytes, or a dict/list (sent as JSON)."""
+    may go on working after it. The body may be text or bytes (sent as they are), or a dict/list (JSON).
+
+    Two argument orders are in use, and the positions tell them apart:
+    - `http_outcome(status_code, body)`: AutoKitteh programs pass the body second, so
+      `http_outcome(200, {"a": 1})` answers the JSON body `{"a": 1}`;
+    - `http_outcome(status_code, headers, body)`: the AutoKitteh SDK reference's order, so a second
+      positional argument is the headers when a third is present, or when `body=` is given by keyword.
+    Keywords (`status_code=`, `headers=`, `body=`, `json=`, `more=`) mean what they say in either form.
+    """
+    body, headers = _outcome_parts(positional, body, headers)
     if not isinstance(status_code, int) or not 100 <= status_code <= 599:
         raise InvalidInputError(f"http_outcome(): status_code must be an int from 100 to 599, not {status_code!r}")
     out_headers = {str(k): str(v) for k, v in (headers or {}).items()}
@@ -102,6 +112,35 @@ def http_outcome(
     else:
         raise InvalidInputError(f"http_outcome(): body must be str, bytes, dict or list, not {type(body).__name__}")
     _runtime.current().call_host(HttpOutcome(status_code, out_headers, content, more))
+
+
+def _outcome_parts(
+    positional: tuple[Any, ...], body: Any, headers: Mapping[str, str] | None
+) -> tuple[Any, Mapping[str, str] | None]:
+    """(body, headers) of `http_outcome`'s arguments, by the rule in its docstring."""
+    if len(positional) > 2:
+        raise InvalidInputError(
+            f"http_outcome(): at most 3 positional arguments (status_code, headers, body), got {len(positional) + 1}"
+        )
+    if len(positional) == 2 or (len(positional) == 1 and body is not _UNSET):  # (status_code, headers, body)
+        if headers is not None:
+            raise InvalidInputError(
+                "http_outcome(): the headers are given twice (by position and as headers=)",
+                hint="use http_outcome(status_code, headers, body) or http_outcome(status_code, body, headers=...)",
+            )
+        headers = positional[0]
+        if len(positional) == 2:
+            if body is not _UNSET:
+                raise InvalidInputError("http_outcome(): the body is given twice (by position and as body=)")
+            body = positional[1]
+        if headers is not None and not isinstance(headers, Mapping):
+            raise InvalidInputError(
+                "http_outcome(): in (status_code, headers, body) the headers must be a dict, "
+                f"not {type(headers).__name__}"
+            )
+    elif positional:  # (status_code, body)
+        body = positional[0]
+    return (None if body is _UNSET else body), headers
 
 
 def sleep(seconds: float) -> None:

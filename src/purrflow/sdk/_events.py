@@ -14,13 +14,16 @@ from typing import Any
 
 from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
-from purrflow.sdk._attrdict import AttrDict, Event
+from purrflow.sdk._attrdict import AttrDict, Event, EventData
 from purrflow.sdk._signals import deadline_of
 from purrflow.wire import EventWait, Subscribe, Unsubscribe
 
 
-def subscribe(source: str, filter: str = "") -> str:
-    """Subscribe to the events of trigger or connection `source` (CEL `filter`); return the id."""
+def subscribe(source: str, filter: str | None = "") -> str:
+    """Subscribe to the events of trigger or connection `source` (CEL `filter`; None or "" takes every
+    event, as the AutoKitteh SDK reference's `filter: str = None` says); return the id."""
+    if filter is None:
+        filter = ""
     if not isinstance(source, str) or not source:
         raise InvalidInputError(f"subscribe(): source must be a trigger or connection name, not {source!r}")
     if not isinstance(filter, str):
@@ -34,9 +37,10 @@ def unsubscribe(subscription_id: str) -> None:
 
 
 def next_event(*subscription_ids: str | list[str], timeout: timedelta | float | None = None, full: bool = False) -> Any:
-    """The next event of these subscriptions: its data (an AttrDict), the whole `Event` with
-    `full=True`, or None when `timeout` (seconds or timedelta) passes first. Without a timeout it waits
-    as long as it takes."""
+    """The next event of these subscriptions: its data (an `EventData`: the data AttrDict, which also
+    answers `.data`, `.event_type`, `.event_id` and `.connection_id` — the trigger or connection it came
+    from — when the data has no such key), the whole `Event` with `full=True`, or None when `timeout`
+    (seconds or timedelta) passes first. Without a timeout it waits as long as it takes."""
     ids: list[str] = []
     for item in subscription_ids:
         ids.extend([item] if isinstance(item, str) else list(item))
@@ -48,4 +52,6 @@ def next_event(*subscription_ids: str | list[str], timeout: timedelta | float | 
     raw = pickle.loads(result[1])
     if full:
         return Event(data=AttrDict(raw["data"]), event_type=raw["event_type"], event_id=raw["event_id"])
-    return AttrDict(raw["data"])
+    return EventData(
+        raw["data"], event_type=raw["event_type"], event_id=raw["event_id"], connection_id=raw.get("source")
+    )

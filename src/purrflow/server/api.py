@@ -14,12 +14,11 @@ from fastapi.responses import StreamingResponse
 from purrflow import __version__
 from purrflow.engine.logs import SessionEnded
 from purrflow.errors import AuthError
-from purrflow.server.deps import CurrentUser, Events, Projects, Sessions, Triggers, platform_of
+from purrflow.server.deps import Connections, CurrentUser, Events, Projects, Sessions, Triggers, platform_of
 from purrflow.server.errors import error_body
 from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.limits import check_data_size
 from purrflow.server.schemas import (
-    ConnectionVarsRequest,
     DeployRequest,
     SendEventRequest,
     StartSessionRequest,
@@ -41,11 +40,22 @@ async def health() -> dict[str, str]:
 
 
 @router.post("/projects/deploy", status_code=201, tags=["projects"])
-async def deploy(body: DeployRequest, user: CurrentUser, projects: Projects, triggers: Triggers) -> dict[str, Any]:
-    result = projects.deploy(
-        user.team_id, decode_files(body.files), name=body.name, migrate=body.migrate, owner_id=user.id
-    )
+async def deploy(
+    body: DeployRequest, user: CurrentUser, projects: Projects, triggers: Triggers, connections: Connections
+) -> dict[str, Any]:
+    """Store a deployment. A requirements.txt is installed first, in a thread (it may take minutes; the
+    server goes on serving meanwhile); an install that fails refuses the deploy with the installer's
+    last lines, and the project's current deployment is untouched."""
+    files = decode_files(body.files)
+    staged = projects.stage(user.team_id, files, body.name)
+    try:
+        staged = await asyncio.to_thread(projects.install_requirements, staged)
+    except asyncio.CancelledError:  # the client went away: nothing is stored
+        projects.discard(staged)
+        raise
+    result = projects.deploy(user.team_id, files, name=body.name, migrate=body.migrate, owner_id=user.id, staged=staged)
     project = result.project
+    env = result.requirements
     return {
         "project": {"id": project.id, "name": project.name},
         "deployment": {
@@ -55,6 +65,15 @@ async def deploy(body: DeployRequest, user: CurrentUser, projects: Projects, tri
         },
         "triggers": [trigger_json(t, project.name, triggers.webhook_url(t)) for t in result.triggers],
         "migrated_sessions": result.migrated_sessions,
+        "connections": [
+            {"name": c.name, "integration": c.integration, "status": c.status, "inbound_url": c.inbound_url}
+            for c in connections.views(project)
+        ],
+        "requirements": (
+            {"env": env.digest, "packages": env.packages, "cached": env.cached, "seconds": round(env.seconds, 3)}
+            if env
+            else None
+        ),
     }
 
 
@@ -93,22 +112,6 @@ async def send_event(body: SendEventRequest, user: CurrentUser, projects: Projec
     check_data_size(body.data, "the event's data")
     event, started = events.send(projects.named(user.team_id, body.project), body.source, body.event_type, body.data)
     return {"event_id": event.id, "session_ids": started}
-
-
-@router.get("/connections", tags=["projects"])
-async def list_connections(project: str, user: CurrentUser, projects: Projects) -> dict[str, Any]:
-    """A project's connections and the names of their fields (values are not shown)."""
-    fields = projects.connection_fields(projects.named(user.team_id, project))
-    return {"connections": [{"name": name, "fields": names} for name, names in fields.items()]}
-
-
-@router.patch("/connections/{name}", tags=["projects"])
-async def set_connection_vars(
-    name: str, project: str, body: ConnectionVarsRequest, user: CurrentUser, projects: Projects
-) -> dict[str, Any]:
-    """Set fields of a connection; sessions see them as `<connection>__<field>` environment variables."""
-    fields = projects.set_connection_vars(projects.named(user.team_id, project), name, body.vars)
-    return {"name": name, "fields": fields}
 
 
 @router.get("/sessions", tags=["sessions"])

@@ -26,11 +26,15 @@ from purrflow.server import (
     analytics_api,
     api,
     config_api,
+    connections_api,
     errors,
     identity_api,
+    inbound,
+    oauth,
     prompts_api,
     secrets_api,
     values_api,
+    vars_api,
     webhooks,
 )
 from purrflow.server.durable import DurableResponses
@@ -74,7 +78,11 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(prompts_api.router)
     app.include_router(secrets_api.router)
     app.include_router(analytics_api.router)
+    app.include_router(vars_api.router)
+    app.include_router(connections_api.router)
     app.router.routes.extend(webhooks.routes)
+    app.router.routes.extend(inbound.routes)
+    app.router.routes.extend(oauth.routes)
     return app
 
 

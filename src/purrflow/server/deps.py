@@ -13,14 +13,17 @@ from fastapi import Depends, Request
 from purrflow.platform import Platform
 from purrflow.services.analytics import AnalyticsService
 from purrflow.services.config import ConfigService
+from purrflow.services.connections import ConnectionService
 from purrflow.services.events import EventService
 from purrflow.services.identity import IdentityService
+from purrflow.services.oauth import OAuthService
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.secrets import SecretService
 from purrflow.services.sessions import SessionService
 from purrflow.services.triggers import TriggerService
 from purrflow.services.values import ValueService
+from purrflow.services.vars import VarService
 from purrflow.store import User
 
 
@@ -74,8 +77,20 @@ def _analytics(request: Request) -> AnalyticsService:
     return platform_of(request).analytics
 
 
+def _connections(request: Request) -> ConnectionService:
+    return platform_of(request).connections
+
+
+def _oauth(request: Request) -> OAuthService:
+    return platform_of(request).oauth
+
+
 def _prompts(request: Request) -> PromptService:
     return platform_of(request).prompts
+
+
+def _vars(request: Request) -> VarService:
+    return platform_of(request).vars
 
 
 Sessions = Annotated[SessionService, Depends(_sessions)]
@@ -88,3 +103,6 @@ Secrets = Annotated[SecretService, Depends(_secrets)]
 Identity = Annotated[IdentityService, Depends(_identity)]
 Analytics = Annotated[AnalyticsService, Depends(_analytics)]
 Prompts = Annotated[PromptService, Depends(_prompts)]
+Vars = Annotated[VarService, Depends(_vars)]
+Connections = Annotated[ConnectionService, Depends(_connections)]
+OAuth = Annotated[OAuthService, Depends(_oauth)]

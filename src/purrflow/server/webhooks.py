@@ -32,7 +32,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise BodyTooLarge()
@@ -70,7 +70,7 @@ async def receive(request: Request) -> Response:
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     try:
-        body = await _read_body(request)
+        body = await read_body(request)
     except BodyTooLarge:
         return JSONResponse(
             error_body(

@@ -88,7 +88,8 @@ class EventService:
             ]
             subscribers = self._dispatch.subscribers(project.id, source, event_type, data, event.id)
             if subscribers:
-                payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id})
+                # `source` answers `next_event(...).connection_id` (the trigger or connection it came from)
+                payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id, "source": source})
                 for sub in subscribers:
                     self._signals.send(project.id, sub.session_id, sub.id, payload)
         return event, started

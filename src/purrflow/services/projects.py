@@ -1,16 +1,33 @@
 """Projects and their deployments: validate a project's files, store an immutable snapshot, make its
-triggers and connections live, and announce the deployment (schedules re-arm on it)."""
+triggers and connections live, and announce the deployment (schedules re-arm on it). Connections' credentials
+are the connection service's (`services/connections.py`)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.deploy import DeploymentFiles, stage, trigger_rows
-from purrflow.errors import InvalidInputError, NotFoundError
+from purrflow.engine.envs import EnvReport, ProjectEnvs, requirements_of
+from purrflow.errors import NotFoundError
+from purrflow.manifest import Manifest
 from purrflow.store import LIVE_STATES, Deployment, Project, Store, Trigger
+
+
+@dataclass(frozen=True, slots=True)
+class StagedDeploy:
+    """A deploy on its way: its files checked and written to a staging folder, its manifest loaded, and
+    (once `install_requirements` ran) its requirements.txt installed. Nothing is stored yet."""
+
+    team_id: str
+    files: Mapping[str, bytes]
+    name: str | None
+    staging: Path
+    manifest: Manifest
+    requirements: EnvReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +36,8 @@ class DeployResult:
     deployment: Deployment
     triggers: list[Trigger]
     migrated_sessions: int
+    #: The deployment's requirements.txt environment (None: it has none).
+    requirements: EnvReport | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +56,10 @@ class ProjectService:
         may_run_code: Callable[[str], None],
         triggers_changed: Callable[[str], None],
         on_deployed: Callable[[str], None],
+        envs: ProjectEnvs | None = None,
     ) -> None:
         self._store = store
+        self._envs = envs
         self._committer = committer
         self._deployments = deployments
         self._may_run_code = may_run_code
@@ -77,6 +98,31 @@ class ProjectService:
         return self._store.get_deployment(deployment_id)
 
     # -- deploying -----------------------------------------------------------------------------
+    def stage(self, team_id: str, files: Mapping[str, bytes], name: str | None = None) -> StagedDeploy:
+        """The cheap checks of a deploy (may the team run code, are the files and the manifest sound),
+        before anything slow: a broken manifest is refused before its requirements are installed."""
+        self._may_run_code(team_id)
+        staging, manifest = stage(self._deployments.root, files, name)
+        return StagedDeploy(team_id, files, name, staging, manifest)
+
+    def install_requirements(self, staged: StagedDeploy) -> StagedDeploy:
+        """Install the staged deploy's requirements.txt (nothing when an environment of the same file
+        exists). Slow, and touches neither the store nor the event loop: the API runs it in a thread. A
+        failed install discards the staged deploy and raises `RequirementsError`; nothing was stored."""
+        requirements = requirements_of(staged.files)
+        if requirements is None or self._envs is None or staged.requirements is not None:
+            return staged
+        try:
+            report = self._envs.ensure(requirements, cwd=staged.staging)
+        except BaseException:
+            self.discard(staged)
+            raise
+        return replace(staged, requirements=report)
+
+    def discard(self, staged: StagedDeploy) -> None:
+        """Forget a staged deploy that will not be stored."""
+        shutil.rmtree(staged.staging, ignore_errors=True)
+
     def deploy(
         self,
         team_id: str,
@@ -85,20 +131,25 @@ class ProjectService:
         name: str | None = None,
         migrate: bool = False,
         owner_id: str | None = None,
+        staged: StagedDeploy | None = None,
     ) -> DeployResult:
         """Store a new deployment and make its triggers live (joins the write batch).
 
         With `migrate`, the project's unfinished sessions move to the new code: each replays its journal
         against it when it next runs, and fails as non-deterministic if the new code diverges.
         A team whose code this server would not run (it cannot sandbox it) is refused here, not later.
+        `staged` is what `stage` and `install_requirements` prepared (off the event loop); without it,
+        both run here, and an install blocks the caller (`purr run`, the demo).
         """
-        self._may_run_code(team_id)
-        staging, manifest = stage(self._deployments.root, files, name)
+        staged = self.install_requirements(staged or self.stage(team_id, files, name))
+        staging, manifest, env = staged.staging, staged.manifest, staged.requirements
         store = self._store
         try:
             with self._committer.write():
                 project = store.get_or_create_project(team_id, name or manifest.project.name, owner_id=owner_id)
-                deployment = store.create_deployment(project.id, manifest.model_dump(mode="json"), dict(files))
+                deployment = store.create_deployment(
+                    project.id, manifest.model_dump(mode="json"), dict(files), env=env.digest if env else None
+                )
                 store.replace_connections(
                     project.id, {conn.name: conn.integration for conn in manifest.project.connections}
                 )
@@ -112,29 +163,15 @@ class ProjectService:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return DeployResult(
-            project=self.get(project.id), deployment=deployment, triggers=triggers, migrated_sessions=migrated
+            project=self.get(project.id),
+            deployment=deployment,
+            triggers=triggers,
+            migrated_sessions=migrated,
+            requirements=env,
         )
 
-    # -- connections ---------------------------------------------------------------------------
-    def connection_fields(self, project: Project) -> dict[str, list[str]]:
-        """Each connection's field names (their values are never shown)."""
-        return {name: sorted(values) for name, values in self._store.connection_vars(project.id).items()}
-
-    def connection_vars(self, project_id: str) -> dict[str, dict[str, str]]:
-        """Each connection's fields with their values (for the sessions' environment only)."""
-        return self._store.connection_vars(project_id)
-
-    def set_connection_vars(self, project: Project, connection: str, values: Mapping[str, str | None]) -> list[str]:
-        """Merge fields into a connection (None removes one); the connection's field names after it."""
-        bad = [key for key in values if not key or not key.replace("_", "").isalnum()]
-        if bad:
-            raise InvalidInputError(
-                f"connection field names must be letters, digits and '_': {', '.join(map(repr, bad))}"
-            )
-        with self._committer.write():
-            known = self._store.set_connection_vars(project.id, connection, values)
-        if not known:
-            raise NotFoundError(
-                f"project {project.name!r} has no connection named {connection!r}", hint="declare it in purrflow.yaml"
-            )
-        return self.connection_fields(project)[connection]
+    def environment_of(self, deployment: Deployment) -> Path | None:
+        """The folder of installed packages the deployment's runners import from (None: it has none)."""
+        if deployment.env is None or self._envs is None:
+            return None
+        return self._envs.site_dir(deployment.env)

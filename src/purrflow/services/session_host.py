@@ -3,6 +3,8 @@ operations and waits mean, and where its end is recorded."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,11 +15,13 @@ from purrflow.engine.sandbox import FIRST_TEAM_UID, SandboxPolicy
 from purrflow.engine.seams import Admission, SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.errors import InternalError
+from purrflow.services.connections import ConnectionService
 from purrflow.services.host_ops import HostServices, SessionOps
 from purrflow.services.identity import OPERATOR_TEAM
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.triggers import TriggerService
+from purrflow.services.vars import VarService
 from purrflow.store import OpenWait, Session, Store
 from purrflow.wire import EventWait, HostOps, InboxWait, Limits, PromptWait, StartSession, WaitSpec
 
@@ -50,6 +54,9 @@ class ServerSessionHost:
         dispatch: EventDispatch,
         sandbox: SandboxPolicy,
         settings: RunnerSettings,
+        vars: VarService,
+        connections: ConnectionService,
+        interface_of: Callable[[Session], str | None] = lambda session: None,
     ) -> None:
         self._store = store
         self._journal = journal
@@ -62,6 +69,9 @@ class ServerSessionHost:
         self._dispatch = dispatch
         self._sandbox = sandbox
         self._settings = settings
+        self._vars = vars
+        self._connections = connections
+        self._interface_of = interface_of
         self._uids: dict[str, int] = {}
 
     def prepare(self, session: Session) -> StartSession:
@@ -74,12 +84,16 @@ class ServerSessionHost:
         if session.state != "running":
             self._store.set_session_state(session.id, "running")
         env, writable = self.environment(session)
+        deployment = self._projects.deployment(session.deployment_id)
+        site_dir = self._projects.environment_of(deployment) if deployment is not None else None
+        if site_dir is not None:  # also for the programs the session starts (an ops.yml's `python3 …`)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(site_dir), env.get("PYTHONPATH"))))
         sandbox = None
         if self._sandbox.enabled:
             uid = self._uids.get(team_id)
             if uid is None:  # allocated once per team, and never changed
                 uid = self._uids[team_id] = self._store.team_run_uid(team_id, first=FIRST_TEAM_UID)
-            sandbox = self._sandbox.spec(uid, project_dir, writable)
+            sandbox = self._sandbox.spec(uid, project_dir, writable, read_only=[site_dir] if site_dir else [])
         return StartSession(
             session_id=session.id,
             project_dir=str(project_dir),
@@ -91,6 +105,7 @@ class ServerSessionHost:
             output_position=self._store.output_position(session.id) if session.durable else (0, 0),
             sandbox=sandbox,
             limits=self._settings.limits,
+            site_dir=str(site_dir) if site_dir is not None else None,
         )
 
     def timeout(self, session: Session) -> float | None:
@@ -153,18 +168,17 @@ class ServerSessionHost:
             "PURRFLOW_PROJECT": session.project_name,
             "SDK_STATE_DIR": str(state_dir),
             "SDK_CONFIG_DIR": str(config_dir),
-            "SDK_INTERFACE_TYPE": self._settings.interface,
+            "SDK_INTERFACE_TYPE": self._interface_of(session) or self._settings.interface,
             "OPS_HOST_PLATFORM": self._settings.host_platform,
         }
         deployment = self._projects.deployment(session.deployment_id)
-        if deployment is not None:
-            for var in deployment.manifest.get("project", {}).get("vars", []):
-                env[str(var["name"])] = str(var.get("value") or "")
+        manifest_vars = deployment.manifest.get("project", {}).get("vars", []) if deployment is not None else []
+        env |= self._vars.environment(session.project_id, manifest_vars, session.created_at)  # as it was then
         for trigger in self._triggers.of(session.project_id):
             url = self._triggers.webhook_url(trigger)
             if url:
                 env[f"{trigger.name}__webhook_url"] = url
-        for connection, fields in self._projects.connection_vars(session.project_id).items():
+        for connection, fields in self._connections.fields_of(session.project_id).items():
             for name, value in fields.items():
                 env[f"{connection}__{name}"] = value
         return env, [state_dir, config_dir]

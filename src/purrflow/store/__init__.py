@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from purrflow.store._analytics import AnalyticsEvent
+from purrflow.store._connections import ConnectionRecord
 from purrflow.store._db import IN_CLEAR, Cipher
 from purrflow.store._prompts import PromptRecord
 from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store._subscriptions import Subscription
+from purrflow.store._vars import VarRecord
 from purrflow.store.records import (
     FINAL_STATES,
     LIVE_STATES,
@@ -44,6 +46,7 @@ __all__ = [
     "LIVE_STATES",
     "AnalyticsEvent",
     "Cipher",
+    "ConnectionRecord",
     "Deployment",
     "Durability",
     "Event",
@@ -62,5 +65,6 @@ __all__ = [
     "TokenInfo",
     "Trigger",
     "User",
+    "VarRecord",
     "open_store",
 ]

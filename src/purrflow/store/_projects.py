@@ -1,4 +1,4 @@
-"""Projects, their immutable deployments (files kept content-addressed), connections and triggers."""
+"""Projects, their immutable deployments (files kept content-addressed) and triggers."""
 
 from __future__ import annotations
 
@@ -47,12 +47,16 @@ class ProjectStore(Database):
         return [Project(*row) for row in rows]
 
     # -- deployments -------------------------------------------------------------------------
-    def create_deployment(self, project_id: str, manifest: dict[str, Any], files: Mapping[str, bytes]) -> Deployment:
+    def create_deployment(
+        self, project_id: str, manifest: dict[str, Any], files: Mapping[str, bytes], *, env: str | None = None
+    ) -> Deployment:
         """Store the files content-addressed and make this deployment the project's current one."""
-        deployment = Deployment(id=new_id("dep"), project_id=project_id, manifest=manifest, created_at=time.time())
+        deployment = Deployment(
+            id=new_id("dep"), project_id=project_id, manifest=manifest, created_at=time.time(), env=env
+        )
         self._exec(
-            "INSERT INTO deployments (id, project_id, manifest, created_at) VALUES (?, ?, ?, ?)",
-            deployment.id, project_id, dumps(manifest), deployment.created_at,
+            "INSERT INTO deployments (id, project_id, manifest, created_at, env) VALUES (?, ?, ?, ?, ?)",
+            deployment.id, project_id, dumps(manifest), deployment.created_at, env,
         )  # fmt: skip
         for path, content in files.items():
             digest = hashlib.sha256(content).hexdigest()
@@ -65,8 +69,10 @@ class ProjectStore(Database):
         return deployment
 
     def get_deployment(self, deployment_id: str) -> Deployment | None:
-        row = self._one("SELECT id, project_id, manifest, created_at FROM deployments WHERE id = ?", deployment_id)
-        return Deployment(id=row[0], project_id=row[1], manifest=loads(row[2]), created_at=row[3]) if row else None
+        row = self._one("SELECT id, project_id, manifest, created_at, env FROM deployments WHERE id = ?", deployment_id)
+        if row is None:
+            return None
+        return Deployment(id=row[0], project_id=row[1], manifest=loads(row[2]), created_at=row[3], env=row[4])
 
     def deployment_files(self, deployment_id: str) -> dict[str, bytes]:
         rows = self._all(
@@ -75,42 +81,6 @@ class ProjectStore(Database):
             deployment_id,
         )
         return {path: bytes(content) for path, content in rows}
-
-    # -- connections -------------------------------------------------------------------------
-    def replace_connections(self, project_id: str, connections: Mapping[str, str]) -> None:
-        """Make the project's connections exactly `name → integration`, keeping ids of those that stay."""
-        existing = {row[0] for row in self._all("SELECT name FROM connections WHERE project_id = ?", project_id)}
-        for name in existing - set(connections):
-            self._exec("DELETE FROM connections WHERE project_id = ? AND name = ?", project_id, name)
-        for name, integration in connections.items():
-            if name in existing:
-                self._exec(
-                    "UPDATE connections SET integration = ? WHERE project_id = ? AND name = ?",
-                    integration, project_id, name,
-                )  # fmt: skip
-            else:
-                self._exec(
-                    "INSERT INTO connections (id, project_id, name, integration) VALUES (?, ?, ?, ?)",
-                    new_id("con"), project_id, name, integration,
-                )  # fmt: skip
-
-    def connection_vars(self, project_id: str) -> dict[str, dict[str, str]]:
-        rows = self._all("SELECT name, vars FROM connections WHERE project_id = ? ORDER BY name", project_id)
-        return {row[0]: loads(row[1]) or {} for row in rows}
-
-    def set_connection_vars(self, project_id: str, name: str, values: Mapping[str, str | None]) -> bool:
-        """Merge `values` into the connection's fields (None removes one); False if there is no such connection."""
-        row = self._one("SELECT vars FROM connections WHERE project_id = ? AND name = ?", project_id, name)
-        if row is None:
-            return False
-        merged: dict[str, str] = loads(row[0]) or {}
-        for key, value in values.items():
-            if value is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = value
-        self._exec("UPDATE connections SET vars = ? WHERE project_id = ? AND name = ?", dumps(merged), project_id, name)
-        return True
 
     # -- triggers ----------------------------------------------------------------------------
     def replace_triggers(self, project_id: str, triggers: list[tuple[str, str, dict[str, Any]]]) -> list[Trigger]:

@@ -33,8 +33,3 @@ class SubscriptionStore(Database):
     def live_subscriptions(self) -> list[Subscription]:
         rows = self._all("SELECT id, session_id, project_id, source, filter FROM subscriptions WHERE active = 1")
         return [Subscription(*row) for row in rows]
-
-    def list_connections(self, project_id: str) -> list[str]:
-        return [
-            row[0] for row in self._all("SELECT name FROM connections WHERE project_id = ? ORDER BY name", project_id)
-        ]

@@ -41,3 +41,11 @@ class EventStore(Database):
             event.id, project_id, source, event_type, self._seal(pickle.dumps(data)), event.created_at,
         )  # fmt: skip
         return event
+
+    def event_origin(self, event_id: str) -> tuple[str, str, dict[str, Any]] | None:
+        """(source, event type, data) of a stored event: where the session it started came from."""
+        row = self._one("SELECT source, event_type, data FROM events WHERE id = ?", event_id)
+        if row is None:
+            return None
+        data: dict[str, Any] = pickle.loads(self._open(row[2]))
+        return str(row[0]), str(row[1]), data

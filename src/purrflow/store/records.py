@@ -52,6 +52,8 @@ class Deployment:
     project_id: str
     manifest: dict[str, Any]
     created_at: float
+    #: The SHA-256 of its requirements.txt: its runners import from `<data dir>/envs/<env>` (None: no file).
+    env: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Literal
 
 from purrflow.store._analytics import AnalyticsStore
 from purrflow.store._config import ConfigStore
+from purrflow.store._connections import ConnectionStore
 from purrflow.store._db import IN_CLEAR, Cipher, Connection
 from purrflow.store._identity import IdentityStore
 from purrflow.store._projects import ProjectStore
@@ -23,6 +24,7 @@ from purrflow.store._sessions import SessionStore
 from purrflow.store._signals import SignalStore
 from purrflow.store._subscriptions import SubscriptionStore
 from purrflow.store._values import EventStore, ValueStore
+from purrflow.store._vars import VarStore
 
 Durability = Literal["full", "normal"]
 
@@ -30,6 +32,7 @@ Durability = Literal["full", "normal"]
 class SQLiteStore(
     IdentityStore,
     ProjectStore,
+    ConnectionStore,
     SessionStore,
     SignalStore,
     SubscriptionStore,
@@ -39,6 +42,7 @@ class SQLiteStore(
     PromptStore,
     SecretStore,
     AnalyticsStore,
+    VarStore,
 ):
     _begin_sql = "BEGIN IMMEDIATE"
 

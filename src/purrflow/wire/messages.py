@@ -75,6 +75,8 @@ class StartSession:
     #: Where the runner runs: None runs it as the server's user, seeing what the server sees.
     sandbox: SandboxSpec | None = None
     limits: Limits = field(default_factory=Limits)
+    #: The deployment's installed requirements.txt: put in front of `sys.path` before the project is imported.
+    site_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
