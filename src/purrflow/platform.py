@@ -38,6 +38,7 @@ from purrflow.services.host_ops import HostServices
 from purrflow.services.identity import OPERATOR_TEAM, IdentityService
 from purrflow.services.mailboxes import MailboxPoller
 from purrflow.services.oauth import OAuthService
+from purrflow.services.operations import SessionOperations
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.secrets import SecretService
@@ -108,6 +109,7 @@ class Platform:
         *,
         committer: GroupCommitter,
         sessions: SessionService,
+        operations: SessionOperations,
         projects: ProjectService,
         triggers: TriggerService,
         events: EventService,
@@ -132,6 +134,7 @@ class Platform:
         store: Store,
     ) -> None:
         self.sessions = sessions
+        self.operations = operations
         self.projects = projects
         self.triggers = triggers
         self.events = events
@@ -332,6 +335,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     return Platform(
         committer=committer,
         sessions=sessions,
+        operations=SessionOperations(store, sessions=sessions, projects=projects, deployments=deployments),
         projects=projects,
         triggers=triggers,
         events=events,

@@ -81,11 +81,14 @@ def test_run_locally_without_a_server(tmp_path: Path) -> None:
         "run",
         str(EXAMPLES / "hello_webhook"),
         "--data",
-        '{"method": "GET", "url": {"path": "/x", "query": {}}, "headers": {}}',
+        '{"method": "GET", "url": {"path": "/x", "query": {}}, "headers": {}, "body": {"json": null}}',
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.splitlines() == ["GET /x from someone", "hello, world!"]
     assert "completed: 'hello, world!'" in ran.stderr
+    as_readme = purr("run", str(EXAMPLES / "hello_webhook"), "--data", '{"name": "Ada"}')  # the README's line
+    assert as_readme.returncode == 0, as_readme.stderr
+    assert as_readme.stdout.splitlines()[1:] == ["hello, Ada!"] and "POST /webhooks/" in as_readme.stdout
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "purrflow.yaml").write_text("version: v1\nproject:\n  name: broken\n")
@@ -134,3 +137,21 @@ def test_run_asks_prompts_in_the_terminal_until_the_answer_fits(tmp_path: Path) 
     assert ran.returncode == 0, ran.stderr
     assert "completed: ('Ada', 36, True, 'prod')" in ran.stderr
     assert "'old' is not a whole number" in ran.stderr and "500 is above the maximum of 120" in ran.stderr
+
+
+def test_version_url_without_scheme_and_unknown_states(tmp_path: Path) -> None:
+    """`purr --version`; `--url 127.0.0.1:PORT` as people type it; an unknown `--state` is an error."""
+    env = {**os.environ, "PURRFLOW_HOME": str(tmp_path)}
+    version = subprocess.run([sys.executable, "-m", "purrflow.cli.main", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("purrflow ")
+    server = Server(tmp_path / "data").start()
+    try:
+        bare = server.url.removeprefix("http://")
+        listed = subprocess.run(
+            [sys.executable, "-m", "purrflow.cli.main", "sessions", "list", "--url", bare, "--state", "done"],
+            capture_output=True, text=True, env=env | {"PURRFLOW_TOKEN": server.token},
+        )  # fmt: skip
+        assert listed.returncode == 1 and "Traceback" not in listed.stderr
+        assert "'done' is not a session state" in listed.stderr and "completed" in listed.stderr
+    finally:
+        server.stop()

@@ -163,3 +163,7 @@ def test_login_remembers_the_server_and_token(server: Server, tmp_path: Path) ->
     assert cli("projects", "list").returncode == 0
     saved = tmp_path / "elsewhere" / "cli-login.json"
     assert saved.stat().st_mode & 0o777 == 0o600
+    out = cli("logout")
+    assert out.returncode == 0 and "logged out" in out.stdout and not saved.exists()
+    assert cli("projects", "list").returncode == 1  # forgotten
+    assert "nothing to forget" in cli("logout").stdout

@@ -122,9 +122,11 @@ def test_method_and_filter_decide_which_requests_start_sessions(server: Server, 
     assert [r.status_code for r in (wrong_method, filtered_out, matched)] == [202, 202, 202]
     assert wrong_method.json()["session_id"] is None and wrong_method.json()["event_id"]
     assert filtered_out.json()["session_id"] is None
-    assert matched.json()["session_id"]
+    assert "started no session (its method or filter did not match)" in filtered_out.json()["message"]
+    assert matched.json()["session_id"] and "message" not in matched.json()
     feed = httpx.post(hooks["feed_only"], json={"x": 1})
     assert feed.status_code == 202 and feed.json()["session_id"] is None
+    assert "the event is for subscriptions" in feed.json()["message"]
 
 
 def test_sync_webhooks_answer_with_the_first_outcome(server: Server, hooks: dict[str, str]) -> None:

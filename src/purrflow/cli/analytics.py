@@ -64,7 +64,7 @@ def insights(
     span = report["window"]
     title = f"{span['start'][:10]} → {span['end'][:10]} ({_number(span['days'])} days)"
     render.console.print(Text(f"DORA metrics{f' of {repo}' if repo else ''}, {title}", style="bold"))
-    render.console.print(insights_table(report))
+    render.show(insights_table(report))
 
 
 def insights_table(report: dict[str, Any]) -> Table:
@@ -170,7 +170,7 @@ def analytics_list(
         data = " ".join(f"{k}={_show(v)}" for k, v in item.items() if k not in ("tags", "event", "timestamp"))
         cells = (item["timestamp"].replace("T", " ")[:19], item["event"] or "-", ", ".join(item["tags"]), data)
         table.add_row(*(Text(cell) for cell in cells))  # as typed: never rich markup
-    render.console.print(table)
+    render.show(table)
     if found["truncated"]:
         render.err_console.print(f"only the newest {limit}: narrow the window or raise --limit")
 

@@ -68,7 +68,7 @@ def connections_list(project: str, url: UrlFlag = None, as_json: JsonFlag = Fals
             status.append(f": {c['status_detail']}", style="dim")
         fields = ", ".join(f"{k}={v}" for k, v in c["fields"].items()) or "(none)"
         table.add_row(c["name"], c["integration"], c["auth_mode"] or "-", status, fields, c["inbound_url"] or "")
-    render.console.print(table)
+    render.show(table)
 
 
 @connections_app.command("set")

@@ -10,7 +10,7 @@ from rich.table import Table
 from purrflow.cli import render
 from purrflow.cli.client import ApiClient
 from purrflow.cli.common import JsonFlag, UrlFlag, api, friendly
-from purrflow.cli.settings import save_login, server_url
+from purrflow.cli.settings import forget_login, save_login, server_url
 
 teams_app = typer.Typer(no_args_is_help=True, help="Teams (admins of the default team create them).")
 users_app = typer.Typer(no_args_is_help=True, help="Your team's users.")
@@ -42,6 +42,13 @@ def login(
     )
 
 
+def logout() -> None:
+    """Forget the server and token `purr login` saved (the token itself stays valid: revoke it with
+    `purr tokens revoke ID`)."""
+    path = forget_login()
+    render.console.print(f"logged out: removed {path}" if path else "not logged in: nothing to forget")
+
+
 @teams_app.command("list")
 @friendly
 def teams_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
@@ -51,7 +58,7 @@ def teams_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     if as_json:
         render.print_json(teams)
     else:
-        render.console.print(_table(("team", "id"), [[t["name"], t["id"]] for t in teams]))
+        render.show(_table(("team", "id"), [[t["name"], t["id"]] for t in teams]))
 
 
 @teams_app.command("create")
@@ -75,7 +82,7 @@ def users_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     if as_json:
         render.print_json(users)
     else:
-        render.console.print(_table(("user", "role", "email"), [[u["username"], u["role"], u["email"]] for u in users]))
+        render.show(_table(("user", "role", "email"), [[u["username"], u["role"], u["email"]] for u in users]))
 
 
 @users_app.command("create")
@@ -115,7 +122,7 @@ def tokens_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
         [t["id"], t["name"], t["user"], render.ago(t["created_at"]), "revoked" if t["revoked_at"] else "live"]
         for t in tokens
     ]
-    render.console.print(_table(("token", "name", "user", "created", "state"), rows))
+    render.show(_table(("token", "name", "user", "created", "state"), rows))
 
 
 @tokens_app.command("revoke")

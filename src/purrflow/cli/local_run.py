@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 import logging
 import math
 import os
@@ -23,13 +24,14 @@ from typing import Any
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.logs import SessionEnded
 from purrflow.engine.sandbox import SandboxSettings
+from purrflow.engine.webhooks import WebhookRequest, event_data
 from purrflow.errors import InvalidInputError, PurrflowError
 from purrflow.faults import Faults
 from purrflow.manifest import project_name_for
 from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.rules.config import check_config
 from purrflow.rules.secrets import check_secret_key
-from purrflow.store import PromptRecord, SessionError
+from purrflow.store import Project, PromptRecord, SessionError
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ async def run_once(
             deployed = purr.projects.deploy(team_id, files, name=project_name_for(project_dir), owner_id=member.user.id)
             if ask is not None:
                 purr.prompts.listen(_answer_with(purr, team_id, ask, on_log))
+            data = _as_webhook_request(purr, deployed.project, entrypoint, data)
             session_id = purr.sessions.start(deployed.project, entrypoint, data, user_id=member.user.id)
             queue = purr.sessions.watch_all()
             await purr.committed()
@@ -198,3 +201,27 @@ def _label(purr: Platform, session_id: str) -> str:
     if session is None:
         return session_id
     return session.entrypoint.removeprefix("ops:").rpartition("/")[2] or session.entrypoint
+
+
+def _as_webhook_request(
+    purr: Platform, project: Project, entrypoint: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """`purr run` of a webhook trigger (named, or the project's only one): `--data` arrives as that
+    webhook's POST with a JSON body, the event a handler gets from `curl -d`, unless it already is a
+    webhook event (it has `method` and `url`); anything else gets `--data` as its event data as it is."""
+    runnable = purr.triggers.runnable(project)
+    if entrypoint is None:
+        calls = {t.call for t in runnable.values()}
+        trigger = next(iter(runnable.values())) if len(runnable) == 1 and len(calls) == 1 else None
+    else:
+        trigger = runnable.get(entrypoint)
+    if trigger is None or trigger.kind != "webhook" or {"method", "url"} <= data.keys():
+        return data
+    request = WebhookRequest(
+        method="POST",
+        path=f"/webhooks/{trigger.slug}",
+        query_string="",
+        headers=[("Content-Type", "application/json"), ("User-Agent", "purr run")],
+        body=json.dumps(data).encode(),
+    )
+    return event_data(request)

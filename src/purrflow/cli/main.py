@@ -10,28 +10,33 @@ import asyncio
 import base64
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
-from purrflow.cli import analytics, connections, identity, render
+from purrflow import __version__
+from purrflow.cli import analytics, connections, identity, render, sessions_ops
 from purrflow.cli import vars as vars_cli
 from purrflow.cli.client import ApiClient
 from purrflow.cli.common import JsonFlag, UrlFlag, api, friendly, parse_data
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="purrflow: durable Python automations.")
+app = typer.Typer(no_args_is_help=True, help="purrflow: durable Python automations.")
 sessions_app = typer.Typer(no_args_is_help=True, help="List, inspect, follow, start and stop sessions.")
 triggers_app = typer.Typer(no_args_is_help=True, help="The triggers of deployed projects.")
 projects_app = typer.Typer(no_args_is_help=True, help="Deployed projects.")
 app.add_typer(sessions_app, name="sessions")
+sessions_app.command("journal")(friendly(sessions_ops.journal))
+sessions_app.command("restart")(friendly(sessions_ops.restart))
 app.add_typer(triggers_app, name="triggers")
 app.add_typer(projects_app, name="projects")
 app.add_typer(identity.teams_app, name="teams")
 app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.tokens_app, name="tokens")
 app.command()(friendly(identity.login))
+app.command()(friendly(identity.logout))
 app.add_typer(analytics.analytics_app, name="analytics")
 app.command()(friendly(analytics.insights))
 config_app = typer.Typer(no_args_is_help=True, help="Your team's configuration store (strings).")
@@ -46,6 +51,22 @@ events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers a
 app.add_typer(events_app, name="events")
 app.add_typer(connections.connections_app, name="connections")
 app.add_typer(vars_cli.vars_app, name="vars")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        render.console.print(f"purrflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="print the version and exit")
+    ] = False,
+) -> None:
+    """purrflow: durable Python automations."""
+
 
 # -- server ------------------------------------------------------------------------------------
 
@@ -161,7 +182,7 @@ def deploy(
     if result.get("migrated_sessions"):
         render.console.print(f"moved {result['migrated_sessions']} unfinished sessions to this deployment")
     if result["triggers"]:
-        render.console.print(render.triggers_table(result["triggers"]))
+        render.show(render.triggers_table(result["triggers"]))
     else:
         render.console.print("no triggers: start sessions with `purr sessions start`")
     project = result["project"]["name"]
@@ -248,7 +269,7 @@ def sessions_list(
     elif not sessions:
         render.console.print("no sessions yet")
     else:
-        render.console.print(render.sessions_table(sessions))
+        render.show(render.sessions_table(sessions))
 
 
 @sessions_app.command("show")
@@ -357,7 +378,7 @@ def triggers_list(
     elif not triggers:
         render.console.print("no triggers: deploy a project with `purr deploy`")
     else:
-        render.console.print(render.triggers_table(triggers))
+        render.show(render.triggers_table(triggers))
 
 
 @projects_app.command("list")
@@ -372,7 +393,7 @@ def projects_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     if not projects:
         render.console.print("no projects: deploy one with `purr deploy`")
         return
-    render.console.print(render.projects_table(projects))
+    render.show(render.projects_table(projects))
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -461,22 +482,27 @@ def prompts_list(
     elif not prompts:
         render.console.print("no session is waiting for an answer")
     else:
-        render.console.print(render.prompts_table(prompts))
+        render.show(render.prompts_table(prompts))
 
 
 @prompts_app.command("answer")
 @friendly
 def prompts_answer(
     prompt_id: str,
-    value: Annotated[str, typer.Argument(help="the answer: text, a number, yes/no, a choice, or JSON")],
+    value: Annotated[
+        str, typer.Argument(help="the answer: text, a number, yes/no, a choice, or JSON; - reads it from stdin")
+    ],
     url: UrlFlag = None,
 ) -> None:
     """Answer a prompt; the waiting session resumes with it.
 
     The answer goes as typed: the server reads text by the prompt's type (a number, yes/no, a choice by
     name before its index, a JSON list or a,b for a checkbox), so a text prompt gets `1.10`, `true` or
-    `["a"]` exactly as written.
+    `["a"]` exactly as written. `-` reads the answer from standard input (one line, without its line
+    end; asked without echo on a terminal), so a password need not appear on a command line.
     """
+    if value == "-":
+        value = typer.prompt("answer", hide_input=True) if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
     with api(url) as client:
         answered = client.post(f"/prompts/{prompt_id}/answer", {"value": value})
     render.console.print(f"answered {prompt_id}: {answered['value']}")
@@ -536,7 +562,7 @@ def values_list(project: str, url: UrlFlag = None, as_json: JsonFlag = False) ->
     elif not values:
         render.console.print(f"project {project} has no values")
     else:
-        render.console.print(render.values_table(values))
+        render.show(render.values_table(values))
 
 
 @values_app.command("get")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from datetime import datetime
@@ -24,6 +25,57 @@ STATE_STYLES = {
     "created": "yellow",
     "stopped": "dim",
 }
+
+
+#: What people copy: ids (`ses_01a2…`), URLs. A column holding one is never wrapped or cut.
+_WHOLE = re.compile(r"^([a-z]{2,4}_[0-9a-zA-Z]{8,}|https?://\S+)$")
+
+
+#: A column this narrow is never wrapped; a wider one that is not an id or URL may fold to this.
+_SHORT = 12
+_FOLDED = 8
+
+
+def show(table: Table) -> None:
+    """A table as people read it on a terminal — columns of ids and URLs kept whole, the others wrapped,
+    nothing cut short —
+    or, piped, as plain tab-separated lines (a header line first) that `cut` and `awk` can take."""
+    if not console.is_terminal:
+        header = [str(column.header) for column in table.columns]
+        rows = zip(*[[_plain(cell) for cell in column.cells] for column in table.columns], strict=True)
+        sys.stdout.write("\n".join("\t".join(row) for row in [header, *rows]) + "\n")
+        return
+    cells = {id(column): [_plain(cell) for cell in column.cells] for column in table.columns}
+    need = {id(c): max(len(text) for text in [str(c.header), *cells[id(c)]]) for c in table.columns}
+    kept = 0
+    for column in table.columns:
+        texts = cells[id(column)]
+        if need[id(column)] <= _SHORT or any(_WHOLE.match(text) for text in texts):
+            column.no_wrap = True  # an id, a URL, a state, a count: whole, or not at all
+            kept += need[id(column)]
+        else:
+            column.overflow = "fold"  # wrapped, and folded where a word is too long: never cut short
+            kept += _FOLDED
+    if kept + 3 * len(table.columns) + 1 > console.width:  # too narrow for a table that cuts nothing
+        _records(table, cells)
+        return
+    console.print(table)
+
+
+def _records(table: Table, cells: dict[int, list[str]]) -> None:
+    """Each row as `column: value` lines: what a terminal too narrow for the table still shows whole."""
+    width = max(len(str(column.header)) for column in table.columns)
+    rows = zip(*[cells[id(column)] for column in table.columns], strict=True)
+    for number, row in enumerate(rows):
+        if number:
+            console.print()
+        for column, value in zip(table.columns, row, strict=True):
+            console.print(Text(f"{column.header!s:>{width}}  ", style="bold") + Text(value), soft_wrap=True)
+
+
+def _plain(cell: Any) -> str:
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return " ".join(text.split())
 
 
 def print_json(value: Any) -> None:

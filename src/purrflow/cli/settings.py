@@ -32,8 +32,20 @@ def save_login(url: str, token: str) -> Path:
     return path
 
 
+def forget_login() -> Path | None:
+    """Forget what `purr login` saved; the file it removed, or None when there was none."""
+    path = default_data_dir() / LOGIN_FILE
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    return path
+
+
 def server_url(flag: str | None = None) -> str:
-    return (flag or os.environ.get("PURRFLOW_URL") or _login().get("url") or DEFAULT_URL).rstrip("/")
+    """The server's URL; `127.0.0.1:9980` (as people type it) means `http://127.0.0.1:9980`."""
+    url = (flag or os.environ.get("PURRFLOW_URL") or _login().get("url") or DEFAULT_URL).strip().rstrip("/")
+    return url if "://" in url else f"http://{url}"
 
 
 def api_token() -> str | None:

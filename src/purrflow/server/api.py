@@ -14,7 +14,16 @@ from fastapi.responses import StreamingResponse
 from purrflow import __version__
 from purrflow.engine.logs import SessionEnded
 from purrflow.errors import AuthError
-from purrflow.server.deps import Connections, CurrentUser, Events, Projects, Sessions, Triggers, platform_of
+from purrflow.server.deps import (
+    Connections,
+    CurrentUser,
+    Events,
+    Operations,
+    Projects,
+    Sessions,
+    Triggers,
+    platform_of,
+)
 from purrflow.server.errors import error_body
 from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.limits import check_data_size
@@ -28,6 +37,7 @@ from purrflow.server.schemas import (
     session_json,
     trigger_json,
 )
+from purrflow.services.operations import JournalView
 from purrflow.services.sessions import SessionService
 from purrflow.store import LogRecord, Session
 
@@ -149,6 +159,49 @@ async def stop_session(
     session_id: str, user: CurrentUser, sessions: Sessions, body: StopSessionRequest | None = None
 ) -> dict[str, Any]:
     return {"session": session_json(sessions.stop(user.team_id, session_id, body.reason if body else ""))}
+
+
+@router.get("/sessions/{session_id}/journal", tags=["sessions"])
+async def session_journal(session_id: str, user: CurrentUser, operations: Operations) -> dict[str, Any]:
+    """The session's steps in order: number, name, kind, a short summary of the result or error (secrets
+    hidden), when each was recorded; and what a waiting session waits for, until when."""
+    return _journal_json(operations.journal(user.team_id, session_id))
+
+
+@router.post("/sessions/{session_id}/restart", status_code=201, tags=["sessions"])
+async def restart_session(session_id: str, user: CurrentUser, operations: Operations) -> dict[str, str]:
+    """A new session like an ended one (entry point, event, trigger) on the project's current deployment;
+    a session still running or waiting is refused (409): stop it first."""
+    return {"session_id": operations.restart(user.team_id, session_id, user_id=user.id), "restarted": session_id}
+
+
+def _journal_json(view: JournalView) -> dict[str, Any]:
+    wait = view.waiting
+    return {
+        "session_id": view.session.id,
+        "state": view.session.state,
+        "steps": [
+            {
+                "seq": step.seq,
+                "name": step.name,
+                "kind": step.kind,
+                "outcome": step.outcome,
+                "summary": step.summary,
+                "recorded_at": iso(step.recorded_at) if step.recorded_at is not None else None,
+            }
+            for step in view.steps
+        ],
+        "waiting": (
+            {
+                "seq": wait.seq,
+                "kind": wait.kind,
+                "waits_for": wait.waits_for,
+                "deadline": iso(wait.deadline) if wait.deadline is not None else None,
+            }
+            if wait
+            else None
+        ),
+    }
 
 
 def _log_json(record: LogRecord) -> dict[str, Any]:

@@ -42,6 +42,10 @@ from purrflow.server.limits import BodySizeLimit
 from purrflow.wire import Limits
 
 log = logging.getLogger("purrflow.server")
+#: How long an idle keep-alive connection stays open. Longer than uvicorn's 5 s: a client that sends its
+#: next request just as a busy server's timer fires gets its connection closed under it (a reset, not an
+#: answer), which a burst of clients sharing a connection pool meets.
+KEEP_ALIVE_SECONDS = 30
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -163,6 +167,7 @@ def run_server(config: ServerConfig) -> None:
             loop="uvloop",
             http="httptools",
             lifespan="on",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         lock.release()

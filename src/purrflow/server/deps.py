@@ -17,6 +17,7 @@ from purrflow.services.connections import ConnectionService
 from purrflow.services.events import EventService
 from purrflow.services.identity import IdentityService
 from purrflow.services.oauth import OAuthService
+from purrflow.services.operations import SessionOperations
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.secrets import SecretService
@@ -43,6 +44,10 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def _sessions(request: Request) -> SessionService:
     return platform_of(request).sessions
+
+
+def _operations(request: Request) -> SessionOperations:
+    return platform_of(request).operations
 
 
 def _projects(request: Request) -> ProjectService:
@@ -94,6 +99,7 @@ def _vars(request: Request) -> VarService:
 
 
 Sessions = Annotated[SessionService, Depends(_sessions)]
+Operations = Annotated[SessionOperations, Depends(_operations)]
 Projects = Annotated[ProjectService, Depends(_projects)]
 Triggers = Annotated[TriggerService, Depends(_triggers)]
 Events = Annotated[EventService, Depends(_events)]

@@ -92,6 +92,11 @@ async def receive(request: Request) -> Response:
     event, session_id = platform.events.receive_webhook(trigger, webhook)
     answer = sessions.expect_answer(session_id) if (session_id and trigger.is_sync) else None
     accepted: dict[str, Any] = {"event_id": event.id, "session_id": session_id}
+    if session_id is None:  # a valid request all the same: subscriptions may still want the event
+        why = (
+            "its method or filter did not match" if trigger.call else "it calls nothing: the event is for subscriptions"
+        )
+        accepted["message"] = f"event stored; trigger {trigger.name!r} started no session ({why})"
     if answer is None:
         return JSONResponse(accepted, status_code=202)
     assert session_id is not None

@@ -23,7 +23,7 @@ from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.errors import InvalidInputError, NotFoundError, PurrflowError, SessionStateError
 from purrflow.services.projects import ProjectService
 from purrflow.services.triggers import TriggerService
-from purrflow.store import LogRecord, Project, Session, SessionError, Store
+from purrflow.store import SESSION_STATES, LogRecord, Project, Session, SessionError, Store
 
 #: What a synchronous webhook answers when its session ends without `http_outcome`.
 _END_STATUS = {"completed": 200, "error": 500, "stopped": 503}
@@ -71,6 +71,10 @@ class SessionService:
     def recent(
         self, team_id: str, *, project: Project | None = None, state: str | None = None, limit: int = 50
     ) -> list[Session]:
+        if state is not None and state not in SESSION_STATES:
+            raise InvalidInputError(
+                f"{state!r} is not a session state", hint=f"use one of: {', '.join(sorted(SESSION_STATES))}"
+            )
         return self._store.list_sessions(team_id, project_id=project.id if project else None, state=state, limit=limit)
 
     def counts(self, team_id: str) -> dict[str, int]:

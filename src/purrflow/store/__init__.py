@@ -17,6 +17,7 @@ from purrflow.store._vars import VarRecord
 from purrflow.store.records import (
     FINAL_STATES,
     LIVE_STATES,
+    SESSION_STATES,
     Deployment,
     Event,
     LogRecord,
@@ -44,6 +45,7 @@ __all__ = [
     "FINAL_STATES",
     "IN_CLEAR",
     "LIVE_STATES",
+    "SESSION_STATES",
     "AnalyticsEvent",
     "Cipher",
     "ConnectionRecord",

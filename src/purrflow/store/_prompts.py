@@ -47,6 +47,11 @@ class PromptStore(Database):
     def mark_answered(self, prompt_id: str) -> None:
         self._exec("UPDATE prompts SET answered_at = ? WHERE id = ?", time.time(), prompt_id)
 
+    def session_prompts(self, session_id: str) -> list[PromptRecord]:
+        """Every question the session asked, answered or not (its journal shows which were secret)."""
+        rows = self._all(f"SELECT {_COLS} FROM prompts WHERE session_id = ? ORDER BY seq", session_id)
+        return [_prompt(row) for row in rows]
+
     def open_prompts(self, team_id: str) -> list[PromptRecord]:
         rows = self._all(
             f"SELECT {', '.join('p.' + c.strip() for c in _COLS.split(','))} FROM prompts p"

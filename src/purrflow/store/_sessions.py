@@ -144,8 +144,8 @@ class SessionStore(Database):
     # -- journal -----------------------------------------------------------------------------
     def append_journal(self, session_id: str, seq: int, name: str, payload: bytes, failed: bool) -> None:
         self._exec(
-            "INSERT INTO journal (session_id, seq, name, payload, failed) VALUES (?, ?, ?, ?, ?)",
-            session_id, seq, name, self._seal(payload), int(failed),
+            "INSERT INTO journal (session_id, seq, name, payload, failed, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            session_id, seq, name, self._seal(payload), int(failed), time.time(),
         )  # fmt: skip
 
     def clear_journal(self, session_id: str) -> None:
@@ -159,6 +159,13 @@ class SessionStore(Database):
     def read_journal(self, session_id: str) -> list[tuple[int, str, bytes, bool]]:
         rows = self._all("SELECT seq, name, payload, failed FROM journal WHERE session_id = ? ORDER BY seq", session_id)
         return [(row[0], row[1], self._open(row[2]), bool(row[3])) for row in rows]
+
+    def read_journal_times(self, session_id: str) -> list[tuple[int, str, bytes, bool, float | None]]:
+        """Every step with when it was recorded (None for steps journaled before that was kept)."""
+        rows = self._all(
+            "SELECT seq, name, payload, failed, recorded_at FROM journal WHERE session_id = ? ORDER BY seq", session_id
+        )
+        return [(row[0], row[1], self._open(row[2]), bool(row[3]), row[4]) for row in rows]
 
     # -- logs --------------------------------------------------------------------------------
     def append_logs(self, session_id: str, records: Iterable[LogRecord]) -> None:
@@ -201,6 +208,12 @@ class SessionStore(Database):
 
     def delete_timer(self, session_id: str, seq: int) -> None:
         self._exec("DELETE FROM timers WHERE session_id = ? AND seq = ?", session_id, seq)
+
+    def session_timers(self, session_id: str) -> list[Timer]:
+        rows = self._all(
+            "SELECT session_id, seq, name, fire_at FROM timers WHERE session_id = ? ORDER BY seq", session_id
+        )
+        return [Timer(*row) for row in rows]
 
     def list_timers(self) -> list[Timer]:
         return [Timer(*row) for row in self._all("SELECT session_id, seq, name, fire_at FROM timers ORDER BY fire_at")]

@@ -62,6 +62,13 @@ class SignalStore(Database):
     def delete_wait(self, session_id: str) -> None:
         self._exec("DELETE FROM waits WHERE session_id = ?", session_id)
 
+    def session_wait(self, session_id: str) -> OpenWait | None:
+        """What the session waits for now, if it waits for a signal or an event."""
+        row = self._one(
+            "SELECT session_id, seq, project_id, kind, names, deadline FROM waits WHERE session_id = ?", session_id
+        )
+        return OpenWait(row[0], row[1], row[2], row[3], loads(row[4]), row[5]) if row else None
+
     def list_waits(self) -> list[OpenWait]:
         rows = self._all("SELECT session_id, seq, project_id, kind, names, deadline FROM waits")
         return [OpenWait(r[0], r[1], r[2], r[3], loads(r[4]), r[5]) for r in rows]

@@ -8,6 +8,8 @@ from typing import Any
 FINAL_STATES = frozenset({"completed", "error", "stopped"})
 #: `queued`: admitted later, when a runner is free (the server's limit, or its trigger's concurrency).
 LIVE_STATES = frozenset({"created", "queued", "running", "waiting"})
+#: Every state a session can be in.
+SESSION_STATES = FINAL_STATES | LIVE_STATES
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,43 @@
+"""What the journal viewer reads from the store: steps with when they were recorded, and a session's
+open wait, timers and prompts."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from purrflow.store import OpenWait, Store, open_store
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(tmp_path / "purrflow.db")
+    yield opened
+    opened.close()
+
+
+def test_steps_keep_when_they_were_recorded_and_waits_are_found_per_session(store: Store) -> None:
+    before = time.time()
+    with store.transaction():
+        team = store.create_team("t")
+        project = store.get_or_create_project(team.id, "p")
+        deployment = store.create_deployment(project.id, {"project": {"name": "p"}}, {"a.py": b"A"})
+        session_id = store.create_session(
+            project_id=project.id, deployment_id=deployment.id, entrypoint="a.py:f", event={}
+        )
+        store.append_journal(session_id, 1, "x", pickle.dumps(1), False)
+        store.put_wait(OpenWait(session_id, 2, project.id, "signal", ["go"], 50.0))
+        store.put_timer(session_id, 2, "purrflow.wait_for_signal", 50.0)
+        store.open_prompt(session_id, 3, team.id, {"type": "password", "name": "pw"})
+    [(seq, name, payload, failed, at)] = store.read_journal_times(session_id)
+    assert (seq, name, pickle.loads(payload), failed) == (1, "x", 1, False)
+    assert at is not None and before <= at <= time.time()
+    wait = store.session_wait(session_id)
+    assert wait is not None and (wait.seq, wait.names, wait.deadline) == (2, ["go"], 50.0)
+    assert [t.seq for t in store.session_timers(session_id)] == [2]
+    assert [(p.seq, p.spec["type"]) for p in store.session_prompts(session_id)] == [(3, "password")]
+    assert store.session_wait("ses_other") is None and store.session_prompts("ses_other") == []
