@@ -63,7 +63,7 @@ def every_operation():
 
 def every_wait(soon):
     runtime = _runtime.current()
-    yield "sleep", lambda: sdk.sleep(0.05)
+    yield "sleep", lambda: sdk.sleep(0.05)  # sleep-ok: the durable sleep under test
     yield "signal", lambda: runtime.wait(wire.ProjectSignalWait(("ping",), soon))
     yield "session_signal", lambda: runtime.wait(wire.SessionSignalWait(("ping",), soon))
     yield "event", lambda: runtime.wait(wire.EventWait(("sub_none",), soon))

@@ -60,7 +60,7 @@ def spin(event):
 
 
 def patient(event):
-    time.sleep(3)  # waiting does not count against the timeout
+    time.sleep(3)  # sleep-ok: waiting does not count against the timeout
     return "waited"
 
 
@@ -70,7 +70,7 @@ def steady(event):
 
 def brief(event):
     tick(1)
-    time.sleep(0.3)  # a hot wait: the runner is held meanwhile
+    time.sleep(0.3)  # sleep-ok: a hot wait: the runner is held meanwhile
     return "done"
 """
 
@@ -179,7 +179,7 @@ def test_past_its_queue_a_webhook_answers_503_with_retry_after(tmp_path: Path) -
     server.start()
     try:
         triggers = "- name: hook\n  type: webhook\n  call: program.py:hold"
-        program = "import time\n\ndef hold(event):\n    time.sleep(2)\n    return 'held'\n"
+        program = "import time\n\ndef hold(event):\n    time.sleep(2)\n    return 'held'\n"  # sleep-ok: holds a runner
         deployed = server.deploy(
             write_project(tmp_path / "busy", {"purrflow.yaml": manifest("busy", triggers), "program.py": program})
         )

@@ -18,7 +18,7 @@ import time
 
 def wait(event):
     print("started")
-    time.sleep(60)
+    time.sleep(60)  # sleep-ok: the session runs while its log stream is revoked
 """
 
 
