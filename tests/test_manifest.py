@@ -16,6 +16,7 @@ from purrflow.cron import Schedule
 from purrflow.errors import InvalidInputError, ManifestError
 from purrflow.manifest import (
     Manifest,
+    RetrySpec,
     check_project_files,
     find_manifest,
     load_manifest,
@@ -116,6 +117,7 @@ def test_the_spec_example_loads() -> None:
         "connection": None,
         "timeout": None,
         "concurrency": None,
+        "retries": None,
         "line": 13,
         "call_line": 17,
     }
@@ -225,7 +227,10 @@ def test_models_are_frozen() -> None:
         ("version: v1\n", "purrflow.yaml:1: top level: the manifest has no `project:` section"),
         ("version: v3\nproject:\n  name: p\n", "purrflow.yaml:1: version: unsupported version 'v3'"),
         ("version: 1\nproject:\n  name: p\n", "purrflow.yaml:1: version: unsupported version '1'"),
-        ("project: my_project\n", "purrflow.yaml:1: project: expected a mapping (name, vars, connections, triggers)"),
+        (
+            "project: my_project\n",
+            "purrflow.yaml:1: project: expected a mapping (name, vars, connections, triggers, retention)",
+        ),
         ("project:\n  vars: []\n", "purrflow.yaml:1: project.name: a name is required"),
         ("project:\n  name: bad name\n", "purrflow.yaml:2: project.name: 'bad name' is not a valid name"),
         ("project:\n  name: [p]\n", "purrflow.yaml:2: project.name: expected a single value, found a list"),
@@ -353,7 +358,7 @@ def test_errors_in_triggers(body: str, expected: str) -> None:
     ("body", "hint"),
     [
         ("- name: t\n  type: webhook\n  cal: a.py:f\n", "did you mean 'call'?"),
-        ("- name: t\n  type: webhook\n  retries: 3\n", "the fields here are: name, type, webhook, schedule,"),
+        ("- name: t\n  type: webhook\n  priority: 3\n", "the fields here are: name, type, webhook, schedule,"),
         ("- name: t\n  type: conection\n", "did you mean 'connection'?"),
         ("- name: t\n  connection: slak\n", "did you mean 'slack'?"),
         ("- name: t\n", "add `type: webhook`, `schedule: "),
@@ -715,3 +720,42 @@ def test_bad_timeouts_and_concurrency_name_their_line(field: str, expected: str)
         manifest(triggers(f"- name: t\n  type: manual\n  {field}\n  call: p.py:f\n"))
     assert expected in str(refused.value)
     assert "purrflow.yaml:" in str(refused.value)
+
+
+def test_a_projects_retention_is_a_duration_of_its_own() -> None:
+    assert manifest("project:\n  name: p\n  retention: 7d\n").project.retention == 7 * 86_400
+    assert manifest("project:\n  name: p\n").project.retention is None  # the server's
+    refused = error("project:\n  name: p\n  retention: forever\n")
+    assert "retention 'forever' is not a duration" in str(refused) and "purrflow.yaml:3" in str(refused)
+
+
+def test_a_triggers_retries_default() -> None:
+    loaded = manifest(triggers("- name: t\n  type: manual\n  call: p.py:f\n  retries: {count: 3, backoff: 2s}\n"))
+    retries = loaded.project.triggers[0].retries
+    assert retries is not None and (retries.count, retries.backoff, retries.max_backoff) == (3, 2.0, 300.0)
+    capped = manifest(
+        triggers("- name: t\n  type: manual\n  call: p.py:f\n  retries:\n    count: 1\n    max_backoff: 1m\n")
+    )
+    assert capped.project.triggers[0].retries == RetrySpec(count=1, backoff=1.0, max_backoff=60.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "line", "expected"),
+    [
+        ("retries: 3", 7, "project.triggers[0].retries: retries is a mapping, not '3'"),
+        ("retries: {backoff: 2s}", 7, "project.triggers[0].retries: retries needs a count"),
+        ("retries: {count: -1}", 7, "retries.count: count must be a whole number of retries, 0 or more, not '-1'"),
+        ("retries: {count: 2, backof: 2s}", 7, "retries.backof: unknown field 'backof'"),
+        ("retries: {count: 2, backoff: soon}", 7, "retries.backoff: backoff 'soon' is not a duration"),
+        (
+            "retries:\n    count: 2\n    backoff: 1m\n    max_backoff: 2s",
+            10,
+            "max_backoff (2 s) is shorter than backoff (60 s)",
+        ),
+    ],
+)
+def test_bad_retries_name_their_line(field: str, line: int, expected: str) -> None:
+    with pytest.raises(ManifestError) as refused:
+        manifest(triggers(f"- name: t\n  type: manual\n  call: p.py:f\n  {field}\n"))
+    assert expected in refused.value.message and refused.value.hint
+    assert refused.value.message.startswith(f"purrflow.yaml:{line}: "), refused.value.message

@@ -56,6 +56,14 @@ class ServerConfig:
     max_queued: int = 10_000
     #: Encrypt what sessions carry at rest (PURRFLOW_ENCRYPT_AT_REST=0 turns it off, to measure its cost).
     encrypt_at_rest: bool = True
+    #: The server's log lines: "text" for a terminal, "json" (one object a line) for a log pipeline.
+    log_format: Literal["text", "json"] = "text"
+    #: `/metrics` without a token (it names every team's projects, so by default it needs an operator's).
+    metrics_public: bool = False
+    #: Export traces over OTLP/HTTP (on when the standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set).
+    tracing: bool = False
+    #: Ended sessions are deleted this many seconds after they ended (None: kept forever).
+    retention_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -80,12 +88,17 @@ class ServerConfig:
             raise InvalidInputError("sessions need at least 1 s of CPU time and 64 open files")
         if self.durability not in ("full", "normal"):
             raise InvalidInputError(f"durability {self.durability!r} is unknown", hint="use 'full' or 'normal'")
+        if self.log_format not in ("text", "json"):
+            raise InvalidInputError(f"log format {self.log_format!r} is unknown", hint="use 'text' or 'json'")
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerConfig:
         """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DURABILITY, PURRFLOW_RUNNER, PURRFLOW_TIMEZONE,
-        PURRFLOW_FAULTS, PURRFLOW_ENCRYPT_AT_REST) < overrides."""
-        values: dict[str, object] = {}
+        PURRFLOW_FAULTS, PURRFLOW_ENCRYPT_AT_REST, PURRFLOW_LOG_FORMAT, OpenTelemetry's OTEL_*) < overrides."""
+        # Imported here: the server's start is the only caller, and the rest of the CLI loads no telemetry.
+        from purrflow.telemetry import tracing_wanted
+
+        values: dict[str, object] = {"tracing": tracing_wanted(os.environ)}
         if url := os.environ.get("PURRFLOW_PUBLIC_URL"):
             values["public_url"] = url
         if durability := os.environ.get("PURRFLOW_DURABILITY"):
@@ -96,6 +109,8 @@ class ServerConfig:
             values["timezone"] = zone
         if os.environ.get("PURRFLOW_ENCRYPT_AT_REST", "").strip().lower() in ("0", "false", "no", "off"):
             values["encrypt_at_rest"] = False
+        if log_format := os.environ.get("PURRFLOW_LOG_FORMAT"):
+            values["log_format"] = log_format.strip().lower()
         if faults := os.environ.get(FAULTS_ENV_VAR):
             values["faults"] = tuple(point.strip() for point in faults.split(",") if point.strip())
         values.update({key: value for key, value in overrides.items() if value is not None})

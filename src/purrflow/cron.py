@@ -28,8 +28,8 @@ MACROS = {
 }
 EXAMPLES = '`schedule: "*/5 * * * *"` (or "@every 15m", "@daily")'
 # Go's duration syntax, as AutoKitteh's @every reads it.
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
 _CRON_LAYOUT = "minute hour day-of-month month day-of-week"
 _CRON_HINT = f"cron fields are {_CRON_LAYOUT}; each is *, n, a-b, a,b or */step"
 _MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -102,7 +102,7 @@ def parse_every(duration: str, text: str | None = None) -> float:
 
 
 def parse_duration(text: str, what: str) -> float:
-    """A number of seconds (`90`, `1.5`) or a Go duration (`2s`, `5m`, `1h30m`), longer than zero."""
+    """A number of seconds (`90`, `1.5`) or a Go duration (`2s`, `5m`, `1h30m`, and days: `30d`), longer than zero."""
     value = text.strip()
     try:
         seconds = float(value)

@@ -38,6 +38,7 @@ from purrflow.cron import Schedule, parse_duration
 from purrflow.errors import FilterError, InvalidInputError, ManifestError
 from purrflow.filters import Filter
 from purrflow.opsyml import OPS_NAMES, OPS_PREFIX, OpsFile, find_ops_file, is_ops_call, parse_ops_file
+from purrflow.wire.retries import DEFAULT_MAX_BACKOFF
 from purrflow.yaml_nodes import NodePath, YamlReader, compose_yaml, describe, dotted, is_null
 
 __all__ = [
@@ -89,6 +90,16 @@ class ConnectionSpec(_Frozen):
     integration: str
 
 
+class RetrySpec(_Frozen):
+    """A trigger's `retries`: how its sessions' activities that set no `retries=` of their own are tried
+    again. `count` counts retries after the first attempt; the wait before retry k is `backoff * 2**(k-1)`
+    seconds, at most `max_backoff`."""
+
+    count: int
+    backoff: float = 1.0
+    max_backoff: float = DEFAULT_MAX_BACKOFF
+
+
 class TriggerSpec(_Frozen):
     """One trigger. `line` is where it starts in the manifest, `call_line` where its `call` is."""
 
@@ -105,6 +116,8 @@ class TriggerSpec(_Frozen):
     timeout: float | None = None
     #: How many of its sessions may be under way at once; later ones queue (None: no limit of its own).
     concurrency: int | None = None
+    #: How its sessions' activities are retried unless they say otherwise (None: they are not).
+    retries: RetrySpec | None = None
     line: int = 0
     call_line: int = 0
 
@@ -114,6 +127,8 @@ class ProjectSpec(_Frozen):
     vars: list[VarSpec] = []
     connections: list[ConnectionSpec] = []
     triggers: list[TriggerSpec] = []
+    #: Seconds its ended sessions are kept before they are deleted, instead of the server's `--retention`.
+    retention: float | None = None
 
 
 class Manifest(_Frozen):
@@ -328,7 +343,7 @@ def _manifest(reader: YamlReader, root: yaml.Node) -> Manifest:
 
 def _project(reader: YamlReader, node: yaml.Node, durable: bool) -> ProjectSpec:
     path: NodePath = ("project",)
-    fields = reader.mapping(node, path, ("name", "vars", "connections", "triggers"))
+    fields = reader.mapping(node, path, ("name", "vars", "connections", "triggers", "retention"))
     name = reader.name(fields.get("name"), (*path, "name"), _PROJECT_NAME, "use letters, digits, '_' and '-'")
     variables = [_var(reader, item, (*path, "vars", i)) for i, item in _items(reader, fields, path, "vars")]
     _unique(reader, [v.name for v in variables], (*path, "vars"))
@@ -342,7 +357,8 @@ def _project(reader: YamlReader, node: yaml.Node, durable: bool) -> ProjectSpec:
         for i, item in _items(reader, fields, path, "triggers")
     ]
     _unique(reader, [t.name for t in triggers], (*path, "triggers"))
-    return ProjectSpec(name=name, vars=variables, connections=connections, triggers=triggers)
+    retention = _duration(reader, fields.get("retention"), (*path, "retention"))
+    return ProjectSpec(name=name, vars=variables, connections=connections, triggers=triggers, retention=retention)
 
 
 def _items(reader: YamlReader, fields: dict[str, yaml.Node], path: NodePath, key: str) -> list[tuple[int, yaml.Node]]:
@@ -399,7 +415,9 @@ _TRIGGER_FIELDS = (
     "is_durable",
     "timeout",
     "concurrency",
+    "retries",
 )
+_RETRY_FIELDS = ("count", "backoff", "max_backoff")
 
 
 def _trigger(
@@ -429,19 +447,59 @@ def _trigger(
         is_durable=durable if is_durable is None else is_durable,
         schedule=schedule,
         connection=connection,
-        timeout=_timeout(reader, fields.get("timeout"), (*path, "timeout")),
+        timeout=_duration(reader, fields.get("timeout"), (*path, "timeout")),
         concurrency=_concurrency(reader, fields.get("concurrency"), (*path, "concurrency")),
+        retries=_retries(reader, fields.get("retries"), (*path, "retries")),
         line=reader.line(path),
         call_line=reader.line((*path, "call")),
     )
 
 
-def _timeout(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> float | None:
+def _duration(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> float | None:
+    """A field that is a duration (`timeout: 10m`, `retention: 30d`), named by the last part of its path."""
     value = reader.text(node, path)
     if value is None:
         return None
     try:
-        return parse_duration(value, "timeout")
+        return parse_duration(value, str(path[-1]))
+    except InvalidInputError as err:
+        raise reader.error(path, err.message, hint=err.hint) from None
+
+
+def _retries(reader: YamlReader, node: yaml.Node | None, path: NodePath) -> RetrySpec | None:
+    if node is None or is_null(node):
+        return None
+    if not isinstance(node, yaml.MappingNode):
+        raise reader.error(
+            path, f"retries is a mapping, not {describe(node)}", hint="e.g. retries: {count: 3, backoff: 2s}"
+        )
+    fields = reader.mapping(node, path, _RETRY_FIELDS)
+    count = reader.text(fields.get("count"), (*path, "count"))
+    if count is None:
+        raise reader.error(path, "retries needs a count", hint="e.g. retries: {count: 3, backoff: 2s}")
+    if not (count.isascii() and count.isdigit()):
+        raise reader.error(
+            (*path, "count"),
+            f"count must be a whole number of retries, 0 or more, not {count!r}",
+            hint="count: 3 runs an activity at most 4 times",
+        )
+    backoff = _seconds(reader, fields.get("backoff"), (*path, "backoff"), 1.0)
+    max_backoff = _seconds(reader, fields.get("max_backoff"), (*path, "max_backoff"), max(backoff, DEFAULT_MAX_BACKOFF))
+    if max_backoff < backoff:
+        raise reader.error(
+            (*path, "max_backoff"),
+            f"max_backoff ({max_backoff:g} s) is shorter than backoff ({backoff:g} s)",
+            hint="make max_backoff at least as long as backoff, or leave it out",
+        )
+    return RetrySpec(count=int(count), backoff=backoff, max_backoff=max_backoff)
+
+
+def _seconds(reader: YamlReader, node: yaml.Node | None, path: NodePath, default: float) -> float:
+    value = reader.text(node, path)
+    if value is None:
+        return default
+    try:
+        return parse_duration(value, path[-1] if isinstance(path[-1], str) else "duration")
     except InvalidInputError as err:
         raise reader.error(path, err.message, hint=err.hint) from None
 

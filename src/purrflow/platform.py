@@ -8,6 +8,7 @@ a `Platform`: the services, and the lifecycle of what runs in the background.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,7 @@ from purrflow.services.host_ops import HostServices
 from purrflow.services.identity import OPERATOR_TEAM, IdentityService
 from purrflow.services.mailboxes import MailboxPoller
 from purrflow.services.oauth import OAuthService
-from purrflow.services.operations import SessionOperations
+from purrflow.services.operations import RetentionSweep, SessionOperations
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.secrets import SecretService
@@ -49,6 +50,7 @@ from purrflow.services.triggers import TriggerService
 from purrflow.services.values import ValueService
 from purrflow.services.vars import VarService
 from purrflow.store import IN_CLEAR, Durability, Store, open_store
+from purrflow.telemetry import Metrics, Telemetry, Tracing
 from purrflow.wire import Limits
 
 #: The database, in the data folder.
@@ -89,6 +91,10 @@ class PlatformConfig:
     #: Where requirements.txt environments are installed (default `<data dir>/envs`; `purr run`, whose data
     #: folder lasts one run, keeps them in the user's cache so that the next run reuses them).
     envs_dir: Path | None = None
+    #: Export sessions' traces over OTLP/HTTP, as the standard OTEL_* variables configure it.
+    tracing: bool = False
+    #: Ended sessions are deleted once they have been over this many seconds (None: kept forever).
+    retention: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,11 @@ class Platform:
         sandbox: SandboxPolicy,
         deployments: DeploymentFiles,
         store: Store,
+        telemetry: Telemetry,
+        retention: RetentionSweep,
     ) -> None:
+        self.telemetry = telemetry
+        self._retention = retention
         self.sessions = sessions
         self.operations = operations
         self.projects = projects
@@ -176,8 +186,10 @@ class Platform:
         self._scheduler.load()
         self._mailboxes.start()
         self._slack.start()
+        self._retention.start()
 
     async def close(self) -> None:
+        await self._retention.close()
         await self._mailboxes.close()
         await self._slack.close()
         await self.oauth.close()
@@ -186,6 +198,7 @@ class Platform:
         await self._orchestrator.close()
         self._committer.flush()
         self._store.close()
+        await asyncio.to_thread(self.telemetry.close)  # the last spans leave, off the event loop
 
     async def committed(self) -> None:
         """Wait until everything written so far is on disk (raises if the database refused the commit)."""
@@ -215,6 +228,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     envs = ProjectEnvs(config.envs_dir or config.data_dir / "envs")
     logs = LogBus()
     responses = SyncResponses()
+    telemetry = Telemetry(Metrics(), Tracing.start() if config.tracing else None)
     dispatch = EventDispatch()
     # The callbacks below name parts built further down: nothing announces before the platform starts.
 
@@ -226,6 +240,10 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     def wait_ended(session_id: str, seq: int, result: bytes) -> None:
         orchestrator.wait_ended(session_id, seq, result)
 
+    def project_deleted(project_id: str) -> None:
+        scheduler.rearm_project(project_id)  # with no triggers left: its schedules stop
+        host.forget_project(project_id)
+
     timers = TimerQueue(timer_due)
     signals = SignalWaits(
         store,
@@ -234,7 +252,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         schedule_deadline=timers.schedule,
         on_wait_ended=wait_ended,
     )
-    identity = IdentityService(store, committer)
+    identity = IdentityService(store, committer, session_key=box.derive_key(b"purrflow web sessions v1"))
     triggers = TriggerService(store, public_url=config.public_url)
     projects = ProjectService(
         store,
@@ -245,6 +263,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         ),
         triggers_changed=triggers.forget,
         on_deployed=lambda project_id: scheduler.rearm_project(project_id),
+        stop_session=lambda team_id, session_id, reason: sessions.stop(team_id, session_id, reason),
+        delete_sessions=lambda project_id: sessions.delete_of_project(project_id),
+        on_deleted=project_deleted,
         envs=envs,
     )
     sessions = SessionService(
@@ -259,6 +280,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         responses=responses,
         on_created=lambda session_id: orchestrator.launch(session_id),
         on_stopped=lambda session_id: orchestrator.stop(session_id),
+        on_deleted=lambda session_ids: host.forget_sessions(session_ids),
     )
     events = EventService(
         store, committer, projects=projects, triggers=triggers, sessions=sessions, dispatch=dispatch, signals=signals
@@ -331,11 +353,14 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         limits=config.limits,
         max_runners=config.max_runners,
         max_queued=config.max_queued,
+        telemetry=telemetry,
     )
+    telemetry.metrics.watch(orchestrator.census)
     return Platform(
         committer=committer,
         sessions=sessions,
-        operations=SessionOperations(store, sessions=sessions, projects=projects, deployments=deployments),
+        operations=SessionOperations(store, committer, sessions=sessions, projects=projects, deployments=deployments),
+        retention=RetentionSweep(sessions, projects, keep_seconds=config.retention, clock=clock),
         projects=projects,
         triggers=triggers,
         events=events,
@@ -358,4 +383,5 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         sandbox=sandbox,
         deployments=deployments,
         store=store,
+        telemetry=telemetry,
     )

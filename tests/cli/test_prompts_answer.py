@@ -18,7 +18,7 @@ class FakeApi:
 
     def post(self, path: str, body: Any) -> dict[str, Any]:
         self.posted.append((path, body))
-        return {"value": body["value"]}
+        return {"answered": path.split("/")[2], "value": body["value"]}
 
 
 @pytest.mark.parametrize("typed", ["1.10", "true", '["a", "b"]', "007", "1", '{"k": 1}', ""])

@@ -42,7 +42,7 @@ def test_order_workflow_survives_a_kill_during_its_durable_sleep(tmp_path: Path)
     server = Server(tmp_path / "data", extra_args=["--hot-wait", "0.2"])
     ledger = server.outside / "ledger.txt"
     manifest = project / "purrflow.yaml"
-    manifest.write_text(manifest.read_text().replace("value: ledger.txt", f"value: {ledger}"))
+    manifest.write_text(manifest.read_text().replace("value: /tmp/ledger.txt", f"value: {ledger}"))
     server.start()
     try:
         url = webhooks(server.deploy(project))["new_order"]

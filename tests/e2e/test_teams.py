@@ -36,6 +36,7 @@ OWN_TEAM_WRITES = {
     ("PUT", "/api/v1/config/{key}"),
     ("PUT", "/api/v1/secrets/{key}"),
     ("POST", "/api/v1/analytics/events"),
+    ("PUT", "/api/v1/users/me/password"),  # the caller's own password
 }
 
 
@@ -62,12 +63,15 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
         team = admin.post("/api/v1/teams", json={"name": "beta", "admin": "bea"})
         assert team.status_code == 201, team.text
         token_id = admin.get("/api/v1/tokens").json()["tokens"][0]["id"]
+        quiet = {"project": "alpha", "source": "chat", "event_type": "message"}  # an event that starts nothing
+        event_id = admin.post("/api/v1/events", json=quiet).json()["event_id"]
         spec = admin.get("/api/v1/openapi.json").json()
     other = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {team.json()['token']}"}, timeout=30)
     assert other.get("/api/v1/me").json()["team"]["name"] == "beta"
 
     fill = {
         "session_id": session_id,
+        "event_id": event_id,
         "key": "secret_plan",
         "token_id": token_id,
         "name": "chat",
@@ -81,6 +85,7 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
         "world domination",
         "on mars",
         token_id,
+        event_id,
         "admin-",
         prompt_id,
     ]
@@ -91,6 +96,8 @@ def test_another_teams_token_finds_nothing_on_any_route(server: Server, tmp_path
         "/api/v1/connections/{name}": {"vars": {"token": "x"}},
         "/api/v1/connections/{name}/init": {"fields": {"oauth_access_token": "x", "signing_secret": "y"}},
         "/api/v1/sessions/{session_id}/stop": {"reason": "not yours"},
+        "/api/v1/sessions/delete": {"session_ids": [session_id]},
+        "/api/v1/sessions/{session_id}/rerun": {"from_step": 1},
         "/api/v1/prompts/{prompt_id}/answer": {"value": "yes"},
         "/api/v1/projects/{project}/vars/{name}": {"value": "beta was here"},
     }

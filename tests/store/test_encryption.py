@@ -7,7 +7,7 @@ import pickle
 from pathlib import Path
 
 from purrflow.engine.secretbox import SecretBox
-from purrflow.store import SessionError, open_store
+from purrflow.store import SessionError, StepDetails, open_store
 
 SECRET = b"hunter2-the-secret"
 
@@ -21,7 +21,7 @@ def test_session_payloads_rest_encrypted_and_read_back_in_clear(tmp_path: Path) 
     session_id = store.create_session(
         project_id=project.id, deployment_id=deployment.id, entrypoint="a.py:f", event={"data": SECRET.decode()}
     )
-    store.append_journal(session_id, 1, "step", pickle.dumps(SECRET), False)
+    store.append_journal(session_id, 1, "step", pickle.dumps(SECRET), False, StepDetails(args=SECRET.decode()))
     store.set_value(project.id, "k", pickle.dumps(SECRET))
     store.add_event(project.id, "hook", "post", {"token": SECRET.decode()})
     store.add_signal(project.id, session_id, "s", pickle.dumps(SECRET))
@@ -32,7 +32,8 @@ def test_session_payloads_rest_encrypted_and_read_back_in_clear(tmp_path: Path) 
         result_repr=repr(SECRET),
         error=SessionError("E", f"bad {SECRET.decode()}", "tb"),
     )
-    assert pickle.loads(store.read_journal(session_id)[0][2]) == SECRET
+    [step] = store.read_journal(session_id)
+    assert pickle.loads(step.payload) == SECRET and step.details.args == SECRET.decode()
     assert pickle.loads(store.get_value(project.id, "k") or b"") == SECRET
     pending = store.take_signal(project.id, session_id, ["s"])
     assert pending is not None and pickle.loads(pending.payload) == SECRET

@@ -61,7 +61,7 @@ def test_session_journal_logs_and_finish(store: Store) -> None:
     session = store.get_session(session_id)
     assert session is not None and session.state == "created" and session.steps == 2
     assert session.event == {"data": {"b": b"\x00"}}
-    assert [(seq, name, failed) for seq, name, _, failed in store.read_journal(session_id)] == [
+    assert [(row.seq, row.name, row.failed) for row in store.read_journal(session_id)] == [
         (1, "x", False),
         (2, "y", True),
     ]
@@ -101,6 +101,29 @@ def test_tokens_are_stored_hashed(store: Store, tmp_path: Path) -> None:
     assert store.user_for_token("purr_secret_token") == user
     assert store.user_for_token("other") is None
     assert b"purr_secret_token" not in (tmp_path / "purrflow.db").read_bytes()
+
+
+def test_a_password_hash_and_a_revoked_token_value(store: Store) -> None:
+    team_id, _, _ = seed(store)
+    with store.transaction():
+        user = store.create_user(team_id, "bo")
+        store.add_token(user.id, "purr_web_login")
+    assert store.password_hash(user.id) is None
+    with store.transaction():
+        store.set_password_hash(user.id, "scrypt$1$2$3$aa$bb")
+    assert store.password_hash(user.id) == "scrypt$1$2$3$aa$bb"
+    with store.transaction():
+        assert store.revoke_token_value("purr_web_login") is True
+        assert store.revoke_token_value("purr_web_login") is False  # already revoked
+    assert store.user_for_token("purr_web_login") is None
+
+
+def test_a_projects_deployments_newest_first(store: Store) -> None:
+    _, project_id, first = seed(store)
+    with store.transaction():
+        second = store.create_deployment(project_id, {}, {"a.py": b"A2"}).id
+    assert [d.id for d in store.list_deployments(project_id, limit=10)] == [second, first]
+    assert [d.id for d in store.list_deployments(project_id, limit=1)] == [second]
 
 
 def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:

@@ -182,8 +182,9 @@ def analytics_track(
     tags: Annotated[list[str] | None, typer.Option("--tag", help="a tag; repeat for more")] = None,
     data: Annotated[str | None, typer.Option(help="metadata, a JSON object (flattened into the event)")] = None,
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Store one event for your team, as sdk.track(tags, event, metadata) does."""
     with api(url) as client:
         stored = client.post("/analytics/events", {"tags": tags or [], "event": event, "metadata": parse_data(data)})
-    render.console.print(f"tracked {event or '(unnamed event)'} at {stored['event']['timestamp']}", markup=False)
+    render.done(stored, f"tracked {event or '(unnamed event)'} at {stored['event']['timestamp']}", as_json=as_json)

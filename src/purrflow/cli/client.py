@@ -21,6 +21,9 @@ _ERRORS: dict[str, type[errors.PurrflowError]] = {
     "SessionStateError": errors.SessionStateError,
     "InvalidInputError": errors.InvalidInputError,
     "ValueLimitError": errors.ValueLimitError,
+    "TooLargeError": errors.TooLargeError,
+    "FilterError": errors.FilterError,
+    "InternalError": errors.InternalError,
 }
 
 

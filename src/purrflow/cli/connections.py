@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -78,12 +79,13 @@ def connections_set(
     name: str,
     fields: Annotated[list[str], typer.Argument(help="FIELD=VALUE (FIELD= removes it; FIELD=@file reads it)")],
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Set a connection's fields as they are; sessions read them as <connection>__<field> variables."""
     values = parse_fields(fields, allow_removal=True)
     with api(url) as client:
         result = client.request("PATCH", f"/connections/{name}", params={"project": project}, json={"vars": values})
-    render.console.print(f"{name}: {', '.join(result['fields']) or '(no fields)'}")
+    render.done(result, f"{name}: {', '.join(result['fields']) or '(no fields)'}", as_json=as_json)
 
 
 @connections_app.command("init")
@@ -121,8 +123,8 @@ def connections_init(
             render.print_json(view)
         else:
             _print_view(view)
-        if mode.oauth:
-            _print_oauth_hint(client, project, name)
+        if mode.oauth:  # under --json, stdout holds the connection only
+            _print_oauth_hint(client, project, name, render.err_console if as_json else render.console)
 
 
 @connections_app.command("test")
@@ -133,8 +135,8 @@ def connections_test(project: str, name: str, url: UrlFlag = None, as_json: Json
         view = client.post(f"/connections/{name}/test?project={project}")["connection"]
     if as_json:
         render.print_json(view)
-        return
-    _print_view(view)
+    else:
+        _print_view(view)
     if view["status"] != "ok":
         raise typer.Exit(1)
 
@@ -160,7 +162,7 @@ def _print_view(view: dict[str, Any]) -> None:
         render.console.print(f"  inbound URL: {view['inbound_url']}")
 
 
-def _print_oauth_hint(client: ApiClient, project: str, name: str) -> None:
+def _print_oauth_hint(client: ApiClient, project: str, name: str, console: Console) -> None:
     start = client.post(f"/connections/{name}/oauth?project={project}")["url"]
-    render.console.print(f"  open this link in a browser to grant access (good for ten minutes):\n  {start}")
-    render.console.print(f"  then check it with: purr connections test {project} {name}")
+    console.print(f"  open this link in a browser to grant access (good for ten minutes):\n  {start}")
+    console.print(f"  then check it with: purr connections test {project} {name}")

@@ -29,6 +29,7 @@ def _table(columns: tuple[str, ...], rows: list[list[str]]) -> Table:
 def login(
     token: Annotated[str, typer.Option(prompt=True, hide_input=True, help="an API token")],
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Check a token against the server and remember both for later commands."""
     client = ApiClient(server_url(url), token)
@@ -37,16 +38,37 @@ def login(
     finally:
         client.close()
     path = save_login(server_url(url), token)
-    render.console.print(
-        f"logged in to {server_url(url)} as {who['user']['username']} ({who['team']['name']}); saved in {path}"
-    )
+    message = f"logged in to {server_url(url)} as {who['user']['username']} ({who['team']['name']}); saved in {path}"
+    render.done(who, message, as_json=as_json)
 
 
-def logout() -> None:
+def logout(as_json: JsonFlag = False) -> None:
     """Forget the server and token `purr login` saved (the token itself stays valid: revoke it with
     `purr tokens revoke ID`)."""
     path = forget_login()
-    render.console.print(f"logged out: removed {path}" if path else "not logged in: nothing to forget")
+    message = f"logged out: removed {path}" if path else "not logged in: nothing to forget"
+    render.done({"removed": str(path) if path else None}, message, as_json=as_json)
+
+
+def password(
+    new: Annotated[
+        str, typer.Option(prompt="New password", hide_input=True, confirmation_prompt=True, help="the new password")
+    ],
+    current: Annotated[
+        str,
+        typer.Option(
+            prompt="Current password (Enter if none is set yet)",
+            hide_input=True,
+            help="the current password, when one is set",
+        ),
+    ] = "",
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set your password for the web UI's login (asked without echo); changing one needs the current one."""
+    with api(url) as client:
+        answer = client.request("PUT", "/users/me/password", json={"password": new, "current": current or None})
+    render.done(answer, "password set: log in to the web UI with your username and it", as_json=as_json)
 
 
 @teams_app.command("list")
@@ -64,11 +86,17 @@ def teams_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
 @teams_app.command("create")
 @friendly
 def teams_create(
-    name: str, admin: Annotated[str, typer.Option(help="username of its first admin")], url: UrlFlag = None
+    name: str,
+    admin: Annotated[str, typer.Option(help="username of its first admin")],
+    url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Create a team and its first admin; prints the admin's token (shown once)."""
     with api(url) as client:
         created = client.post("/teams", {"name": name, "admin": admin})
+    if as_json:
+        render.print_json(created)
+        return
     render.console.print(f"team {created['team']['name']} created; admin {admin}'s token (shown once):")
     render.console.print(created["token"], markup=False, highlight=False)
 
@@ -92,21 +120,27 @@ def users_create(
     role: Annotated[str, typer.Option(help="admin or member")] = "member",
     email: Annotated[str, typer.Option(help="their email")] = "",
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Add a user to your team (admins only); prints their first token (shown once)."""
     with api(url) as client:
         created = client.post("/users", {"username": username, "role": role, "email": email})
+    if as_json:
+        render.print_json(created)
+        return
     render.console.print(f"user {username} ({role}) added; their token (shown once):")
     render.console.print(created["token"], markup=False, highlight=False)
 
 
 @tokens_app.command("create")
 @friendly
-def tokens_create(name: Annotated[str, typer.Option(help="what it is for")] = "", url: UrlFlag = None) -> None:
+def tokens_create(
+    name: Annotated[str, typer.Option(help="what it is for")] = "", url: UrlFlag = None, as_json: JsonFlag = False
+) -> None:
     """Create a token for yourself; printed once."""
     with api(url) as client:
         created = client.post("/tokens", {"name": name})
-    render.console.print(created["token"], markup=False, highlight=False)
+    render.done(created, created["token"], as_json=as_json)
 
 
 @tokens_app.command("list")
@@ -127,8 +161,8 @@ def tokens_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
 
 @tokens_app.command("revoke")
 @friendly
-def tokens_revoke(token_id: str, url: UrlFlag = None) -> None:
-    """Revoke a token: it stops working at once."""
+def tokens_revoke(token_id: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """Revoke a token (its id, or enough of the id's start to name one): it stops working at once."""
     with api(url) as client:
-        client.request("DELETE", f"/tokens/{token_id}")
-    render.console.print(f"revoked {token_id}")
+        revoked = client.request("DELETE", f"/tokens/{token_id}")
+    render.done(revoked, f"revoked {revoked['revoked']}", as_json=as_json)

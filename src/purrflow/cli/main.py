@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,8 @@ from rich.text import Text
 
 from purrflow import __version__
 from purrflow.cli import analytics, connections, identity, render, sessions_ops
+from purrflow.cli import events as events_cli
+from purrflow.cli import projects as projects_cli
 from purrflow.cli import vars as vars_cli
 from purrflow.cli.client import ApiClient
 from purrflow.cli.common import JsonFlag, UrlFlag, api, friendly, parse_data
@@ -30,6 +33,8 @@ projects_app = typer.Typer(no_args_is_help=True, help="Deployed projects.")
 app.add_typer(sessions_app, name="sessions")
 sessions_app.command("journal")(friendly(sessions_ops.journal))
 sessions_app.command("restart")(friendly(sessions_ops.restart))
+sessions_app.command("rerun")(friendly(sessions_ops.rerun))
+sessions_app.command("delete")(friendly(sessions_ops.delete))
 app.add_typer(triggers_app, name="triggers")
 app.add_typer(projects_app, name="projects")
 app.add_typer(identity.teams_app, name="teams")
@@ -37,6 +42,7 @@ app.add_typer(identity.users_app, name="users")
 app.add_typer(identity.tokens_app, name="tokens")
 app.command()(friendly(identity.login))
 app.command()(friendly(identity.logout))
+app.command()(friendly(identity.password))
 app.add_typer(analytics.analytics_app, name="analytics")
 app.command()(friendly(analytics.insights))
 config_app = typer.Typer(no_args_is_help=True, help="Your team's configuration store (strings).")
@@ -47,8 +53,12 @@ secrets_app = typer.Typer(no_args_is_help=True, help="Your team's secrets (encry
 app.add_typer(secrets_app, name="secrets")
 values_app = typer.Typer(no_args_is_help=True, help="A project's value store.")
 app.add_typer(values_app, name="values")
-events_app = typer.Typer(no_args_is_help=True, help="Send events into triggers and connections.")
+events_app = typer.Typer(no_args_is_help=True, help="Events received: list, show, send and redispatch them.")
 app.add_typer(events_app, name="events")
+events_app.command("list")(friendly(events_cli.list_events))
+events_app.command("show")(friendly(events_cli.show))
+events_app.command("redispatch")(friendly(events_cli.redispatch))
+projects_app.command("delete")(friendly(projects_cli.delete))
 app.add_typer(connections.connections_app, name="connections")
 app.add_typer(vars_cli.vars_app, name="vars")
 
@@ -111,6 +121,15 @@ def up(
     max_queued: Annotated[
         int | None, typer.Option(help="queued sessions before webhooks answer 503 + Retry-After (10000)")
     ] = None,
+    retention: Annotated[
+        str | None, typer.Option(help="delete ended sessions this long after they ended, e.g. 30d (keep forever)")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="log lines as text or json, one object a line (PURRFLOW_LOG_FORMAT; text)")
+    ] = None,
+    metrics_public: Annotated[
+        bool, typer.Option(help="serve /metrics without a token (by default it needs an operator admin's)")
+    ] = False,
 ) -> None:
     """Start the server (SQLite in the data folder, nothing else needed)."""
     from purrflow.config import ServerConfig, parse_size
@@ -134,9 +153,12 @@ def up(
         session_cpu=session_cpu,
         session_files=session_files,
         session_timeout=parse_duration(session_timeout, "--session-timeout") if session_timeout else None,
+        retention_seconds=parse_duration(retention, "--retention") if retention else None,
         runner_attempts=runner_attempts,
         max_runners=max_runners,
         max_queued=max_queued,
+        log_format=log_format,
+        metrics_public=metrics_public or None,
     )
     run_server(config)
 
@@ -212,6 +234,9 @@ def run(
         list[str] | None,
         typer.Option("--secret", help="a secret for the run, its value taken from the environment variable KEY"),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the outcome as JSON (the session's output goes to stderr)")
+    ] = False,
 ) -> None:
     """Run one session of a project here, with no server; its output appears live.
 
@@ -232,12 +257,28 @@ def run(
             return
         if stream == "system" and text.startswith("session failed:"):
             return  # said once, with its traceback, when the run ends
-        if stream in ("stdout", "ux"):
+        if stream in ("stdout", "ux") and not as_json:
             render.console.print(text, highlight=False, markup=False, soft_wrap=True)
+        elif stream in ("stdout", "ux"):  # stdout holds the outcome only
+            render.err_console.print(text, highlight=False, markup=False, soft_wrap=True)
         else:
             render.err_console.print(Text(text, style="red" if stream == "stderr" else "magenta"))
 
     outcome = asyncio.run(run_once(folder, entrypoint, event_data, on_log=on_log, ask=ask, stores=stores))
+    if as_json:
+        failed = outcome.failure
+        error = {"type": failed.type, "message": failed.message, "traceback": failed.traceback} if failed else None
+        render.print_json(
+            {
+                "session_id": outcome.session_id,
+                "state": outcome.state,
+                "result_repr": outcome.result_repr,
+                "error": error,
+            }
+        )
+        if outcome.state != "completed":
+            raise typer.Exit(1)
+        return
     if outcome.state == "completed":
         render.err_console.print(Text(f"completed: {outcome.result_repr or 'None'}", style="green"))
         return
@@ -256,20 +297,34 @@ def run(
 @friendly
 def sessions_list(
     project: Annotated[str | None, typer.Option(help="only this project")] = None,
-    state: Annotated[str | None, typer.Option(help="only this state")] = None,
+    trigger: Annotated[str | None, typer.Option(help="only sessions this trigger started")] = None,
+    state: Annotated[list[str] | None, typer.Option(help="only this state (repeat for several)")] = None,
+    since: Annotated[str | None, typer.Option(help="created at or after this ISO-8601 time")] = None,
+    until: Annotated[str | None, typer.Option(help="created before this ISO-8601 time")] = None,
+    before: Annotated[str | None, typer.Option(help="the page after this cursor (printed under a full page)")] = None,
     limit: Annotated[int, typer.Option(help="at most this many")] = 50,
     url: UrlFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The newest sessions first."""
     with api(url) as client:
-        sessions = client.get("/sessions", project=project, state=state, limit=limit)["sessions"]
+        answer = client.get(
+            "/sessions",
+            project=project, trigger=trigger, state=state, since=since, until=until, before=before, limit=limit,
+        )  # fmt: skip
+    sessions = answer["sessions"]
     if as_json:
         render.print_json(sessions)
     elif not sessions:
-        render.console.print("no sessions yet")
+        render.console.print("no sessions yet" if before is None else "no more sessions")
     else:
         render.show(render.sessions_table(sessions))
+        if answer.get("next"):
+            given = [("--project", project), ("--trigger", trigger), ("--since", since), ("--until", until)]
+            given += [("--state", name) for name in state or ()] + [("--limit", str(limit) if limit != 50 else None)]
+            flags = "".join(f" {flag} {shlex.quote(value)}" for flag, value in given if value)
+            more = f"more: purr sessions list{flags} --before {answer['next']}"
+            render.console.print(more, highlight=False, soft_wrap=True)
 
 
 @sessions_app.command("show")
@@ -284,14 +339,16 @@ def sessions_show(session_id: str, url: UrlFlag = None, as_json: JsonFlag = Fals
         render.console.print(render.session_panel(session))
 
 
-def _follow(client: ApiClient, session_id: str, after: int = 0) -> str:
-    """Print a session's log live until it ends; reconnect a few times if the connection drops."""
+def _follow(client: ApiClient, session_id: str, after: int = 0, *, quiet: bool = False) -> str:
+    """Print a session's log live until it ends (only wait, when `quiet`: `--follow --json` prints one
+    answer, at the end); reconnect a few times if the connection drops. The state it ended in."""
     last = after
     for _ in range(5):
         for event, payload in client.stream_logs(session_id, after=last):
             if event == "log":
                 last = int(payload["seq"])
-                render.log_line(payload)
+                if not quiet:
+                    render.log_line(payload)
             elif event == "end":
                 return str(payload["state"])
     return str(client.get(f"/sessions/{session_id}")["session"]["state"])
@@ -305,15 +362,22 @@ def sessions_logs(
     url: UrlFlag = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A session's output (print and logging), line by line with timestamps."""
+    """A session's output (print and logging), line by line with timestamps. With --follow, until it ends:
+    the exit code is 0 only if it completed (as `purr sessions start --follow`), so scripts can wait on it."""
     with api(url) as client:
         if follow and not as_json:
             final = _follow(client, session_id)
             render.err_console.print(Text(f"session {final}", style=render.STATE_STYLES.get(final, "")))
+            if final != "completed":
+                raise typer.Exit(1)
             return
+        if follow:  # and --json: the whole log once, when the session has ended
+            _follow(client, session_id, quiet=True)
         body = client.get(f"/sessions/{session_id}/logs")
     if as_json:
         render.print_json(body["logs"])
+        if follow and body["state"] != "completed":
+            raise typer.Exit(1)
         return
     for line in body["logs"]:
         render.log_line(line)
@@ -333,7 +397,7 @@ def sessions_stop(
     if as_json:
         render.print_json(session)
     else:
-        render.console.print(Text(f"stopped {session_id}", style="dim"))
+        render.console.print(Text(f"stopped {session['id']}", style="dim"))
 
 
 @sessions_app.command("start")
@@ -349,6 +413,13 @@ def sessions_start(
     """Start a session of a deployed project by hand."""
     with api(url) as client:
         started = client.post("/sessions", {"project": project, "entrypoint": entrypoint, "data": parse_data(data)})
+        if as_json and follow:  # one object on stdout: the session as it ended
+            _follow(client, started["session_id"], quiet=True)
+            session = client.get(f"/sessions/{started['session_id']}")["session"]
+            render.print_json(session)
+            if session["state"] != "completed":
+                raise typer.Exit(1)
+            return
         if as_json:
             render.print_json(started)
         else:
@@ -440,28 +511,32 @@ def config_list(url: UrlFlag = None, as_json: JsonFlag = False) -> None:
 
 @config_app.command("get")
 @friendly
-def config_get(key: str, url: UrlFlag = None) -> None:
+def config_get(key: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     """One config value, printed as it is."""
     with api(url) as client:
-        render.console.print(client.get(f"/config/{key}")["value"], markup=False, highlight=False)
+        answer = client.get(f"/config/{key}")
+    if as_json:
+        render.print_json(answer)
+    else:
+        render.console.print(answer["value"], markup=False, highlight=False)
 
 
 @config_app.command("set")
 @friendly
-def config_set(key: str, value: str, url: UrlFlag = None) -> None:
+def config_set(key: str, value: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     """Set a config value for your team; sessions read it with sdk.config.get(KEY)."""
     with api(url) as client:
-        client.request("PUT", f"/config/{key}", json={"value": value})
-    render.console.print(f"set {key}")
+        answer = client.request("PUT", f"/config/{key}", json={"value": value})
+    render.done(answer, f"set {key}", as_json=as_json)
 
 
 @config_app.command("del")
 @friendly
-def config_del(key: str, url: UrlFlag = None) -> None:
+def config_del(key: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     """Delete a config value."""
     with api(url) as client:
-        client.request("DELETE", f"/config/{key}")
-    render.console.print(f"deleted {key}")
+        answer = client.request("DELETE", f"/config/{key}")
+    render.done(answer, f"deleted {key}", as_json=as_json)
 
 
 # -- prompts -------------------------------------------------------------------------------------
@@ -493,6 +568,7 @@ def prompts_answer(
         str, typer.Argument(help="the answer: text, a number, yes/no, a choice, or JSON; - reads it from stdin")
     ],
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Answer a prompt; the waiting session resumes with it.
 
@@ -505,7 +581,7 @@ def prompts_answer(
         value = typer.prompt("answer", hide_input=True) if sys.stdin.isatty() else sys.stdin.readline().rstrip("\r\n")
     with api(url) as client:
         answered = client.post(f"/prompts/{prompt_id}/answer", {"value": value})
-    render.console.print(f"answered {prompt_id}: {answered['value']}")
+    render.done(answered, f"answered {answered['answered']}: {answered['value']}", as_json=as_json)
 
 
 # -- secrets -------------------------------------------------------------------------------------
@@ -532,20 +608,21 @@ def secrets_set(
     key: str,
     value: Annotated[str, typer.Option(prompt=True, hide_input=True, help="the value (asked for when left out)")],
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Store a secret for your team, encrypted."""
     with api(url) as client:
-        client.request("PUT", f"/secrets/{key}", json={"value": value})
-    render.console.print(f"stored secret {key}")
+        answer = client.request("PUT", f"/secrets/{key}", json={"value": value})
+    render.done(answer, f"stored secret {key}", as_json=as_json)
 
 
 @secrets_app.command("del")
 @friendly
-def secrets_del(key: str, url: UrlFlag = None) -> None:
+def secrets_del(key: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     """Delete a secret."""
     with api(url) as client:
-        client.request("DELETE", f"/secrets/{key}")
-    render.console.print(f"deleted secret {key}")
+        answer = client.request("DELETE", f"/secrets/{key}")
+    render.done(answer, f"deleted secret {key}", as_json=as_json)
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -567,10 +644,11 @@ def values_list(project: str, url: UrlFlag = None, as_json: JsonFlag = False) ->
 
 @values_app.command("get")
 @friendly
-def values_get(project: str, key: str, url: UrlFlag = None) -> None:
-    """One value, as JSON."""
+def values_get(project: str, key: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
+    """One value, as JSON (with --json, the whole answer: its key and size too)."""
     with api(url) as client:
-        render.print_json(client.get(f"/values/{key}", project=project)["value"])
+        answer = client.get(f"/values/{key}", project=project)
+    render.print_json(answer if as_json else answer["value"])
 
 
 @values_app.command("set")
@@ -580,6 +658,7 @@ def values_set(
     key: str,
     value: Annotated[str, typer.Argument(help='JSON (42, "text", [1, 2], {...}); anything else is taken as text')],
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Set a value; sessions read it with get_value(key)."""
     try:
@@ -587,17 +666,17 @@ def values_set(
     except json.JSONDecodeError:
         parsed = value
     with api(url) as client:
-        client.request("PUT", f"/values/{key}", params={"project": project}, json={"value": parsed})
-    render.console.print(f"set {key} = {json.dumps(parsed)}")
+        answer = client.request("PUT", f"/values/{key}", params={"project": project}, json={"value": parsed})
+    render.done(answer, f"set {key} = {json.dumps(parsed)}", as_json=as_json)
 
 
 @values_app.command("del")
 @friendly
-def values_del(project: str, key: str, url: UrlFlag = None) -> None:
+def values_del(project: str, key: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     """Delete a value."""
     with api(url) as client:
-        client.request("DELETE", f"/values/{key}", params={"project": project})
-    render.console.print(f"deleted {key}")
+        answer = client.request("DELETE", f"/values/{key}", params={"project": project})
+    render.done(answer, f"deleted {key}", as_json=as_json)
 
 
 def main() -> None:

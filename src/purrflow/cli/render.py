@@ -79,7 +79,16 @@ def _plain(cell: Any) -> str:
 
 
 def print_json(value: Any) -> None:
+    """What `--json` prints: the API's object, once, on stdout, with no colour and nothing around it."""
     sys.stdout.write(json.dumps(value, indent=2) + "\n")
+
+
+def done(answer: Any, message: str, *, as_json: bool) -> None:
+    """A command's outcome: the API's answer under `--json`, else one line saying what was done."""
+    if as_json:
+        print_json(answer)
+    else:
+        console.print(message, markup=False, highlight=False)
 
 
 def state(text: str) -> Text:
@@ -168,6 +177,10 @@ def session_panel(s: dict[str, Any]) -> Panel:
     ]
     if s["state"] == "completed":
         rows.append(("result", Text(s["result_repr"] or "None")))
+    if s.get("rerun_of"):
+        rows.append(("rerun of", Text(f"{s['rerun_of']} from step {s['rerun_from']}")))
+    if s.get("waiting"):
+        rows.append(("waiting", Text(wait_text(s["waiting"]), style=STATE_STYLES["waiting"])))
     for label, value in rows:
         lines.append(f"{label:>10}  ", style="bold")
         lines.append(value)
@@ -177,6 +190,12 @@ def session_panel(s: dict[str, Any]) -> Panel:
         if s["error"].get("traceback"):
             lines.append(s["error"]["traceback"], style="dim")
     return Panel(lines, title=s["id"], expand=False)
+
+
+def wait_text(wait: dict[str, Any]) -> str:
+    """What a waiting session waits for, as the API's `waiting` says it: "at step 3 for … until …"."""
+    until = f" until {wait['deadline']}" if wait["deadline"] else ""
+    return f"at step {wait['seq']} for {wait['waits_for']}{until}"
 
 
 def log_line(line: dict[str, Any]) -> None:

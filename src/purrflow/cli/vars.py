@@ -67,22 +67,23 @@ def vars_set(
     value: Annotated[str | None, typer.Argument(help="the value (asked for when left out)")] = None,
     secret: Annotated[bool, typer.Option("--secret", help="store it encrypted; it is never shown again")] = False,
     url: UrlFlag = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Set a var of the project for sessions started from now on (one the manifest lacks, too)."""
     if value is None:
         value = str(typer.prompt(name, hide_input=secret))
     with api(url) as client:
-        var = client.request("PUT", _path(project, name), json={"value": value, "secret": secret})["var"]
-    kind = "secret var" if var["secret"] else "var"
-    render.console.print(f"set {kind} {name} of {project}", markup=False, highlight=False)
+        answer = client.request("PUT", _path(project, name), json={"value": value, "secret": secret})
+    kind = "secret var" if answer["var"]["secret"] else "var"
+    render.done(answer, f"set {kind} {name} of {project}", as_json=as_json)
 
 
 @vars_app.command("del")
 @friendly
-def vars_del(project: str, name: str, url: UrlFlag = None) -> None:
+def vars_del(project: str, name: str, url: UrlFlag = None, as_json: JsonFlag = False) -> None:
     """Remove a var set with `purr vars set`; the manifest's value, if it has one, applies again."""
     with api(url) as client:
         answer = client.request("DELETE", _path(project, name))
     manifest = answer.get("manifest")
     after = f"; the manifest's value applies again: {_shown(manifest)}" if manifest else ""
-    render.console.print(f"deleted var {name} of {project}{after}", markup=False, highlight=False)
+    render.done(answer, f"deleted var {name} of {project}{after}", as_json=as_json)

@@ -1,12 +1,13 @@
 """Sessions' journals: finished steps, written ahead of the runner moving on.
 
 Every outcome rests encrypted (the store seals each payload with the data key), so a secret that flows
-into any step — a secret read, a prompt's answer, an activity's result — never rests in clear.
+into any step — a secret read, a prompt's answer, an activity's result — never rests in clear. A step's
+argument summary is sealed the same way.
 """
 
 from __future__ import annotations
 
-from purrflow.store import Store
+from purrflow.store import NO_DETAILS, StepDetails, Store
 from purrflow.wire import JournalEntry
 
 
@@ -14,9 +15,11 @@ class Journal:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def append(self, session_id: str, seq: int, name: str, payload: bytes, failed: bool) -> None:
+    def append(
+        self, session_id: str, seq: int, name: str, payload: bytes, failed: bool, details: StepDetails = NO_DETAILS
+    ) -> None:
         """Record step `seq` (in the current write batch; the caller acknowledges it after commit)."""
-        self._store.append_journal(session_id, seq, name, payload, failed)
+        self._store.append_journal(session_id, seq, name, payload, failed, details)
 
     def entry(self, session_id: str, seq: int) -> JournalEntry | None:
         found = self._store.journal_entry(session_id, seq)
@@ -26,7 +29,15 @@ class Journal:
         return JournalEntry(seq, name, payload, failed)
 
     def read(self, session_id: str) -> list[JournalEntry]:
-        return [JournalEntry(s, n, p, f) for s, n, p, f in self._store.read_journal(session_id)]
+        """The steps a runner replays, each with its retry decision."""
+        return [
+            JournalEntry(row.seq, row.name, row.payload, row.failed, row.details.attempt, row.details.retried)
+            for row in self._store.read_journal(session_id, args=False)
+        ]
+
+    def runner_starts(self, session_id: str, at: float) -> None:
+        """A runner starts on the session at `at` (in the caller's write): what was journaled before, it replays."""
+        self._store.mark_runner_started(session_id, at)
 
     def clear(self, session_id: str) -> None:
         """Forget every step (a non-durable session that was interrupted starts again from the top)."""

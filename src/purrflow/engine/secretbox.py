@@ -75,6 +75,10 @@ class SecretBox:
     def data_cipher(self) -> DataCipher:
         return DataCipher(self._keys, self)
 
+    def derive_key(self, purpose: bytes) -> bytes:
+        """A key of its own for `purpose` (HKDF of the current key): signing one thing can never forge another."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._keys[0])
+
 
 class DataCipher:
     """The store's encryption at rest (implements `purrflow.store.Cipher`)."""

@@ -26,7 +26,8 @@ from purrflow.errors import InternalError, PurrflowError
 from purrflow.faults import Faults
 from purrflow.orchestrators import exits
 from purrflow.orchestrators.launchers import RESOURCE_ERRORS
-from purrflow.store import LogRecord, Session, SessionError, Store
+from purrflow.store import NO_DETAILS, LogRecord, Session, SessionError, StepDetails, Store
+from purrflow.telemetry import SessionTelemetry
 from purrflow.wire import (
     HEADER,
     CallHost,
@@ -45,6 +46,7 @@ from purrflow.wire import (
     WaitResult,
     decode,
     encode,
+    summarize_op,
 )
 
 log = logging.getLogger("purrflow.orchestrators.driver")
@@ -84,9 +86,12 @@ class DriverContext:
 
 
 class SessionDriver:
-    def __init__(self, context: DriverContext, session_id: str) -> None:
+    def __init__(self, context: DriverContext, session_id: str, telemetry: SessionTelemetry) -> None:
         self._cx = context
         self.session_id = session_id
+        #: The session's metrics, trace and log context, shared by all its runners.
+        self._telemetry = telemetry
+        self._heard = False  # from this runner yet
         self.proc: RunnerProcess | None = None
         self.pending_wait: int | None = None
         self.suspended = False
@@ -98,6 +103,8 @@ class SessionDriver:
         self._session: Session | None = None
         self._ops: HostOps | None = None
         self._log_seq = 0
+        #: What each sleep this runner waits in is (its journal entry is written when its timer fires).
+        self._sleeps: dict[int, StepDetails] = {}
         #: The wall-clock timeout: time runs while the runner runs user code, not while it waits.
         self._timeout: float | None = None
         self._ran_before = 0.0  # in earlier runners
@@ -113,15 +120,16 @@ class SessionDriver:
     # -- lifecycle -----------------------------------------------------------------------------
     async def run(self) -> None:
         """Drive the session until its runner is gone; never raises."""
-        try:
-            await self._run()
-        except Exception as err:  # a bug between the messages: the session must still end
-            self._contain("driving the session", err)
-        finally:
+        with self._telemetry.bound():
             try:
-                await self._runner_gone()
-            except Exception as err:
-                log.error("session %s: recording that its runner ended failed", self.session_id, exc_info=err)
+                await self._run()
+            except Exception as err:  # a bug between the messages: the session must still end
+                self._contain("driving the session", err)
+            finally:
+                try:
+                    await self._runner_gone()
+                except Exception as err:
+                    log.error("session %s: recording that its runner ended failed", self.session_id, exc_info=err)
 
     async def _run(self) -> None:
         cx = self._cx
@@ -173,6 +181,7 @@ class SessionDriver:
         with cx.committer.write(atomic=False):  # its writes stand alone: a session marked running, at most
             cx.faults.check("prepare")
             start = cx.host.prepare(session)
+            cx.journal.runner_starts(session.id, cx.clock())
         self._session = session
         self._ops = cx.host.host_ops(session)
         self.durable = session.durable
@@ -286,6 +295,9 @@ class SessionDriver:
     def _handle(self, body: bytes) -> None:
         if not self.alive:
             return  # after Suspend/stop the process is on its way out; nothing more it says counts
+        if not self._heard:
+            self._heard = True
+            self._telemetry.heard(self._cx.clock())
         message: object = None
         try:
             message = decode(body)
@@ -296,7 +308,11 @@ class SessionDriver:
     def _dispatch(self, message: object) -> None:
         if isinstance(message, StepRecorded):
             self._cx.faults.check("step")
-            self._journal(message.seq, message.name, message.payload, message.failed, reply=StepAck(message.seq))
+            details = StepDetails(message.args, message.started_at or None, message.attempt, message.retried)
+            self._journal(
+                message.seq, message.name, message.payload, message.failed, reply=StepAck(message.seq), details=details
+            )
+            self._journaled("activity", message.name, message.seq, details, message.failed)
         elif isinstance(message, CallHost):
             self._call_host(message)
         elif isinstance(message, Wait):
@@ -350,10 +366,11 @@ class SessionDriver:
         """`action`, to run after a commit, inside the same boundary as the message it answers."""
 
         def run() -> None:
-            try:
-                action()
-            except Exception as err:
-                self._contain(what, err, message)
+            with self._telemetry.bound():
+                try:
+                    action()
+                except Exception as err:
+                    self._contain(what, err, message)
 
         return run
 
@@ -362,27 +379,40 @@ class SessionDriver:
         if self.proc is not None and not self.proc.writer.is_closing():
             self.proc.writer.write(encode(message))
 
-    def _journal(self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object) -> None:
+    def _journal(
+        self, seq: int, name: str, payload: bytes, failed: bool, *, reply: object, details: StepDetails = NO_DETAILS
+    ) -> None:
         cx = self._cx
         with cx.committer.write(atomic=False):
-            cx.journal.append(self.session_id, seq, name, payload, failed)
+            cx.journal.append(self.session_id, seq, name, payload, failed, details)
         cx.committer.after_commit(lambda: self.send(reply), self.kill)
 
     def _call_host(self, message: CallHost) -> None:
         assert self._ops is not None  # set before the runner starts
         cx, op = self._cx, message.op
+        details = StepDetails(summarize_op(op), cx.clock())  # its duration ends when its result is journaled
         try:
             with cx.committer.write():
                 cx.faults.check(f"host.{op.step.label}")
                 value = op.perform(self._ops)
                 payload, failed = pickle.dumps(value), False
-                cx.journal.append(self.session_id, message.seq, op.step, payload, failed)
+                cx.journal.append(self.session_id, message.seq, op.step, payload, failed, details)
         except PurrflowError as err:  # the call's own failure: the handler sees it raised
             payload, failed = pickle.dumps(err), True
             with cx.committer.write(atomic=False):
-                cx.journal.append(self.session_id, message.seq, op.step, payload, failed)
+                cx.journal.append(self.session_id, message.seq, op.step, payload, failed, details)
         reply = CallResult(message.seq, payload, failed)
         cx.committer.after_commit(lambda: self.send(reply), self.kill)
+        self._journaled("host", op.step.label, message.seq, details, failed)
+
+    def _journaled(self, kind: str, name: str, seq: int, details: StepDetails, failed: bool) -> None:
+        """Once the step's entry is committed: its latency and its span (from when it began)."""
+        started = details.started_at
+        if started is not None:
+            telemetry, clock = self._telemetry, self._cx.clock
+            self._cx.committer.after_commit(
+                lambda: telemetry.step(kind, name, seq, details.attempt, started, clock(), failed)
+            )
 
     def _wait(self, message: Wait) -> None:
         cx, wait = self._cx, message.wait
@@ -393,8 +423,11 @@ class SessionDriver:
             return
         cx.faults.check(f"wait.{wait.kind}")
         if isinstance(wait, SleepUntil):
+            received = cx.clock()
             with cx.committer.write():
                 timer = cx.store.put_timer(self.session_id, message.seq, wait.step, wait.until)
+            # A replayed sleep keeps its first deadline, so it began as long before that as it lasts.
+            self._sleeps[message.seq] = StepDetails(message.args, timer.fire_at - (wait.until - received))
             begin = self._guarded("starting a sleep", lambda: self._begin_sleep(message.seq, timer.fire_at), message)
             cx.committer.after_commit(begin)
             return
@@ -460,9 +493,10 @@ class SessionDriver:
         try:
             with cx.committer.write():
                 cx.store.delete_timer(self.session_id, seq)
-                cx.journal.append(self.session_id, seq, StepName.SLEEP, _NONE, False)
+                cx.journal.append(self.session_id, seq, StepName.SLEEP, _NONE, False, self._sleeps.pop(seq, NO_DETAILS))
         except Exception as err:
-            self._contain("ending a sleep", err)
+            with self._telemetry.bound():  # called by the timers, outside the session's task
+                self._contain("ending a sleep", err)
             return
         self._clock_runs()
         cx.committer.after_commit(lambda: self.send(WaitResult(seq, _NONE)), self.kill)
@@ -482,6 +516,7 @@ class SessionDriver:
             self.finished = True
             end = SessionEnd("completed", message.result, message.result_repr, completion=message.completion)
             self._cx.host.finish(self.session_id, end)
+            self._telemetry.ended("completed", self._cx.clock())
             return
         failure = message.failure
         self._finish_error(SessionError(failure.type, failure.message, failure.traceback), message.completion)
@@ -491,6 +526,7 @@ class SessionDriver:
         self.finished = True
         self._logs([(self._cx.clock(), "system", f"session failed: {error.type}: {error.message}", 0)])
         self._cx.host.finish(self.session_id, SessionEnd("error", error=error, completion=completion))
+        self._telemetry.ended("error", self._cx.clock(), f"{error.type}: {error.message}")
 
 
 def _describe(message: object) -> str:

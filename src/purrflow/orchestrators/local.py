@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 
 from purrflow.engine.commit import GroupCommitter
@@ -19,7 +20,8 @@ from purrflow.engine.timers import TimerQueue
 from purrflow.faults import Faults
 from purrflow.orchestrators.admission import AdmissionQueue, Ticket
 from purrflow.orchestrators.driver import DriverContext, SessionDriver
-from purrflow.store import Store
+from purrflow.store import Session, Store
+from purrflow.telemetry import Census, SessionInfo, SessionTelemetry, Telemetry
 from purrflow.wire import Limits
 
 log = logging.getLogger("purrflow.orchestrators.local")
@@ -44,8 +46,12 @@ class LocalOrchestrator:
         limits: Limits,
         max_runners: int,
         max_queued: int,
+        telemetry: Telemetry,
     ) -> None:
         self._store = store
+        self._telemetry = telemetry
+        #: Every session not yet ended that this process has heard of, with what it reports into.
+        self._live: dict[str, SessionTelemetry] = {}
         self._timers = timers
         self._launcher = launcher
         self._prewarm = prewarm_seconds
@@ -95,6 +101,10 @@ class LocalOrchestrator:
         for session_id in resumed:
             self.launch(session_id)
         waiting = set(self._store.session_ids_in_states(["waiting"]))
+        for session_id in waiting:  # counted among the waiting sessions, and their end with their labels
+            session = self._store.get_session(session_id)
+            if session is not None:
+                self._know(session)
         for timer in self._store.list_timers():
             if timer.session_id in waiting:
                 self._timers.schedule(timer.session_id, timer.seq, timer.fire_at - self._prewarm)
@@ -116,7 +126,9 @@ class LocalOrchestrator:
             return
         session = self._store.get_session(session_id)
         if session is None or session.is_final:
+            self._live.pop(session_id, None)
             return
+        self._know(session)
         ticket = Ticket(session_id, self._host.admission(session), resume=session.state in ("running", "waiting"))
         self._queue.push(ticket)
         self._admit()
@@ -127,6 +139,9 @@ class LocalOrchestrator:
     def stop(self, session_id: str) -> None:
         """The session was stopped: end its runner (or its wait for one) and forget its timers."""
         self._queue.discard(session_id)
+        telemetry = self._live.pop(session_id, None)
+        if telemetry is not None:
+            telemetry.ended("stopped", self._context.clock())
         driver = self._drivers.get(session_id)
         if driver is not None:
             driver.kill()
@@ -145,7 +160,7 @@ class LocalOrchestrator:
             if not ticket.resume and ticket.admission.concurrency is not None:
                 with self._committer.write(atomic=False):  # under way from now: its trigger's limit counts it
                     self._store.set_session_state(ticket.session_id, "running")
-            driver = SessionDriver(self._context, ticket.session_id)
+            driver = SessionDriver(self._context, ticket.session_id, self._live[ticket.session_id])
             self._drivers[ticket.session_id] = driver
             task = asyncio.get_running_loop().create_task(driver.run())
             self._tasks.add(task)
@@ -184,9 +199,34 @@ class LocalOrchestrator:
         if session is not None and not session.is_final:
             self.launch(session_id)
 
+    # -- what operators see ------------------------------------------------------------------------
+    def _know(self, session: Session) -> None:
+        """Remember a session until it ends: a new one counts as started now."""
+        if session.id not in self._live:
+            info = SessionInfo(
+                session.id, session.project_name, session.trigger_name or "", session.entrypoint, session.created_at
+            )
+            self._live[session.id] = self._telemetry.session(info, new=session.state in ("created", "queued"))
+
+    def census(self) -> Census:
+        """The sessions not yet ended by project, trigger and state — queued for a runner, running (holding
+        one), or waiting without one (suspended, or between a dead runner and its replay) — for a scrape."""
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for session_id, telemetry in self._live.items():
+            if session_id in self._queue:
+                state = "queued"
+            elif session_id in self._drivers:
+                state = "running"
+            else:
+                state = "waiting"
+            counts[(telemetry.info.project, telemetry.info.trigger, state)] += 1
+        return Census(counts, self.live_runners, self.queued)
+
     def _forget(self, driver: SessionDriver) -> bool:
         if self._drivers.get(driver.session_id) is not driver:
             return False
         del self._drivers[driver.session_id]
+        if driver.finished:
+            self._live.pop(driver.session_id, None)
         self._admit()  # its runner is free, and maybe a place under its trigger's concurrency
         return True

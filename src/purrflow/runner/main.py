@@ -72,6 +72,7 @@ def serve(sock: socket.socket, shell: Frame | SandboxError | None = None) -> int
         project_dir=start.project_dir,
         journal=start.journal,
         output_position=start.output_position,
+        retries=start.retries,
     )
     out, err = LineStream("stdout", runtime.emit), LineStream("stderr", runtime.emit)
     sys.stdout, sys.stderr = out, err

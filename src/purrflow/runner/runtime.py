@@ -7,6 +7,10 @@ host's acknowledgement (the commit) before user code continues.
 A step whose result cannot be pickled, or whose pickle is over `MAX_RESULT_BYTES`, *runs live*: its
 journal entry is a marker (`LIVE_MARKER`, which no pickle can be) that keeps its place in the sequence,
 and replay runs the function again at that place instead of returning a journaled result.
+
+A step under a retry policy (`RetryPolicy`: its own, or the session's trigger's) journals each failed
+attempt as a step of its own, marked retried or not, and waits before the next one in a durable sleep.
+Replay walks the attempts from the journal, following each recorded decision, and runs none of them again.
 """
 
 from __future__ import annotations
@@ -18,17 +22,23 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
+from purrflow.rules.prompts import SECRET_TYPES
 from purrflow.rules.sizes import describe_size
 from purrflow.runner.channel import Channel
 from purrflow.runner.classify import CallKind, classify, register_no_activity
 from purrflow.runner.output import valid_text
 from purrflow.wire import (
+    NO_RETRIES,
     CallHost,
     CallResult,
     HostOp,
     JournalEntry,
     LogLine,
     LogLines,
+    PromptWait,
+    RetryPolicy,
+    SecretGet,
+    SecretSet,
     SleepUntil,
     StepAck,
     StepRecorded,
@@ -36,6 +46,7 @@ from purrflow.wire import (
     Wait,
     WaitResult,
     WaitSpec,
+    summarize_call,
 )
 
 M = TypeVar("M")
@@ -45,6 +56,8 @@ R = TypeVar("R")
 MAX_RESULT_BYTES = 1024 * 1024
 #: The payload of a live step's journal entry. Every pickle has at least one byte, so it is never a result.
 LIVE_MARKER = b""
+#: What an attempt returns when it failed and is tried again (no user code can return it).
+_RETRY: Any = object()
 
 
 class SessionRuntime:
@@ -58,6 +71,7 @@ class SessionRuntime:
         project_dir: str,
         journal: list[JournalEntry],
         output_position: tuple[int, int] = (0, 0),
+        retries: RetryPolicy = NO_RETRIES,
     ) -> None:
         self._channel = channel
         self._session_id = session_id
@@ -68,6 +82,9 @@ class SessionRuntime:
         self._inhibited = 0
         self._warned_live: set[str] = set()
         self._quiet_until, self._quiet_lines = output_position
+        self._retries = retries
+        #: Secret values the session has read or set: never part of a step's argument summary.
+        self._secrets: set[str] = set()
         #: Set while an external process (an ops.yml command) runs: its waits must keep this process.
         self.hold_waits = False
 
@@ -88,15 +105,40 @@ class SessionRuntime:
         return self.run_step(decision.name, fn, args, kwargs)
 
     # -- steps ---------------------------------------------------------------------------------
-    def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def run_step(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        retry: RetryPolicy | None = None,
+    ) -> Any:
         if self._in_activity:  # everything inside an activity is part of that one step
             return fn(*args, **kwargs)
+        policy = self._retries if retry is None else retry
+        attempt = 1
+        while True:
+            value = self._attempt(name, fn, args, kwargs, attempt, policy)
+            if value is not _RETRY:
+                return value
+            delay = policy.delay(attempt)
+            attempt += 1
+            self._wait(SleepUntil(time.time() + delay), f"backoff {delay:g} s before attempt {attempt}")
+
+    def _attempt(
+        self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], attempt: int,
+        policy: RetryPolicy,
+    ) -> Any:  # fmt: skip
+        """One attempt of step `name`: its result (or its journaled one), or `_RETRY` when it failed and
+        is tried again. Failures not retried are raised."""
         entry = self._peek(name)
         if entry is not None and not _is_live_marker(entry):
             self._next_seq += 1
-            return _outcome(entry.payload, entry.failed)
+            return _RETRY if entry.retried else _outcome(entry.payload, entry.failed)
         # A new step, or a live one being replayed: it runs at the position it ran at the first time, so
         # its output lines (and the note about running live) are the ones that run already logged.
+        started, summary = time.time(), summarize_call(args, kwargs, self._secrets)  # before the call changes them
+        numbered = attempt if policy.retries else 0
         self._in_activity = True
         try:
             value = fn(*args, **kwargs)
@@ -105,7 +147,10 @@ class SessionRuntime:
             if entry is not None:  # it succeeded the first time; the handler sees how it fails now
                 self._next_seq += 1
                 raise
-            self._record(name, _pickle_exception(err), failed=True)
+            retried = policy.retries_after(err, attempt)
+            self._record(name, _pickle_exception(err), True, started, summary, numbered, retried)
+            if retried:
+                return _RETRY
             raise
         finally:
             self._in_activity = False
@@ -117,7 +162,7 @@ class SessionRuntime:
         payload, why_live = _encode_result(value)
         if why_live is not None:
             self._warn_live(name, value, why_live)
-        self._record(name, LIVE_MARKER if payload is None else payload, failed=False)
+        self._record(name, LIVE_MARKER if payload is None else payload, False, started, summary, numbered)
         return value
 
     def notify(self, text: str) -> None:
@@ -143,24 +188,32 @@ class SessionRuntime:
                 f"{op.step.label}() cannot be called inside an @activity",
                 hint="call it from the handler (or a plain function) before or after the activity",
             )
+        if isinstance(op, SecretSet) and op.value:
+            self._secrets.add(op.value)
         entry = self._replay(op.step)
         if entry is not None:
             result: R = _outcome(entry.payload, entry.failed)
-            return result
-        seq = self._take_seq()
-        self._channel.send(CallHost(seq=seq, op=op))
-        reply = self._expect(CallResult, seq)
-        answer: R = _outcome(reply.payload, reply.failed)
-        return answer
+        else:
+            seq = self._take_seq()
+            self._channel.send(CallHost(seq=seq, op=op))
+            reply = self._expect(CallResult, seq)
+            result = _outcome(reply.payload, reply.failed)
+        if isinstance(op, SecretGet) and isinstance(result, dict) and result.get("found") and result.get("value"):
+            self._secrets.add(str(result["value"]))
+        return result
 
     def sleep(self, seconds: float) -> None:
         if self._in_activity:
             time.sleep(seconds)
             return
-        self.wait(SleepUntil(time.time() + max(0.0, seconds)))
+        self._wait(SleepUntil(time.time() + max(0.0, seconds)), f"{seconds:g} s")
 
     def wait(self, wait: WaitSpec) -> Any:
         """A durable wait: the host answers it (possibly after this process was replaced)."""
+        return self._wait(wait, "")
+
+    def _wait(self, wait: WaitSpec, args: str) -> Any:
+        """`wait`, with what it is for the journal (`args`)."""
         if self._in_activity:
             raise InvalidInputError(
                 f"{wait.step.label}() cannot wait inside an @activity",
@@ -168,11 +221,15 @@ class SessionRuntime:
             )
         entry = self._replay(wait.step)
         if entry is not None:
-            return _outcome(entry.payload, entry.failed)
-        seq = self._take_seq()
-        self._channel.send(Wait(seq=seq, wait=wait, hold=self.hold_waits))
-        reply = self._expect(WaitResult, seq)
-        return _outcome(reply.payload, reply.failed)
+            answer = _outcome(entry.payload, entry.failed)
+        else:
+            seq = self._take_seq()
+            self._channel.send(Wait(seq=seq, wait=wait, hold=self.hold_waits, args=args))
+            reply = self._expect(WaitResult, seq)
+            answer = _outcome(reply.payload, reply.failed)
+        if isinstance(wait, PromptWait) and wait.spec.get("type") in SECRET_TYPES and answer:
+            self._secrets.add(str(answer))
+        return answer
 
     # -- output --------------------------------------------------------------------------------
     def emit(self, stream: str, lines: list[str]) -> None:
@@ -216,9 +273,12 @@ class SessionRuntime:
         self._next_seq += 1
         return seq
 
-    def _record(self, name: str, payload: bytes, *, failed: bool) -> None:
+    def _record(
+        self, name: str, payload: bytes, failed: bool, started: float, args: str, attempt: int, retried: bool = False
+    ) -> None:
+        """Journal the step at the next position and wait for the host's commit."""
         seq = self._take_seq()
-        self._channel.send(StepRecorded(seq=seq, name=name, payload=payload, failed=failed))
+        self._channel.send(StepRecorded(seq, name, payload, failed, started, args, attempt, retried))
         ack = self._expect(StepAck, seq)
         if ack.failure is not None:  # the host could not journal it: the handler sees why
             raise pickle.loads(ack.failure)

@@ -11,7 +11,8 @@ from typing import Any, TypeVar, overload
 
 from purrflow.errors import InvalidInputError
 from purrflow.sdk import _runtime
-from purrflow.wire import HttpOutcome, StartChild, StartWorkflow
+from purrflow.wire import HttpOutcome, RetryPolicy, StartChild, StartWorkflow
+from purrflow.wire.retries import DEFAULT_MAX_BACKOFF
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,26 +24,78 @@ _WORKFLOW = re.compile(r"^([A-Za-z0-9_-]+/)?[A-Za-z0-9_-]+(:[\w][\w.-]*)?$")
 @overload
 def activity(fn: F) -> F: ...
 @overload
-def activity(fn: None = None, *, name: str | None = None) -> Callable[[F], F]: ...
-def activity(fn: F | None = None, *, name: str | None = None) -> F | Callable[[F], F]:
+def activity(
+    fn: None = None,
+    *,
+    name: str | None = None,
+    retries: int | None = None,
+    backoff: float = 1.0,
+    max_backoff: float = DEFAULT_MAX_BACKOFF,
+    non_retryable: tuple[type[BaseException], ...] = (),
+) -> Callable[[F], F]: ...
+def activity(
+    fn: F | None = None,
+    *,
+    name: str | None = None,
+    retries: int | None = None,
+    backoff: float = 1.0,
+    max_backoff: float = DEFAULT_MAX_BACKOFF,
+    non_retryable: tuple[type[BaseException], ...] = (),
+) -> F | Callable[[F], F]:
     """Make every call of `fn` one durable step: it runs once, its result is journaled, and replay
     returns that result without running it again. Nothing inside it is journaled separately.
 
     Arguments need not be picklable (they never leave the process); the result should be. A step in
     flight when a process dies runs again, so activities should be idempotent.
+
+    `retries=N` tries a failing call again up to N times (N+1 attempts in all), waiting `backoff`
+    seconds before the first retry and twice as long before each next one, at most `max_backoff`.
+    An exception in `non_retryable` (or a subclass) fails at once. Every failed attempt is journaled and
+    every wait is a durable sleep, so a restart in between neither repeats an attempt nor loses one.
+    Without `retries` the session's trigger's `retries` default applies (none unless it sets one).
     """
+    policy = _retry_policy(retries, backoff, max_backoff, non_retryable)
 
     def decorate(func: F) -> F:
         step_name = name or f"{func.__module__}.{func.__qualname__}"
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return _runtime.current().run_step(step_name, func, args, kwargs)
+            return _runtime.current().run_step(step_name, func, args, kwargs, policy)
 
         wrapper.__purrflow_activity__ = True  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate(fn) if fn is not None else decorate
+
+
+def _retry_policy(
+    retries: int | None, backoff: float, max_backoff: float, non_retryable: tuple[type[BaseException], ...]
+) -> RetryPolicy | None:
+    """The decorator's policy (None: the trigger's default), or a clear error for a bad argument."""
+    if retries is None:
+        if backoff != 1.0 or max_backoff != DEFAULT_MAX_BACKOFF or non_retryable:
+            raise InvalidInputError(
+                "@activity(): backoff=, max_backoff= and non_retryable= need retries= too",
+                hint="say how many times to retry, e.g. @activity(retries=3, backoff=2)",
+            )
+        return None
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InvalidInputError(
+            f"@activity(): retries must be a whole number of retries, 0 or more, not {retries!r}",
+            hint="retries=3 runs the activity at most 4 times",
+        )
+    for what, seconds in (("backoff", backoff), ("max_backoff", max_backoff)):
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds < float("inf"):
+            raise InvalidInputError(f"@activity(): {what} must be a number of seconds, 0 or more, not {seconds!r}")
+    if not isinstance(non_retryable, tuple) or not all(
+        isinstance(kind, type) and issubclass(kind, BaseException) for kind in non_retryable
+    ):
+        raise InvalidInputError(
+            f"@activity(): non_retryable must be a tuple of exception classes, not {non_retryable!r}",
+            hint="e.g. non_retryable=(ValueError, PermissionError)",
+        )
+    return RetryPolicy(retries, float(backoff), float(max_backoff), non_retryable)
 
 
 def start(loc: str, data: Mapping[str, Any] | None = None, memo: Mapping[str, Any] | None = None) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from purrflow.errors import InvalidInputError
 from purrflow.rules import analytics, config, secrets, values
 from purrflow.wire import (
+    NO_RETRIES,
     AddValues,
     CheckAndSetValue,
     ConfigDelete,
@@ -33,6 +34,7 @@ from purrflow.wire import (
     ListValueKeys,
     QueryEvents,
     RecordOutcome,
+    RetryPolicy,
     SecretExists,
     SecretGet,
     SecretSet,
@@ -56,8 +58,16 @@ class Runtime(Protocol):
     @property
     def session_id(self) -> str | None: ...
 
-    def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Run `fn` as one durable step (or return its journaled outcome on replay)."""
+    def run_step(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        retry: RetryPolicy | None = None,
+    ) -> Any:
+        """Run `fn` as one durable step (or return its journaled outcome on replay), tried again under
+        `retry` (None: the session's default)."""
 
     def call_host(self, op: HostOp[R]) -> R:
         """Ask the host to perform `op` durably and return its result."""
@@ -125,8 +135,25 @@ class LocalRuntime:
     def session_id(self) -> str | None:
         return None
 
-    def run_step(self, name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return fn(*args, **kwargs)
+    def run_step(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        retry: RetryPolicy | None = None,
+    ) -> Any:
+        """Run `fn`, and under `retry` again after each retried failure, really sleeping in between."""
+        policy = retry or NO_RETRIES
+        attempt = 1
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as err:
+                if not policy.retries_after(err, attempt):
+                    raise
+                time.sleep(policy.delay(attempt))
+                attempt += 1
 
     def call_host(self, op: HostOp[R]) -> R:
         return op.perform(self)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -12,8 +13,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from purrflow import __version__
+from purrflow.cron import parse_duration
 from purrflow.engine.logs import SessionEnded
-from purrflow.errors import AuthError
+from purrflow.errors import AuthError, InvalidInputError
+from purrflow.rules.analytics import parse_instant
+from purrflow.server import responses
+from purrflow.server.deploying import deploy_files
 from purrflow.server.deps import (
     Connections,
     CurrentUser,
@@ -28,7 +33,9 @@ from purrflow.server.errors import error_body
 from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.limits import check_data_size
 from purrflow.server.schemas import (
+    DeleteSessionsRequest,
     DeployRequest,
+    RerunSessionRequest,
     SendEventRequest,
     StartSessionRequest,
     StopSessionRequest,
@@ -37,9 +44,9 @@ from purrflow.server.schemas import (
     session_json,
     trigger_json,
 )
-from purrflow.services.operations import JournalView
-from purrflow.services.sessions import SessionService
-from purrflow.store import LogRecord, Session
+from purrflow.services.operations import JournalView, OpenWaitView
+from purrflow.services.sessions import DELETE_BATCH, SessionService
+from purrflow.store import LogRecord, Session, SessionFilter
 
 router = APIRouter(prefix="/api/v1", route_class=CheckedJSONRoute)
 
@@ -56,14 +63,7 @@ async def deploy(
     """Store a deployment. A requirements.txt is installed first, in a thread (it may take minutes; the
     server goes on serving meanwhile); an install that fails refuses the deploy with the installer's
     last lines, and the project's current deployment is untouched."""
-    files = decode_files(body.files)
-    staged = projects.stage(user.team_id, files, body.name)
-    try:
-        staged = await asyncio.to_thread(projects.install_requirements, staged)
-    except asyncio.CancelledError:  # the client went away: nothing is stored
-        projects.discard(staged)
-        raise
-    result = projects.deploy(user.team_id, files, name=body.name, migrate=body.migrate, owner_id=user.id, staged=staged)
+    result = await deploy_files(projects, user, decode_files(body.files), name=body.name, migrate=body.migrate)
     project = result.project
     env = result.requirements
     return {
@@ -87,7 +87,7 @@ async def deploy(
     }
 
 
-@router.get("/projects", tags=["projects"])
+@router.get("/projects", tags=["projects"], response_model=responses.ProjectsOut, **responses.EXACT)
 async def list_projects(user: CurrentUser, projects: Projects) -> dict[str, Any]:
     return {
         "projects": [
@@ -102,7 +102,23 @@ async def list_projects(user: CurrentUser, projects: Projects) -> dict[str, Any]
     }
 
 
-@router.get("/triggers", tags=["projects"])
+@router.delete("/projects/{name}", tags=["projects"])
+async def delete_project(
+    name: str, user: CurrentUser, projects: Projects, force: Annotated[bool, Query()] = False
+) -> dict[str, Any]:
+    """Remove a project and everything of it (sessions, triggers, connections, vars, values, events,
+    deployments); its webhook URLs answer 404 after. Sessions still under way refuse it (409) unless
+    `force`, which stops them first."""
+    deleted = projects.delete(user.team_id, name, force=force)
+    return {
+        "project": deleted.project.name,
+        "sessions_deleted": deleted.sessions,
+        "sessions_stopped": deleted.stopped,
+        "deployments_deleted": deleted.deployments,
+    }
+
+
+@router.get("/triggers", tags=["projects"], response_model=responses.TriggersOut, **responses.EXACT)
 async def list_triggers(
     user: CurrentUser, projects: Projects, triggers: Triggers, project: str | None = None
 ) -> dict[str, Any]:
@@ -116,7 +132,7 @@ async def list_triggers(
     }
 
 
-@router.post("/events", status_code=201, tags=["events"])
+@router.post("/events", status_code=201, tags=["events"], response_model=responses.EventSentOut, **responses.EXACT)
 async def send_event(body: SendEventRequest, user: CurrentUser, projects: Projects, events: Events) -> dict[str, Any]:
     """Inject an event into a trigger or connection: it starts matching triggers and reaches subscriptions."""
     check_data_size(body.data, "the event's data")
@@ -124,22 +140,35 @@ async def send_event(body: SendEventRequest, user: CurrentUser, projects: Projec
     return {"event_id": event.id, "session_ids": started}
 
 
-@router.get("/sessions", tags=["sessions"])
+@router.get("/sessions", tags=["sessions"], response_model=responses.SessionsOut, **responses.EXACT)
 async def list_sessions(
     user: CurrentUser,
     projects: Projects,
     sessions: Sessions,
     project: str | None = None,
-    state: str | None = None,
+    trigger: str | None = None,
+    state: Annotated[list[str] | None, Query(description="one or more states (repeat the parameter)")] = None,
+    since: Annotated[str | None, Query(description="created at or after this ISO-8601 time")] = None,
+    until: Annotated[str | None, Query(description="created before this ISO-8601 time")] = None,
+    id_prefix: Annotated[str, Query(alias="id", description="a prefix of the session id", max_length=64)] = "",
+    before: Annotated[str | None, Query(description="the `next` cursor of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> dict[str, Any]:
+    """The team's sessions newest first, one page at a time: `next`, when present, is the `before` of the
+    following page (keyset paging: deep pages cost what the first does)."""
     found = projects.named(user.team_id, project) if project else None
-    return {
-        "sessions": [session_json(s) for s in sessions.recent(user.team_id, project=found, state=state, limit=limit)]
-    }
+    filters = SessionFilter(
+        states=tuple(state or ()),
+        trigger=trigger,
+        since=parse_instant(since, "since") if since is not None else None,
+        until=parse_instant(until, "until") if until is not None else None,
+        id_prefix=id_prefix,
+    )
+    page = sessions.page(user.team_id, project=found, filters=filters, before=before, limit=limit)
+    return {"sessions": [session_json(s) for s in page.sessions], "next": page.next}
 
 
-@router.post("/sessions", status_code=201, tags=["sessions"])
+@router.post("/sessions", status_code=201, tags=["sessions"], response_model=responses.StartedOut, **responses.EXACT)
 async def start_session(
     body: StartSessionRequest, user: CurrentUser, projects: Projects, sessions: Sessions
 ) -> dict[str, str]:
@@ -149,34 +178,111 @@ async def start_session(
     return {"session_id": sessions.start(project, body.entrypoint, body.data, memo=body.memo, user_id=user.id)}
 
 
-@router.get("/sessions/{session_id}", tags=["sessions"])
-async def get_session(session_id: str, user: CurrentUser, sessions: Sessions) -> dict[str, Any]:
-    return {"session": session_json(sessions.get(user.team_id, session_id), detail=True)}
+@router.get("/sessions/{session_id}", tags=["sessions"], response_model=responses.OneSessionOut, **responses.EXACT)
+async def get_session(session_id: str, user: CurrentUser, sessions: Sessions, operations: Operations) -> dict[str, Any]:
+    """One session in detail; `waiting` says what a session under way waits for, until when (or null)."""
+    session = sessions.get(user.team_id, session_id)
+    return {"session": session_json(session, detail=True) | {"waiting": _wait_json(operations.waiting(session))}}
 
 
-@router.post("/sessions/{session_id}/stop", tags=["sessions"])
+@router.delete("/sessions/{session_id}", tags=["sessions"])
+async def delete_session(session_id: str, user: CurrentUser, sessions: Sessions) -> dict[str, Any]:
+    """Remove an ended session and all that is its own (journal, logs, prompts, timers, waits, signals);
+    one still running or waiting is refused (409): stop it first."""
+    return {"deleted": sessions.delete(user.team_id, [session_id])}
+
+
+@router.post("/sessions/delete", tags=["sessions"])
+async def delete_sessions(
+    body: DeleteSessionsRequest, user: CurrentUser, projects: Projects, sessions: Sessions
+) -> dict[str, Any]:
+    """Remove ended sessions: the ones named (all or none, in one commit), or those of a project, of a
+    final state, that ended longer ago than `older_than` — in batches of a bounded size, each its own
+    commit. `dry_run` counts them instead (`{"matched": n}`)."""
+    filters = (body.project, body.older_than, body.state)
+    if body.session_ids:
+        if any(f is not None for f in filters):
+            raise InvalidInputError("name sessions, or filter them (project, older_than, state), not both")
+        if body.dry_run:
+            raise InvalidInputError("dry_run counts the sessions a filter matches; named sessions are known")
+        return {"deleted": sessions.delete(user.team_id, body.session_ids)}
+    if all(f is None for f in filters):
+        raise InvalidInputError(
+            "say which sessions to delete", hint="name them, or give project, older_than or state (e.g. older_than 30d)"
+        )
+    ended_before = time.time() - (parse_duration(body.older_than, "older_than") if body.older_than else 0.0)
+    project_id = projects.named(user.team_id, body.project).id if body.project else None
+    if body.dry_run:
+        count = sessions.count_ended(
+            team_id=user.team_id, ended_before=ended_before, project_id=project_id, state=body.state
+        )
+        return {"matched": count}
+    total = 0
+    while True:
+        deleted = sessions.delete_ended(
+            team_id=user.team_id, ended_before=ended_before, project_id=project_id, state=body.state
+        )
+        total += deleted
+        if deleted < DELETE_BATCH:
+            return {"deleted": total}
+        await asyncio.sleep(0)  # let this batch commit, and other work run, before the next
+
+
+@router.post(
+    "/sessions/{session_id}/stop", tags=["sessions"], response_model=responses.OneSessionOut, **responses.EXACT
+)
 async def stop_session(
     session_id: str, user: CurrentUser, sessions: Sessions, body: StopSessionRequest | None = None
 ) -> dict[str, Any]:
     return {"session": session_json(sessions.stop(user.team_id, session_id, body.reason if body else ""))}
 
 
-@router.get("/sessions/{session_id}/journal", tags=["sessions"])
+@router.get("/sessions/{session_id}/journal", tags=["sessions"], response_model=responses.JournalOut, **responses.EXACT)
 async def session_journal(session_id: str, user: CurrentUser, operations: Operations) -> dict[str, Any]:
     """The session's steps in order: number, name, kind, a short summary of the result or error (secrets
     hidden), when each was recorded; and what a waiting session waits for, until when."""
     return _journal_json(operations.journal(user.team_id, session_id))
 
 
-@router.post("/sessions/{session_id}/restart", status_code=201, tags=["sessions"])
-async def restart_session(session_id: str, user: CurrentUser, operations: Operations) -> dict[str, str]:
+@router.post(
+    "/sessions/{session_id}/restart",
+    status_code=201,
+    tags=["sessions"],
+    response_model=responses.RestartedOut,
+    **responses.EXACT,
+)
+async def restart_session(
+    session_id: str, user: CurrentUser, sessions: Sessions, operations: Operations
+) -> dict[str, str]:
     """A new session like an ended one (entry point, event, trigger) on the project's current deployment;
     a session still running or waiting is refused (409): stop it first."""
-    return {"session_id": operations.restart(user.team_id, session_id, user_id=user.id), "restarted": session_id}
+    old = sessions.get(user.team_id, session_id).id  # the whole id, when a prefix of it was given
+    return {"session_id": operations.restart(user.team_id, old, user_id=user.id), "restarted": old}
+
+
+@router.post("/sessions/{session_id}/rerun", status_code=201, tags=["sessions"])
+async def rerun_session(
+    session_id: str, body: RerunSessionRequest, user: CurrentUser, sessions: Sessions, operations: Operations
+) -> dict[str, Any]:
+    """A new session like an ended one, on its deployment, whose steps before `from_step` replay from the
+    old journal and the rest run again; a session still running or waiting is refused (409)."""
+    old = sessions.get(user.team_id, session_id).id  # the whole id, when a prefix of it was given
+    new_id = operations.rerun(user.team_id, old, body.from_step, user_id=user.id)
+    return {"session_id": new_id, "rerun_of": old, "from_step": body.from_step}
+
+
+def _wait_json(wait: OpenWaitView | None) -> dict[str, Any] | None:
+    if wait is None:
+        return None
+    return {
+        "seq": wait.seq,
+        "kind": wait.kind,
+        "waits_for": wait.waits_for,
+        "deadline": iso(wait.deadline) if wait.deadline is not None else None,
+    }
 
 
 def _journal_json(view: JournalView) -> dict[str, Any]:
-    wait = view.waiting
     return {
         "session_id": view.session.id,
         "state": view.session.state,
@@ -188,19 +294,15 @@ def _journal_json(view: JournalView) -> dict[str, Any]:
                 "outcome": step.outcome,
                 "summary": step.summary,
                 "recorded_at": iso(step.recorded_at) if step.recorded_at is not None else None,
+                "args": step.args,
+                "started_at": iso(step.started_at) if step.started_at is not None else None,
+                "duration_ms": round(step.duration * 1000, 3) if step.duration is not None else None,
+                "attempt": step.attempt,
+                "replayed": step.replayed,
             }
             for step in view.steps
         ],
-        "waiting": (
-            {
-                "seq": wait.seq,
-                "kind": wait.kind,
-                "waits_for": wait.waits_for,
-                "deadline": iso(wait.deadline) if wait.deadline is not None else None,
-            }
-            if wait
-            else None
-        ),
+        "waiting": _wait_json(view.waiting),
     }
 
 
@@ -208,7 +310,7 @@ def _log_json(record: LogRecord) -> dict[str, Any]:
     return {"seq": record.seq, "ts": record.ts, "stream": record.stream, "text": record.text}
 
 
-@router.get("/sessions/{session_id}/logs", tags=["sessions"])
+@router.get("/sessions/{session_id}/logs", tags=["sessions"], response_model=responses.LogsOut, **responses.EXACT)
 async def session_logs(
     session_id: str, user: CurrentUser, sessions: Sessions, after: Annotated[int, Query(ge=0)] = 0
 ) -> dict[str, Any]:
@@ -234,26 +336,35 @@ async def stream_logs(
         except AuthError:
             return False
 
-    return StreamingResponse(_log_events(sessions, session, after, still_allowed), media_type="text/event-stream")
+    return StreamingResponse(log_events(sessions, session, after, still_allowed), media_type="text/event-stream")
 
 
 AUTH_RECHECK_SECONDS = 1.0
 KEEP_ALIVE_SECONDS = 15.0
 
 
-async def _log_events(
-    sessions: SessionService, session: Session, after: int, still_allowed: Callable[[], bool]
+async def log_events(
+    sessions: SessionService,
+    session: Session,
+    after: int,
+    still_allowed: Callable[[], bool],
+    *,
+    revoked: Callable[[], dict[str, object]] | None = None,
 ) -> AsyncIterator[str]:
+    """A session's log as server-sent events (the API's stream and the web UI's): `log` for each line after
+    `after`, history first, then live, each with its seq as the event id; `end` with the final state.
+    `still_allowed` is asked every AUTH_RECHECK_SECONDS; once it says no, `error` (`revoked()`, by default
+    a revoked token) ends the stream."""
     loop = asyncio.get_running_loop()
     queue = sessions.watch(session)  # before reading history, so no line falls in between
     try:
         last = after
         for record in sessions.log_lines(session, after=after):
             last = record.seq
-            yield _sse("log", _log_json(record))
+            yield sse("log", _log_json(record), event_id=str(record.seq))
         now = sessions.lookup(session.id)
         if now is not None and now.is_final:
-            yield _sse("end", {"state": now.state})
+            yield sse("end", {"state": now.state})
             return
         next_check = loop.time() + AUTH_RECHECK_SECONDS
         keep_alive = loop.time() + KEEP_ALIVE_SECONDS
@@ -264,7 +375,7 @@ async def _log_events(
                 item = None
             if loop.time() >= next_check:
                 if not still_allowed():
-                    yield _sse("error", _revoked())
+                    yield sse("error", (revoked or _revoked)())
                     return
                 next_check = loop.time() + AUTH_RECHECK_SECONDS
             if item is None:
@@ -273,11 +384,11 @@ async def _log_events(
                     yield ": keep-alive\n\n"
                 continue
             if isinstance(item, SessionEnded):
-                yield _sse("end", {"state": item.state})
+                yield sse("end", {"state": item.state})
                 return
             if item.seq > last:
                 last = item.seq
-                yield _sse("log", _log_json(item))
+                yield sse("log", _log_json(item), event_id=str(item.seq))
     finally:
         sessions.unwatch(session, queue)
 
@@ -290,8 +401,10 @@ def _revoked() -> dict[str, object]:
     )
 
 
-def _sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+def sse(event: str, data: dict[str, Any], *, event_id: str | None = None) -> str:
+    """One server-sent event; `event_id` is what a reconnecting browser sends back as Last-Event-ID."""
+    prefix = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{prefix}event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
 @router.get("/server/stats", tags=["server"])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from purrflow import __version__
@@ -25,20 +26,25 @@ from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.server import (
     analytics_api,
     api,
+    api_docs,
     config_api,
     connections_api,
     errors,
+    events_api,
     identity_api,
     inbound,
+    metrics,
     oauth,
     prompts_api,
     secrets_api,
+    ui,
     values_api,
     vars_api,
     webhooks,
 )
 from purrflow.server.durable import DurableResponses
 from purrflow.server.limits import BodySizeLimit
+from purrflow.telemetry import configure_logging
 from purrflow.wire import Limits
 
 log = logging.getLogger("purrflow.server")
@@ -66,8 +72,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         title="purrflow",
         version=__version__,
         description="Durable Python automations for teams.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=api_docs.OPENAPI_URL,
+        docs_url=None,  # api_docs serves Swagger UI from the wheel, not a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -77,6 +83,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.add_middleware(BodySizeLimit)  # outermost of ours: a body over its limit reaches nothing
     app.include_router(api.router)
     app.include_router(values_api.router)
+    app.include_router(events_api.router)
     app.include_router(identity_api.router)
     app.include_router(config_api.router)
     app.include_router(prompts_api.router)
@@ -84,9 +91,13 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(analytics_api.router)
     app.include_router(vars_api.router)
     app.include_router(connections_api.router)
+    app.router.routes.extend(api_docs.routes)
     app.router.routes.extend(webhooks.routes)
     app.router.routes.extend(inbound.routes)
     app.router.routes.extend(oauth.routes)
+    app.router.routes.extend(metrics.routes)
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(packages=[("purrflow.server.ui", "static")]), name="static")
     return app
 
 
@@ -107,6 +118,8 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         max_runners=config.max_runners or default_max_runners(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
         max_queued=config.max_queued,
         encrypt_at_rest=config.encrypt_at_rest,
+        tracing=config.tracing,
+        retention=config.retention_seconds,
     )
 
 
@@ -153,12 +166,15 @@ def run_server(config: ServerConfig) -> None:
     raise_file_limit()
     try:
         sandbox = SandboxPolicy(config.data_dir, _sandbox_settings(config))  # a bad --sandbox-allow stops here
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(config.log_format)  # log lines on stderr; the lines below are for the person who starts it
         print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir})", flush=True)
         print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
         print(f"  {sandbox.describe()}", flush=True)
         if not config.encrypt_at_rest:
             print("  encryption at rest: OFF (PURRFLOW_ENCRYPT_AT_REST): sessions' data rests in clear", flush=True)
+        scrape = "open to all (--metrics-public)" if config.metrics_public else "with the API token"
+        traces = "OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)" if config.tracing else "off"
+        print(f"  metrics: {config.url}/metrics, {scrape}   traces: {traces}", flush=True)
         uvicorn.run(
             create_app(config),
             host=config.host,
@@ -168,6 +184,7 @@ def run_server(config: ServerConfig) -> None:
             http="httptools",
             lifespan="on",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            log_config=None,  # uvicorn's lines go through the handler above, in the same format
         )
     finally:
         lock.release()

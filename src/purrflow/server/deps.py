@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from purrflow.platform import Platform
 from purrflow.services.analytics import AnalyticsService
@@ -34,7 +35,17 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-def current_user(request: Request) -> User:
+#: The API's security scheme as the OpenAPI document declares it, so `/api/v1/docs`' "Authorize" sends the
+#: token. It never refuses a request itself (`auto_error=False`): `IdentityService.authenticate` does, in
+#: purrflow's error form and with its hint.
+bearer = HTTPBearer(
+    scheme_name="token",
+    description="a purrflow API token (`purr tokens create`; a local server's is in <data dir>/admin-token)",
+    auto_error=False,
+)
+
+
+def current_user(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     """The user behind the request's bearer token (401 otherwise)."""
     return platform_of(request).identity.authenticate(request.headers.get("authorization", ""))
 

@@ -32,6 +32,11 @@ class CreateTokenRequest(BaseModel):
     name: str = ""
 
 
+class SetPasswordRequest(BaseModel):
+    password: str = Field(description="the new password (8–1024 characters)")
+    current: str | None = Field(default=None, description="the current password, when one is set")
+
+
 def _user_json(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "email": user.email, "role": user.role}
 
@@ -74,6 +79,13 @@ async def create_user(body: CreateUserRequest, user: CurrentUser, identity: Iden
     return {"user": _user_json(made.user), "token": made.token}
 
 
+@router.put("/users/me/password")
+async def set_password(body: SetPasswordRequest, user: CurrentUser, identity: Identity) -> dict[str, str]:
+    """Set your own password (for the web UI's login); changing one needs the current one."""
+    identity.set_password(user, body.password, current=body.current)
+    return {"password": "set"}
+
+
 @router.get("/tokens")
 async def list_tokens(user: CurrentUser, identity: Identity) -> dict[str, Any]:
     return {"tokens": [_token_json(t) for t in identity.tokens(user)]}
@@ -87,5 +99,4 @@ async def create_token(body: CreateTokenRequest, user: CurrentUser, identity: Id
 
 @router.delete("/tokens/{token_id}")
 async def revoke_token(token_id: str, user: CurrentUser, identity: Identity) -> dict[str, str]:
-    identity.revoke_token(user, token_id)
-    return {"revoked": token_id}
+    return {"revoked": identity.revoke_token(user, token_id)}

@@ -29,6 +29,10 @@ DEPLOY_PATH = "/api/v1/projects/deploy"
 #: A deployment's files travel as base64 (4 bytes for every 3) in JSON, with their paths: room for
 #: MAX_TOTAL_BYTES of files and the paths of MAX_FILES of them, so that check_files gives the exact error.
 DEPLOY_BODY_BYTES = MAX_TOTAL_BYTES * 4 // 3 + 2 * MIB
+UPLOAD_PATH = "/projects/upload"
+#: The web UI's upload of a project archive: compressed, it is no larger than the files it unpacks to
+#: (`engine/archives.py` counts those), plus the form around it.
+UPLOAD_BODY_BYTES = MAX_TOTAL_BYTES + 1 * MIB
 #: Every other API body (values, config, secrets, prompts' answers, sessions, events…).
 API_BODY_BYTES = 1 * MIB
 #: A session's or an event's data, as JSON: what a webhook may send.
@@ -43,6 +47,8 @@ def body_limit(path: str) -> int | None:
         return None
     if path.rstrip("/") == DEPLOY_PATH:
         return DEPLOY_BODY_BYTES
+    if path.rstrip("/") == UPLOAD_PATH:
+        return UPLOAD_BODY_BYTES
     return API_BODY_BYTES
 
 

@@ -41,6 +41,6 @@ async def list_prompts(user: CurrentUser, prompts: Prompts, session_id: str | No
 async def answer_prompt(prompt_id: str, body: AnswerRequest, user: CurrentUser, prompts: Prompts) -> dict[str, Any]:
     """Answer a prompt; the answer is checked against the prompt's type and bounds (400 says why not)."""
     prompt = prompts.get(user.team_id, prompt_id)
-    value = prompts.answer(user.team_id, prompt_id, body.value)
+    value = prompts.answer(user.team_id, prompt.id, body.value)
     hidden = prompt.spec["type"] in SECRET_TYPES
-    return {"answered": prompt_id, "value": "(hidden)" if hidden else value}
+    return {"answered": prompt.id, "value": "(hidden)" if hidden else value}

@@ -43,6 +43,18 @@ class StopSessionRequest(BaseModel):
     reason: str = ""
 
 
+class RerunSessionRequest(BaseModel):
+    from_step: int = Field(description="the first step that runs again; the steps before it replay")
+
+
+class DeleteSessionsRequest(BaseModel):
+    session_ids: list[str] = Field(default_factory=list, max_length=1000, description="these ended sessions")
+    project: str | None = Field(default=None, description="or: the ended sessions of this project")
+    older_than: str | None = Field(default=None, description="that ended longer ago than this, e.g. 30d or 12h")
+    state: str | None = Field(default=None, description="in this final state: completed, error or stopped")
+    dry_run: bool = Field(default=False, description="only count what would be deleted")
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
@@ -93,6 +105,8 @@ def session_json(session: Session, *, detail: bool = False) -> dict[str, Any]:
         ),
         "steps": session.steps,
         "deployment_id": session.deployment_id,
+        "rerun_of": session.rerun_of,
+        "rerun_from": session.rerun_from,
     }
     if detail:
         body["event"] = jsonable(session.event)

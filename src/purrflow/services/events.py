@@ -17,10 +17,14 @@ from purrflow.engine.signals import SignalWaits
 from purrflow.engine.webhooks import WebhookRequest, event_data
 from purrflow.errors import InvalidInputError, NotFoundError
 from purrflow.filters import Filter
+from purrflow.services import ids
 from purrflow.services.projects import ProjectService
 from purrflow.services.sessions import SessionService
 from purrflow.services.triggers import TriggerService
 from purrflow.store import Event, Project, Session, Store, Trigger
+
+#: The most events one page lists.
+MAX_EVENTS_PAGE = 1000
 
 
 class EventService:
@@ -73,6 +77,13 @@ class EventService:
         """Store an event; start matching triggers' sessions; queue it for matching subscriptions."""
         with self._committer.write():
             event = self._store.add_event(project.id, source, event_type, data)
+            return event, self._deliver(project, event)
+
+    def _deliver(self, project: Project, event: Event) -> list[str]:
+        """Start the sessions of the triggers that match the event, queue it for the subscriptions that
+        want it (joins the caller's write batch); the started sessions' ids."""
+        source, event_type, data = event.source, event.event_type, event.data
+        with self._committer.write():
             started = [
                 self._sessions.create(
                     project,
@@ -92,7 +103,49 @@ class EventService:
                 payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id, "source": source})
                 for sub in subscribers:
                     self._signals.send(project.id, sub.session_id, sub.id, payload)
-        return event, started
+        return started
+
+    # -- events stored -------------------------------------------------------------------------
+    def get(self, team_id: str, event_id: str) -> Event:
+        """The team's event `event_id`, or the one whose id starts with it (`services/ids.py`), with its
+        data; another team's events do not exist for it."""
+        event = self._store.get_event(ids.resolve(self._store, ids.EVENT, team_id, event_id))
+        if event is None:  # deleted between the two reads
+            raise NotFoundError(f"no event {event_id!r}", hint=ids.EVENT.listing)
+        return event
+
+    def recent(
+        self,
+        team_id: str,
+        *,
+        project: Project | None = None,
+        source: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> list[Event]:
+        """The team's events newest first. `before` is the id of the last event of the previous page: the
+        next page starts after it (keyset paging, so a page stays right while new events arrive)."""
+        if not 1 <= limit <= MAX_EVENTS_PAGE:
+            raise InvalidInputError(f"limit {limit} is out of range", hint=f"ask for 1 to {MAX_EVENTS_PAGE} events")
+        after = self.get(team_id, before) if before else None
+        return self._store.list_events(
+            team_id,
+            project_id=project.id if project else None,
+            source=source,
+            before=(after.created_at, after.id) if after else None,
+            limit=limit,
+        )
+
+    def started_by(self, event: Event) -> list[str]:
+        """The sessions the event started (when it arrived, redispatched, or rerun from its sessions)."""
+        return self._store.session_ids_of_event(event.id)
+
+    def redispatch(self, team_id: str, event_id: str) -> list[str]:
+        """The same event received again: it starts the triggers that match it now (today's deployment,
+        today's filters) and reaches the subscriptions live now; the new sessions' ids. The event is not
+        stored twice: the new sessions name it as theirs, as its first sessions do."""
+        event = self.get(team_id, event_id)
+        return self._deliver(self._projects.get(event.project_id), event)
 
     # -- subscriptions (a session's host operations) -------------------------------------------
     def subscribe(self, session: Session, source: str, expression: str) -> str:

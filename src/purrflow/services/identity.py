@@ -4,23 +4,43 @@ Roles: a team's `admin` adds users and manages every token of the team; a `membe
 tokens. Admins of the `default` team — the one the server creates on first start — also create teams.
 Token values are shown once, when created; only their hashes are stored. Everything is scoped to the
 actor's team: other teams are invisible.
+
+The web UI logs in with a token, or with a username and the password its user set (a salted scrypt
+hash). Either way the browser holds a real token of that user, minted at login and revoked at logout, so
+a stolen cookie dies with the session it belonged to; its forms carry a CSRF token derived from that
+token with the server's key, so nothing needs to be stored to check one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from purrflow.engine.commit import GroupCommitter
 from purrflow.errors import AuthError, ForbiddenError, InvalidInputError, NotFoundError
+from purrflow.services import ids
 from purrflow.store import Store, Team, TokenInfo, User
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 #: The team the server creates on first start; its admins operate the server.
 OPERATOR_TEAM = "default"
+#: The name of the token a web login mints (listed with the user's other tokens; revoked at logout).
+WEB_LOGIN = "web login"
+#: scrypt's cost: ~50 ms and 16 MiB a check on a laptop, so a stolen hash is slow to guess at.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_PASSWORD_LENGTH = (8, 1024)
+#: Failed logins a username gets before each further attempt must wait (doubling, up to the cap).
+_FREE_FAILURES = 3
+_MAX_BACKOFF_SECONDS = 60.0
+_MAX_TRACKED = 10_000
+_WRONG_LOGIN = "unknown user or wrong password"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +61,35 @@ def check_name(kind: str, name: str) -> None:
         raise InvalidInputError(f"{kind} name {name!r} must be 1–64 letters, digits, '.', '_' or '-'")
 
 
+def hash_password(password: str) -> str:
+    """`scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>`: the parameters travel with the hash so they can grow."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def password_matches(password: str, stored: str) -> bool:
+    scheme, n, r, p, salt, digest = stored.split("$")
+    if scheme != "scrypt":
+        return False
+    found = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    return hmac.compare_digest(found, bytes.fromhex(digest))
+
+
 class IdentityService:
-    def __init__(self, store: Store, committer: GroupCommitter) -> None:
+    def __init__(
+        self,
+        store: Store,
+        committer: GroupCommitter,
+        *,
+        session_key: bytes,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self._committer = committer
+        self._session_key = session_key  # keys the web UI's CSRF tokens (derived from the server's key)
+        self._clock = clock
+        self._failures: dict[str, tuple[int, float]] = {}  # username → (failed logins in a row, when the last was)
 
     # -- who is asking -------------------------------------------------------------------------
     def authenticate(self, authorization: str) -> User:
@@ -55,13 +100,95 @@ class IdentityService:
                 "this API needs a bearer token (Authorization: Bearer <token>)",
                 hint="set PURRFLOW_TOKEN, or run the CLI on the server's machine where it reads <data dir>/admin-token",
             )
-        user = self._store.user_for_token(token.strip())
+        return self.user_of_token(token.strip())
+
+    def user_of_token(self, token: str) -> User:
+        """The user a token (an API token, or the web UI's cookie) belongs to, while it is live."""
+        user = self._store.user_for_token(token)
         if user is None:
             raise AuthError(
                 "the token is unknown or revoked",
                 hint="check PURRFLOW_TOKEN; the server's admin token is in <data dir>/admin-token",
             )
         return user
+
+    # -- the web UI's logins ------------------------------------------------------------------
+    def login(self, username: str, password: str) -> str:
+        """A new token of the user whose password this is (a web login); one generic error for any mismatch.
+
+        Failures are counted per username: after a few, each further attempt must wait, twice as long
+        each time, so guessing a password through the form is slow while the rightful user barely notices.
+        """
+        wait = self._backoff_left(username)
+        if wait > 0:
+            raise AuthError(
+                f"too many failed logins for {username!r}; try again in {wait:.0f} s",
+                hint="or log in with a token",
+            )
+        user = self._store.get_user_by_username(username)
+        stored = self._store.password_hash(user.id) if user else None
+        if user is None or stored is None or not password_matches(password, stored):
+            if stored is None:
+                hash_password(password)  # as slow as a real check: the answer's time tells no username apart
+            self._count_failure(username)
+            raise AuthError(_WRONG_LOGIN, hint="check the username and password, or log in with a token")
+        self._failures.pop(username, None)
+        return self.mint_login(user)
+
+    def _count_failure(self, username: str) -> None:
+        now = self._clock()
+        if len(self._failures) >= _MAX_TRACKED:  # names made up by the thousand must not grow this forever
+            stale = [name for name, (_, last) in self._failures.items() if now - last > _MAX_BACKOFF_SECONDS]
+            for name in stale:
+                del self._failures[name]
+        count, _ = self._failures.get(username, (0, 0.0))
+        self._failures[username] = (count + 1, now)
+
+    def _backoff_left(self, username: str) -> float:
+        count, last = self._failures.get(username, (0, 0.0))
+        if count < _FREE_FAILURES:
+            return 0.0
+        backoff = min(2.0 ** (count - _FREE_FAILURES), _MAX_BACKOFF_SECONDS)
+        return max(0.0, last + backoff - self._clock())
+
+    def mint_login(self, user: User) -> str:
+        """A fresh token of `user` for one browser (a token login mints one too, so logout can revoke it)."""
+        token = new_token()
+        with self._committer.write(atomic=False):
+            self._store.add_token(user.id, token, name=WEB_LOGIN)
+        return token
+
+    def logout(self, token: str) -> None:
+        """Revoke a web login's token: the cookie that carried it stops working everywhere."""
+        with self._committer.write(atomic=False):
+            self._store.revoke_token_value(token)
+
+    def csrf_token(self, token: str) -> str:
+        """The CSRF token of the browser holding `token`: an HMAC, so checking one needs no stored state."""
+        return hmac.new(self._session_key, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_matches(self, token: str, presented: str) -> bool:
+        return hmac.compare_digest(self.csrf_token(token), presented)
+
+    def has_password(self, user: User) -> bool:
+        return self._store.password_hash(user.id) is not None
+
+    def set_password(self, actor: User, new: str, *, current: str | None = None) -> None:
+        """Set the actor's own password; when one is set already, the current one must be given."""
+        low, high = _PASSWORD_LENGTH
+        if not low <= len(new) <= high:
+            raise InvalidInputError(
+                f"a password must be {low}–{high} characters (this one has {len(new)})",
+                hint="a few words in a row make a long password that is easy to remember",
+            )
+        stored = self._store.password_hash(actor.id)
+        if stored is not None and (current is None or not password_matches(current, stored)):
+            raise ForbiddenError(
+                "the current password is wrong" if current else "changing a password needs the current one",
+                hint="give the current password along with the new one",
+            )
+        with self._committer.write(atomic=False):
+            self._store.set_password_hash(actor.id, hash_password(new))
 
     def bootstrap_admin(self, token_file: Path) -> str:
         """Make sure an admin of the operator team exists and its token is in `token_file` (0600)."""
@@ -155,10 +282,13 @@ class IdentityService:
             token_id = self._store.add_token(actor.id, token, name=name)
         return token_id, token
 
-    def revoke_token(self, actor: User, token_id: str) -> None:
+    def revoke_token(self, actor: User, token_id: str) -> str:
+        """Revoke the live token `token_id`, or the one whose id starts with it (`services/ids.py`), of
+        the team for its admins, one's own for members; the id revoked."""
+        owner = None if actor.role == "admin" else actor.id
+        token_id = ids.resolve(self._store, ids.TOKEN, actor.team_id, token_id, user_id=owner)
         with self._committer.write(atomic=False):
-            revoked = self._store.revoke_token(
-                token_id, actor.team_id, user_id=None if actor.role == "admin" else actor.id
-            )
-        if not revoked:
-            raise NotFoundError(f"no live token {token_id!r}", hint="list tokens with `purr tokens list`")
+            revoked = self._store.revoke_token(token_id, actor.team_id, user_id=owner)
+        if not revoked:  # revoked between the two statements
+            raise NotFoundError(f"no live token {token_id!r}", hint=ids.TOKEN.listing)
+        return token_id

@@ -12,7 +12,7 @@ from pathlib import Path
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.deploy import DeploymentFiles, stage, trigger_rows
 from purrflow.engine.envs import EnvReport, ProjectEnvs, requirements_of
-from purrflow.errors import NotFoundError
+from purrflow.errors import NotFoundError, SessionStateError
 from purrflow.manifest import Manifest
 from purrflow.store import LIVE_STATES, Deployment, Project, Store, Trigger
 
@@ -46,6 +46,16 @@ class ProjectInfo:
     deployment: Deployment | None
 
 
+@dataclass(frozen=True, slots=True)
+class ProjectDeleted:
+    """What deleting a project removed: its sessions (`stopped` of them were under way) and deployments."""
+
+    project: Project
+    sessions: int
+    stopped: int
+    deployments: int
+
+
 class ProjectService:
     def __init__(
         self,
@@ -56,9 +66,15 @@ class ProjectService:
         may_run_code: Callable[[str], None],
         triggers_changed: Callable[[str], None],
         on_deployed: Callable[[str], None],
+        stop_session: Callable[[str, str, str], object],
+        delete_sessions: Callable[[str], int],
+        on_deleted: Callable[[str], None],
         envs: ProjectEnvs | None = None,
     ) -> None:
         self._store = store
+        self._stop_session = stop_session
+        self._delete_sessions = delete_sessions
+        self._on_deleted = on_deleted
         self._envs = envs
         self._committer = committer
         self._deployments = deployments
@@ -96,6 +112,10 @@ class ProjectService:
 
     def deployment(self, deployment_id: str) -> Deployment | None:
         return self._store.get_deployment(deployment_id)
+
+    def history(self, project: Project, *, limit: int = 50) -> list[Deployment]:
+        """The project's latest deployments, newest first (the first is the current one)."""
+        return self._store.list_deployments(project.id, limit=limit)
 
     # -- deploying -----------------------------------------------------------------------------
     def stage(self, team_id: str, files: Mapping[str, bytes], name: str | None = None) -> StagedDeploy:
@@ -154,6 +174,7 @@ class ProjectService:
                     project.id, {conn.name: conn.integration for conn in manifest.project.connections}
                 )
                 triggers = store.replace_triggers(project.id, trigger_rows(manifest))
+                store.set_project_retention(project.id, manifest.project.retention)
                 self._triggers_changed(project.id)
                 migrated = store.move_sessions_to_deployment(project.id, deployment.id, LIVE_STATES) if migrate else 0
             self._deployments.adopt(staging, deployment.id)
@@ -169,6 +190,42 @@ class ProjectService:
             migrated_sessions=migrated,
             requirements=env,
         )
+
+    def retentions(self) -> dict[str, float]:
+        """How long the projects whose manifests say `retention:` keep ended sessions (id → seconds)."""
+        return self._store.project_retentions()
+
+    # -- deleting ------------------------------------------------------------------------------
+    def delete(self, team_id: str, name: str, *, force: bool = False) -> ProjectDeleted:
+        """Remove the team's project and everything of it, in one commit: its sessions, triggers and
+        schedules, subscriptions, connections, vars, values, events and deployments; then, once that is
+        committed, its deployment and state folders on disk. Its webhook URLs answer 404 from then on.
+
+        A project with sessions under way is refused unless `force`, which stops them first (in the same
+        commit): deleting it under them would leave runners writing for sessions that no longer exist."""
+        project = self.named(team_id, name)
+        live = self._store.project_session_ids(project.id, LIVE_STATES)
+        if live and not force:
+            raise SessionStateError(
+                f"project {name!r} has {len(live)} session(s) still under way, e.g. {live[0]}",
+                hint="stop them first (`purr sessions stop ID`), or let the delete stop them: add --force",
+            )
+        with self._committer.write():
+            for session_id in live:
+                self._stop_session(team_id, session_id, f"project {name} deleted")
+            sessions = self._delete_sessions(project.id)
+            deployments = self._store.delete_project(project.id)
+        folders = [self._deployments.root / deployment_id for deployment_id in deployments]
+
+        def forget() -> None:
+            self._teams.pop(project.id, None)
+            self._triggers_changed(project.id)
+            self._on_deleted(project.id)  # its schedules stop, what its sessions kept on disk goes
+            for folder in folders:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        self._committer.after_commit(forget)
+        return ProjectDeleted(project, sessions=sessions, stopped=len(live), deployments=len(deployments))
 
     def environment_of(self, deployment: Deployment) -> Path | None:
         """The folder of installed packages the deployment's runners import from (None: it has none)."""

@@ -18,6 +18,7 @@ from purrflow.engine.seams import WaitEnded
 from purrflow.errors import NotFoundError, SessionStateError
 from purrflow.rules.prompts import SECRET_TYPES, check_answer, check_spec
 from purrflow.rules.secrets import is_secret_key
+from purrflow.services import ids
 from purrflow.services.secrets import SecretService
 from purrflow.store import PromptRecord, Session, Store
 from purrflow.wire import StepName
@@ -59,27 +60,31 @@ class PromptService:
 
     # -- a person answers ----------------------------------------------------------------------
     def open(self, team_id: str, session_id: str | None = None) -> list[PromptRecord]:
+        """The team's open prompts; only those of the session `session_id` (an id or its prefix) when given."""
+        if session_id is not None:
+            session_id = ids.resolve(self._store, ids.SESSION, team_id, session_id)
         return [p for p in self._store.open_prompts(team_id) if session_id in (None, p.session_id)]
 
     def get(self, team_id: str, prompt_id: str) -> PromptRecord:
-        prompt = self._store.get_prompt(prompt_id)
-        if prompt is None or prompt.team_id != team_id:
-            raise NotFoundError(f"no prompt {prompt_id!r}", hint="list open prompts with `purr prompts list`")
+        """The team's prompt `prompt_id`, or the one whose id starts with it (`services/ids.py`)."""
+        prompt = self._store.get_prompt(ids.resolve(self._store, ids.PROMPT, team_id, prompt_id))
+        if prompt is None:  # its session was deleted between the two reads
+            raise NotFoundError(f"no prompt {prompt_id!r}", hint=ids.PROMPT.listing)
         return prompt
 
     def answer(self, team_id: str, prompt_id: str, raw: Any) -> Any:
         """Check and record an answer (in the current write batch); the session resumes after commit."""
         prompt = self.get(team_id, prompt_id)
         if prompt.answered_at is not None:
-            raise SessionStateError(f"prompt {prompt_id} has already been answered")
+            raise SessionStateError(f"prompt {prompt.id} has already been answered")
         session = self._store.get_session(prompt.session_id)
         if session is None or session.is_final:
-            raise SessionStateError(f"prompt {prompt_id} belongs to a session that has ended")
+            raise SessionStateError(f"prompt {prompt.id} belongs to a session that has ended")
         stored_value = self._stored_secret(team_id, prompt.spec, raw)
         value = stored_value if stored_value is not None else check_answer(prompt.spec, raw)
         result = pickle.dumps(value)
         with self._committer.write():
-            self._store.mark_answered(prompt_id)
+            self._store.mark_answered(prompt.id)
             self._journal.append(prompt.session_id, prompt.seq, StepName.PROMPT, result, False)
         ended = self._on_wait_ended
         self._committer.after_commit(lambda: ended(prompt.session_id, prompt.seq, result))

@@ -4,6 +4,7 @@ operations and waits mean, and where its end is recorded."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,17 @@ from purrflow.services.prompts import PromptService
 from purrflow.services.triggers import TriggerService
 from purrflow.services.vars import VarService
 from purrflow.store import OpenWait, Session, Store
-from purrflow.wire import EventWait, HostOps, InboxWait, Limits, PromptWait, StartSession, WaitSpec
+from purrflow.wire import (
+    NO_RETRIES,
+    EventWait,
+    HostOps,
+    InboxWait,
+    Limits,
+    PromptWait,
+    RetryPolicy,
+    StartSession,
+    WaitSpec,
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,7 @@ class ServerSessionHost:
             sandbox=sandbox,
             limits=self._settings.limits,
             site_dir=str(site_dir) if site_dir is not None else None,
+            retries=self.retries(session),
         )
 
     def timeout(self, session: Session) -> float | None:
@@ -115,6 +127,15 @@ class ServerSessionHost:
                 if trigger.name == session.trigger_name and trigger.spec.get("timeout"):
                     return float(trigger.spec["timeout"])
         return self._settings.session_timeout
+
+    def retries(self, session: Session) -> RetryPolicy:
+        """The session's trigger's `retries` default for its activities (none without one)."""
+        if session.trigger_name:
+            for trigger in self._triggers.of(session.project_id):
+                spec = trigger.spec.get("retries")
+                if trigger.name == session.trigger_name and spec:
+                    return RetryPolicy(int(spec["count"]), float(spec["backoff"]), float(spec["max_backoff"]))
+        return NO_RETRIES
 
     def host_ops(self, session: Session) -> HostOps:
         return SessionOps(self._services, session, self._projects.team_of(session.project_id))
@@ -182,6 +203,16 @@ class ServerSessionHost:
             for name, value in fields.items():
                 env[f"{connection}__{name}"] = value
         return env, [state_dir, config_dir]
+
+    def forget_sessions(self, session_ids: list[str]) -> None:
+        """Deleted sessions: the state folders they were the first session of go too (a child of theirs
+        that still runs finds no parent from now on, and gets a folder of its own)."""
+        for session_id in session_ids:
+            shutil.rmtree(self._settings.data_dir / "state" / session_id, ignore_errors=True)
+
+    def forget_project(self, project_id: str) -> None:
+        """A deleted project: its sessions' shared config folder goes too."""
+        shutil.rmtree(self._settings.data_dir / "workflow-config" / project_id, ignore_errors=True)
 
     def _root_session(self, session: Session) -> str:
         """The first session of a workflow run: its state folder is shared by every session it starts."""

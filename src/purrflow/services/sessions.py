@@ -9,8 +9,12 @@ child started twice by a replayed parent.
 from __future__ import annotations
 
 import asyncio
+import base64
+import math
 import pickle
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from purrflow.engine.commit import GroupCommitter
@@ -21,10 +25,13 @@ from purrflow.engine.seams import SessionCallback, SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
 from purrflow.errors import InvalidInputError, NotFoundError, PurrflowError, SessionStateError
+from purrflow.services import ids
 from purrflow.services.projects import ProjectService
 from purrflow.services.triggers import TriggerService
-from purrflow.store import SESSION_STATES, LogRecord, Project, Session, SessionError, Store
+from purrflow.store import FINAL_STATES, SESSION_STATES, LogRecord, Project, Session, SessionError, SessionFilter, Store
 
+#: Sessions removed per write when many are deleted (`delete_ended`).
+DELETE_BATCH = 500
 #: What a synchronous webhook answers when its session ends without `http_outcome`.
 _END_STATUS = {"completed": 200, "error": 500, "stopped": 503}
 
@@ -44,6 +51,7 @@ class SessionService:
         responses: SyncResponses,
         on_created: SessionCallback,
         on_stopped: SessionCallback,
+        on_deleted: Callable[[list[str]], None],
     ) -> None:
         self._store = store
         self._committer = committer
@@ -56,26 +64,87 @@ class SessionService:
         self._responses = responses
         self._on_created = on_created
         self._on_stopped = on_stopped
+        self._on_deleted = on_deleted
+        self._change_watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, team_id: str, session_id: str) -> Session:
-        """The team's session `session_id`; another team's sessions do not exist for it."""
-        session = self._store.get_session(session_id)
-        if session is None or self._projects.team_of(session.project_id) != team_id:
-            raise NotFoundError(f"no session {session_id!r}", hint="list sessions with `purr sessions list`")
+        """The team's session `session_id`, or the one whose id starts with it (`services/ids.py`);
+        another team's sessions do not exist for it."""
+        session = self._store.get_session(ids.resolve(self._store, ids.SESSION, team_id, session_id))
+        if session is None:  # deleted between the two reads
+            raise NotFoundError(f"no session {session_id!r}", hint=ids.SESSION.listing)
         return session
 
     def lookup(self, session_id: str) -> Session | None:
         return self._store.get_session(session_id)
 
     def recent(
-        self, team_id: str, *, project: Project | None = None, state: str | None = None, limit: int = 50
+        self,
+        team_id: str,
+        *,
+        project: Project | None = None,
+        state: str | None = None,
+        filters: SessionFilter | None = None,
+        before: str | None = None,
+        limit: int = 50,
     ) -> list[Session]:
-        if state is not None and state not in SESSION_STATES:
-            raise InvalidInputError(
-                f"{state!r} is not a session state", hint=f"use one of: {', '.join(sorted(SESSION_STATES))}"
-            )
-        return self._store.list_sessions(team_id, project_id=project.id if project else None, state=state, limit=limit)
+        """The team's sessions newest first; `before` is the cursor a `page` handed out."""
+        wanted = filters or SessionFilter()
+        if state is not None:
+            wanted = replace(wanted, states=(*wanted.states, state))
+        for name in wanted.states:
+            if name not in SESSION_STATES:
+                raise InvalidInputError(
+                    f"{name!r} is not a session state", hint=f"use one of: {', '.join(sorted(SESSION_STATES))}"
+                )
+        if wanted.since is not None and wanted.until is not None and wanted.since >= wanted.until:
+            raise InvalidInputError("`since` must be earlier than `until`", hint="swap the two times")
+        return self._store.list_sessions(
+            team_id,
+            project_id=project.id if project else None,
+            filters=wanted,
+            before=_read_cursor(before) if before else None,
+            limit=limit,
+        )
+
+    def page(
+        self,
+        team_id: str,
+        *,
+        project: Project | None = None,
+        filters: SessionFilter | None = None,
+        before: str | None = None,
+        limit: int = 50,
+    ) -> SessionPage:
+        """One page of `recent`, with the cursor of the next (older) page when there is one."""
+        found = self.recent(team_id, project=project, filters=filters, before=before, limit=limit + 1)
+        more = len(found) > limit
+        sessions = found[:limit]
+        return SessionPage(sessions, cursor_of(sessions[-1]) if more else None)
+
+    def changed_since(self, team_id: str, since: float) -> list[Session]:
+        """The team's sessions created or moved on after `since` (their `updated_at`), oldest first."""
+        return self._store.sessions_changed(team_id, since)
+
+    def watch_changes(self, team_id: str) -> asyncio.Queue[str]:
+        """The id of each of the team's sessions as it is created or ends, once that is committed;
+        `unwatch_changes` when done. The orchestrator's own moves (queued, running, waiting) are not
+        announced: read them with `changed_since`."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._change_watchers[team_id].add(queue)
+        return queue
+
+    def unwatch_changes(self, team_id: str, queue: asyncio.Queue[str]) -> None:
+        watchers = self._change_watchers.get(team_id)
+        if watchers is not None:
+            watchers.discard(queue)
+            if not watchers:
+                del self._change_watchers[team_id]
+
+    def _announce_change(self, team_id: str, session_id: str) -> None:
+        for queue in self._change_watchers.get(team_id, ()):
+            queue.put_nowait(session_id)
 
     def counts(self, team_id: str) -> dict[str, int]:
         return self._store.count_sessions_by_state(team_id)
@@ -132,7 +201,12 @@ class SessionService:
                 user_id=user_id or project.owner_id,
             )
         created = self._on_created
-        self._committer.after_commit(lambda: created(session_id))
+
+        def announce() -> None:
+            created(session_id)
+            self._announce_change(project.team_id, session_id)
+
+        self._committer.after_commit(announce)
         return session_id
 
     def start(
@@ -228,11 +302,11 @@ class SessionService:
     def stop(self, team_id: str, session_id: str, reason: str = "") -> Session:
         session = self.get(team_id, session_id)
         if session.is_final:
-            raise SessionStateError(f"session {session_id} has already ended ({session.state})")
-        self._on_stopped(session_id)
+            raise SessionStateError(f"session {session.id} has already ended ({session.state})")
+        self._on_stopped(session.id)
         message = f"stopped: {reason}" if reason else "stopped by request"
-        self.finish(session_id, SessionEnd("stopped", error=SessionError("Stopped", message)))
-        return self.get(team_id, session_id)
+        self.finish(session.id, SessionEnd("stopped", error=SessionError("Stopped", message)))
+        return self.get(team_id, session.id)
 
     def finish(self, session_id: str, end: SessionEnd) -> None:
         """Record the end; a child also signals its parent with {"completed", "value"} (AutoKitteh's rule)."""
@@ -249,8 +323,106 @@ class SessionService:
                     message = end.error.message if end.error else None
                     completion = pickle.dumps({"completed": end.state == "completed", "value": None, "error": message})
                 self._signals.send(session.project_id, session.parent_id, session_id, completion)
-        self._committer.after_commit(lambda: self._announce_end(session_id, end.state))
+        team_id = self._projects.team_of(session.project_id) if session is not None else None
+        self._committer.after_commit(lambda: self._announce_end(session_id, end.state, team_id))
 
-    def _announce_end(self, session_id: str, state: str) -> None:
+    def _announce_end(self, session_id: str, state: str, team_id: str | None) -> None:
         self._responses.resolve(session_id, HttpResponse(status_code=_END_STATUS.get(state, 500)))
         self._logs.publish(session_id, [SessionEnded(state)])
+        if team_id is not None:
+            self._announce_change(team_id, session_id)
+
+    # -- deleting ------------------------------------------------------------------------------
+    def delete(self, team_id: str, session_ids: Sequence[str]) -> int:
+        """Remove the team's ended sessions and everything that is theirs (their rows in one commit, their
+        state folders once it is committed); how many.
+
+        A session still under way is refused (and then nothing is removed): its runner would go on
+        writing for a session that no longer exists."""
+        found = [self.get(team_id, session_id) for session_id in dict.fromkeys(session_ids)]
+        live = next((s for s in found if not s.is_final), None)
+        if live is not None:
+            raise SessionStateError(
+                f"session {live.id} is still {live.state}; only an ended session can be deleted",
+                hint=f"stop it first: `purr sessions stop {live.id}`",
+            )
+        return self._delete([s.id for s in found])
+
+    def delete_ended(
+        self,
+        *,
+        ended_before: float,
+        team_id: str | None = None,
+        project_id: str | None = None,
+        state: str | None = None,
+        server_retention: bool = False,
+        limit: int = DELETE_BATCH,
+    ) -> int:
+        """Remove at most `limit` ended sessions (of one team, one project, in one final state, of the
+        projects without a retention of their own, or all) that ended before `ended_before`, oldest first,
+        in one commit; how many. Callers deleting many call again until fewer than `limit` go, committing
+        in between, so that no one write holds the database for long."""
+        ids = self._store.ended_session_ids(
+            ended_before=ended_before,
+            team_id=team_id,
+            project_id=project_id,
+            states=self._final_states(state),
+            server_retention=server_retention,
+            limit=limit,
+        )
+        return self._delete(ids) if ids else 0
+
+    def delete_of_project(self, project_id: str) -> int:
+        """Remove every ended session of a project (joins the caller's write batch: deleting the project)."""
+        deleted = 0
+        while batch := self.delete_ended(ended_before=math.inf, project_id=project_id):
+            deleted += batch
+        return deleted
+
+    def _delete(self, session_ids: list[str]) -> int:
+        """Remove the sessions' rows in one commit; then what they had on disk goes (`on_deleted`)."""
+        with self._committer.write():
+            deleted = self._store.delete_sessions(session_ids)
+        on_deleted = self._on_deleted
+        self._committer.after_commit(lambda: on_deleted(session_ids))
+        return deleted
+
+    def count_ended(
+        self, *, ended_before: float, team_id: str, project_id: str | None = None, state: str | None = None
+    ) -> int:
+        """How many sessions `delete_ended` would remove in all (what a person is asked to confirm)."""
+        return self._store.count_ended_sessions(
+            ended_before=ended_before, team_id=team_id, project_id=project_id, states=self._final_states(state)
+        )
+
+    @staticmethod
+    def _final_states(state: str | None) -> frozenset[str]:
+        if state is None:
+            return FINAL_STATES
+        if state not in FINAL_STATES:
+            raise InvalidInputError(
+                f"{state!r} is not the state of an ended session",
+                hint=f"use one of: {', '.join(sorted(FINAL_STATES))} (a live session cannot be deleted)",
+            )
+        return frozenset({state})
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    sessions: list[Session]
+    next: str | None  # the cursor of the next, older page; None on the last
+
+
+def cursor_of(session: Session) -> str:
+    """An opaque cursor: the page after it starts with the next older session (keyset, never OFFSET)."""
+    return base64.urlsafe_b64encode(f"{session.created_at!r} {session.id}".encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        created, session_id = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split(" ", 1)
+        return float(created), session_id
+    except ValueError:
+        raise InvalidInputError(
+            f"{cursor!r} is not a session cursor", hint="pass the `next` value a listing answered, unchanged"
+        ) from None

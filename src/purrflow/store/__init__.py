@@ -11,6 +11,7 @@ from purrflow.store._analytics import AnalyticsEvent
 from purrflow.store._connections import ConnectionRecord
 from purrflow.store._db import IN_CLEAR, Cipher
 from purrflow.store._prompts import PromptRecord
+from purrflow.store._sessions import NO_DETAILS, JournalRow, SessionFilter, StepDetails
 from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store._subscriptions import Subscription
 from purrflow.store._vars import VarRecord
@@ -45,6 +46,7 @@ __all__ = [
     "FINAL_STATES",
     "IN_CLEAR",
     "LIVE_STATES",
+    "NO_DETAILS",
     "SESSION_STATES",
     "AnalyticsEvent",
     "Cipher",
@@ -52,6 +54,7 @@ __all__ = [
     "Deployment",
     "Durability",
     "Event",
+    "JournalRow",
     "LogRecord",
     "OpenWait",
     "PendingSignal",
@@ -60,6 +63,8 @@ __all__ = [
     "SQLiteStore",
     "Session",
     "SessionError",
+    "SessionFilter",
+    "StepDetails",
     "Store",
     "Subscription",
     "Team",

@@ -57,6 +57,19 @@ class IdentityStore(Database):
         )
         return User(*row) if row else None
 
+    def revoke_token_value(self, token: str) -> bool:
+        """Revoke the token with this value (a web login's, at logout); False if it was not live."""
+        sql = "UPDATE tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL"
+        return self._exec(sql, time.time(), hash_token(token)).rowcount > 0
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        self._exec("UPDATE users SET password_hash = ? WHERE id = ?", password_hash, user_id)
+
+    def password_hash(self, user_id: str) -> str | None:
+        """The user's password hash (`services.identity` makes and checks it); None when none was set."""
+        row = self._one("SELECT password_hash FROM users WHERE id = ?", user_id)
+        return str(row[0]) if row and row[0] is not None else None
+
     def get_user_by_username(self, username: str) -> User | None:
         row = self._one(f"SELECT {_USER_COLS} FROM users WHERE username = ?", username)
         return User(*row) if row else None

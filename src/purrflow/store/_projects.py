@@ -46,6 +46,40 @@ class ProjectStore(Database):
         rows = self._all(f"SELECT {_PROJECT_COLS} FROM projects WHERE team_id = ? ORDER BY name", team_id)
         return [Project(*row) for row in rows]
 
+    def set_project_retention(self, project_id: str, seconds: float | None) -> None:
+        self._exec("UPDATE projects SET retention = ? WHERE id = ?", seconds, project_id)
+
+    def project_retentions(self) -> dict[str, float]:
+        """The projects that keep their ended sessions for a time of their own: project id → seconds."""
+        rows = self._all("SELECT id, retention FROM projects WHERE retention IS NOT NULL")
+        return {row[0]: float(row[1]) for row in rows}
+
+    def delete_project(self, project_id: str) -> list[str]:
+        """Remove a project that has no sessions left, and everything of it: triggers (and their schedules'
+        last ticks), connections (their inbound deliveries and OAuth flows), events, signals, waits,
+        subscriptions, values, vars, deployments and the file contents no other deployment shares. The ids
+        of its deployments, whose folders on disk the caller removes once this is committed."""
+        where = "WHERE project_id = ?"
+        deployments = [row[0] for row in self._all(f"SELECT id FROM deployments {where}", project_id)]
+        self._exec(f"DELETE FROM schedule_runs WHERE trigger_id IN (SELECT id FROM triggers {where})", project_id)
+        for table in ("inbound_deliveries", "oauth_states"):
+            self._exec(f"DELETE FROM {table} WHERE connection_id IN (SELECT id FROM connections {where})", project_id)
+        for table in ("triggers", "connections", "events", "signals", "waits", "subscriptions"):
+            self._exec(f"DELETE FROM {table} {where}", project_id)
+        for table in ("project_values", "project_vars"):
+            self._exec(f"DELETE FROM {table} {where}", project_id)
+        of_project = f"FROM deployment_files WHERE deployment_id IN (SELECT id FROM deployments {where})"
+        contents = [row[0] for row in self._all(f"SELECT DISTINCT sha256 {of_project}", project_id)]
+        self._exec(f"DELETE {of_project}", project_id)
+        self._exec(f"DELETE FROM deployments {where}", project_id)
+        for digest in contents:
+            self._exec(
+                "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM deployment_files WHERE sha256 = ?)",
+                digest, digest,
+            )  # fmt: skip
+        self._exec("DELETE FROM projects WHERE id = ?", project_id)
+        return deployments
+
     # -- deployments -------------------------------------------------------------------------
     def create_deployment(
         self, project_id: str, manifest: dict[str, Any], files: Mapping[str, bytes], *, env: str | None = None
@@ -73,6 +107,16 @@ class ProjectStore(Database):
         if row is None:
             return None
         return Deployment(id=row[0], project_id=row[1], manifest=loads(row[2]), created_at=row[3], env=row[4])
+
+    def list_deployments(self, project_id: str, *, limit: int) -> list[Deployment]:
+        """The project's deployments, newest first."""
+        rows = self._all(
+            "SELECT id, project_id, manifest, created_at, env FROM deployments WHERE project_id = ?"
+            " ORDER BY created_at DESC, id DESC LIMIT ?",
+            project_id,
+            limit,
+        )
+        return [Deployment(id=r[0], project_id=r[1], manifest=loads(r[2]), created_at=r[3], env=r[4]) for r in rows]
 
     def deployment_files(self, deployment_id: str) -> dict[str, bytes]:
         rows = self._all(

@@ -4,19 +4,73 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from purrflow.store._db import Database, dumps, loads, new_id
-from purrflow.store.records import LogRecord, Session, SessionError, Timer
+from purrflow.store.records import FINAL_STATES, LogRecord, Session, SessionError, Timer
 
 _SESSION_COLS = (
     "s.id, s.project_id, s.deployment_id, s.entrypoint, s.trigger_name, s.event_id, s.parent_id, s.event, s.memo,"
     " s.durable, s.state, s.result, s.result_repr, s.error,"
     " (SELECT COALESCE(MAX(j.seq), 0) FROM journal j WHERE j.session_id = s.id),"
-    " s.created_at, s.updated_at, p.name, s.user_id, s.runner_deaths, s.active_seconds"
+    " s.created_at, s.updated_at, p.name, s.user_id, s.runner_deaths, s.active_seconds, s.rerun_of, s.rerun_from"
 )
 _SESSION_FROM = "sessions s JOIN projects p ON p.id = s.project_id"
+#: Ids per `IN (…)` list, well under SQLite's limit of bound parameters.
+_IN_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    """Which of a team's sessions a listing shows (every field optional; all given must match)."""
+
+    states: tuple[str, ...] = ()
+    trigger: str | None = None
+    since: float | None = None  # created at or after
+    until: float | None = None  # created before
+    id_prefix: str = ""
+    parent_id: str | None = None  # only this session's children
+
+    def matches(self, session: Session) -> bool:
+        """Whether `session` is one the listing would show (a live page decides so for a new session)."""
+        return (
+            (not self.states or session.state in self.states)
+            and (self.trigger is None or session.trigger_name == self.trigger)
+            and (self.since is None or session.created_at >= self.since)
+            and (self.until is None or session.created_at < self.until)
+            and session.id.startswith(self.id_prefix)
+            and (self.parent_id is None or session.parent_id == self.parent_id)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepDetails:
+    """What the journal keeps about a step besides its outcome: a summary of its arguments, when it
+    began (None: not known), and under a retry policy its attempt number (0: none) and whether its
+    failure was retried (replay follows that)."""
+
+    args: str = ""
+    started_at: float | None = None
+    attempt: int = 0
+    retried: bool = False
+
+
+NO_DETAILS = StepDetails()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """One journaled step as stored, with when it was recorded (None for steps journaled before that
+    was kept)."""
+
+    seq: int
+    name: str
+    payload: bytes
+    failed: bool
+    recorded_at: float | None
+    details: StepDetails
 
 
 def _session(db: Database, row: Any) -> Session:
@@ -28,7 +82,30 @@ def _session(db: Database, row: Any) -> Session:
         result_repr=db._open_text(row[12]) or "",
         error=SessionError(**error) if error else None, steps=row[14], created_at=row[15],
         updated_at=row[16], project_name=row[17], user_id=row[18], runner_deaths=row[19], active_seconds=row[20],
+        rerun_of=row[21], rerun_from=row[22],
     )  # fmt: skip
+
+
+def _ended_sessions(
+    columns: str, ended_before: float, team_id: str | None, project_id: str | None, states: Iterable[str],
+    server_retention: bool,
+) -> tuple[str, list[Any]] | None:  # fmt: skip
+    """The query of the ended sessions these filters match (None: the states include no final one)."""
+    wanted = sorted(set(states) & FINAL_STATES)
+    if not wanted:
+        return None
+    marks = ", ".join("?" for _ in wanted)
+    sql = f"SELECT {columns} FROM {_SESSION_FROM} WHERE s.state IN ({marks}) AND s.updated_at < ?"
+    params: list[Any] = [*wanted, ended_before]
+    if team_id is not None:
+        sql += " AND p.team_id = ?"
+        params.append(team_id)
+    if project_id is not None:
+        sql += " AND s.project_id = ?"
+        params.append(project_id)
+    if server_retention:
+        sql += " AND p.retention IS NULL"
+    return sql, params
 
 
 class SessionStore(Database):
@@ -52,10 +129,11 @@ class SessionStore(Database):
         now = time.time()
         self._exec(
             "INSERT INTO sessions (id, project_id, deployment_id, entrypoint, trigger_name, event_id, parent_id,"
-            " event, memo, durable, state, created_at, updated_at, user_id)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " event, memo, durable, state, created_at, updated_at, user_id, team_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT team_id FROM projects WHERE id = ?))",
             session_id, project_id, deployment_id, entrypoint, trigger_name, event_id, parent_id,
             self._seal(pickle.dumps(event)), dumps(memo or {}), int(durable), "created", now, now, user_id,
+            project_id,
         )  # fmt: skip
         return session_id
 
@@ -64,19 +142,50 @@ class SessionStore(Database):
         return _session(self, row) if row else None
 
     def list_sessions(
-        self, team_id: str, *, project_id: str | None = None, state: str | None = None, limit: int = 50
-    ) -> list[Session]:
-        sql = f"SELECT {_SESSION_COLS} FROM {_SESSION_FROM} WHERE p.team_id = ?"
+        self, team_id: str, *, project_id: str | None = None, filters: SessionFilter | None = None,
+        before: tuple[float, str] | None = None, limit: int = 50,
+    ) -> list[Session]:  # fmt: skip
+        """The team's sessions newest first, `before` a (created_at, id) key: keyset paging, read in the
+        order of an index (0021_session_listing.sql) whatever the page's depth."""
+        wanted = filters or SessionFilter()
+        sql = f"SELECT {_SESSION_COLS} FROM {_SESSION_FROM} WHERE s.team_id = ?"
         params: list[Any] = [team_id]
         if project_id:
             sql += " AND s.project_id = ?"
             params.append(project_id)
-        if state:
-            sql += " AND s.state = ?"
-            params.append(state)
+        if wanted.states:
+            sql += f" AND s.state IN ({', '.join('?' for _ in wanted.states)})"
+            params.extend(wanted.states)
+        if wanted.trigger is not None:
+            sql += " AND s.trigger_name = ?"
+            params.append(wanted.trigger)
+        if wanted.since is not None:
+            sql += " AND s.created_at >= ?"
+            params.append(wanted.since)
+        if wanted.until is not None:
+            sql += " AND s.created_at < ?"
+            params.append(wanted.until)
+        if wanted.id_prefix:
+            sql += " AND s.id >= ? AND s.id < ?"
+            params += [wanted.id_prefix, wanted.id_prefix + "\U0010ffff"]
+        if wanted.parent_id is not None:
+            sql += " AND s.parent_id = ?"
+            params.append(wanted.parent_id)
+        if before is not None:
+            sql += " AND (s.created_at, s.id) < (?, ?)"
+            params += [before[0], before[1]]
         sql += " ORDER BY s.created_at DESC, s.id DESC LIMIT ?"
         params.append(limit)
         return [_session(self, row) for row in self._all(sql, *params)]
+
+    def sessions_changed(self, team_id: str, since: float, *, limit: int = 200) -> list[Session]:
+        """The team's sessions created or moved on after `since` (by updated_at), oldest change first."""
+        rows = self._all(
+            f"SELECT {_SESSION_COLS} FROM {_SESSION_FROM} WHERE s.team_id = ? AND s.updated_at > ?"
+            " ORDER BY s.updated_at LIMIT ?",
+            team_id, since, limit,
+        )  # fmt: skip
+        return [_session(self, row) for row in rows]
 
     def session_ids_in_states(self, states: Iterable[str]) -> list[str]:
         wanted = list(states)
@@ -141,11 +250,72 @@ class SessionStore(Database):
         )  # fmt: skip
         return cursor.rowcount
 
+    def copy_steps(self, source_id: str, target_id: str, before_seq: int) -> int:
+        """Give `target_id` the journal of `source_id` before step `before_seq` (a rerun from that step),
+        outcomes copied sealed as they are, and record where it came from; how many steps were copied."""
+        self._exec("UPDATE sessions SET rerun_of = ?, rerun_from = ? WHERE id = ?", source_id, before_seq, target_id)
+        cursor = self._exec(
+            "INSERT INTO journal (session_id, seq, name, payload, failed, recorded_at, args, started_at, attempt,"
+            " retried) SELECT ?, seq, name, payload, failed, recorded_at, args, started_at, attempt, retried"
+            " FROM journal WHERE session_id = ? AND seq < ?",
+            target_id, source_id, before_seq,
+        )  # fmt: skip
+        return cursor.rowcount
+
+    def ended_session_ids(
+        self, *, ended_before: float, team_id: str | None = None, project_id: str | None = None,
+        states: Iterable[str] = FINAL_STATES, server_retention: bool = False, limit: int = 500,
+    ) -> list[str]:  # fmt: skip
+        """Ended sessions (in `states`, all final) that ended before `ended_before`, oldest end first;
+        with `server_retention`, only those of projects that set no retention of their own."""
+        query = _ended_sessions("s.id", ended_before, team_id, project_id, states, server_retention)
+        if query is None:
+            return []
+        return [row[0] for row in self._all(f"{query[0]} ORDER BY s.updated_at LIMIT ?", *query[1], limit)]
+
+    def count_ended_sessions(
+        self, *, ended_before: float, team_id: str | None = None, project_id: str | None = None,
+        states: Iterable[str] = FINAL_STATES,
+    ) -> int:  # fmt: skip
+        """How many sessions `ended_session_ids` would find with no limit."""
+        query = _ended_sessions("COUNT(*)", ended_before, team_id, project_id, states, False)
+        return int(self._one(query[0], *query[1])[0]) if query else 0
+
+    def delete_sessions(self, session_ids: Sequence[str]) -> int:
+        """Remove sessions and everything that is theirs alone: journal, log lines, timers, waits, prompts,
+        subscriptions, the signals sent to them. Their events stay (an event belongs to its project and may
+        have started others), and so do the team's analytics events that name them. How many went."""
+        removed = 0
+        for start in range(0, len(session_ids), _IN_BATCH):
+            batch = list(session_ids[start : start + _IN_BATCH])
+            marks = ", ".join("?" for _ in batch)
+            for table in ("journal", "session_logs", "timers", "waits", "prompts", "subscriptions", "signals"):
+                self._exec(f"DELETE FROM {table} WHERE session_id IN ({marks})", *batch)
+            removed += self._exec(f"DELETE FROM sessions WHERE id IN ({marks})", *batch).rowcount
+        return removed
+
+    def project_session_ids(self, project_id: str, states: Iterable[str]) -> list[str]:
+        wanted = list(states)
+        marks = ", ".join("?" for _ in wanted)
+        sql = f"SELECT id FROM sessions WHERE project_id = ? AND state IN ({marks}) ORDER BY created_at"
+        rows = self._all(sql, project_id, *wanted)
+        return [row[0] for row in rows]
+
+    def session_ids_of_event(self, event_id: str) -> list[str]:
+        """The sessions an event started (its triggers', and those rerun or restarted from them)."""
+        rows = self._all("SELECT id FROM sessions WHERE event_id = ? ORDER BY created_at, id", event_id)
+        return [row[0] for row in rows]
+
     # -- journal -----------------------------------------------------------------------------
-    def append_journal(self, session_id: str, seq: int, name: str, payload: bytes, failed: bool) -> None:
+    def append_journal(
+        self, session_id: str, seq: int, name: str, payload: bytes, failed: bool, details: StepDetails = NO_DETAILS
+    ) -> None:
         self._exec(
-            "INSERT INTO journal (session_id, seq, name, payload, failed, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO journal (session_id, seq, name, payload, failed, recorded_at, args, started_at, attempt,"
+            " retried) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             session_id, seq, name, self._seal(payload), int(failed), time.time(),
+            self._seal_text(details.args) if details.args else None, details.started_at, details.attempt or None,
+            int(details.retried),
         )  # fmt: skip
 
     def clear_journal(self, session_id: str) -> None:
@@ -156,16 +326,29 @@ class SessionStore(Database):
         row = self._one("SELECT name, payload, failed FROM journal WHERE session_id = ? AND seq = ?", session_id, seq)
         return (row[0], self._open(row[1]), bool(row[2])) if row else None
 
-    def read_journal(self, session_id: str) -> list[tuple[int, str, bytes, bool]]:
-        rows = self._all("SELECT seq, name, payload, failed FROM journal WHERE session_id = ? ORDER BY seq", session_id)
-        return [(row[0], row[1], self._open(row[2]), bool(row[3])) for row in rows]
-
-    def read_journal_times(self, session_id: str) -> list[tuple[int, str, bytes, bool, float | None]]:
-        """Every step with when it was recorded (None for steps journaled before that was kept)."""
+    def read_journal(self, session_id: str, *, args: bool = True) -> list[JournalRow]:
+        """Every step in order, with its details. A replay needs no argument summaries: `args=False` leaves
+        them out (and unseals nothing more than the outcomes)."""
         rows = self._all(
-            "SELECT seq, name, payload, failed, recorded_at FROM journal WHERE session_id = ? ORDER BY seq", session_id
+            f"SELECT seq, name, payload, failed, recorded_at, {'args' if args else 'NULL'}, started_at, attempt,"
+            " retried FROM journal WHERE session_id = ? ORDER BY seq",
+            session_id,
         )
-        return [(row[0], row[1], self._open(row[2]), bool(row[3]), row[4]) for row in rows]
+        return [
+            JournalRow(
+                row[0], row[1], self._open(row[2]), bool(row[3]), row[4],
+                StepDetails(self._open_text(row[5]) or "", row[6], row[7] or 0, bool(row[8])),
+            )
+            for row in rows
+        ]  # fmt: skip
+
+    def mark_runner_started(self, session_id: str, at: float) -> None:
+        """A runner starts on the session: every step journaled before `at` it answers by replay."""
+        self._exec("UPDATE sessions SET runner_started_at = ? WHERE id = ?", at, session_id)
+
+    def runner_started_at(self, session_id: str) -> float | None:
+        row = self._one("SELECT runner_started_at FROM sessions WHERE id = ?", session_id)
+        return row[0] if row else None
 
     # -- logs --------------------------------------------------------------------------------
     def append_logs(self, session_id: str, records: Iterable[LogRecord]) -> None:

@@ -30,6 +30,9 @@ class ValueStore(Database):
         return [row[0] for row in rows]
 
 
+_EVENT_COLS = "id, project_id, source, event_type, data, created_at"
+
+
 class EventStore(Database):
     def add_event(self, project_id: str, source: str, event_type: str, data: dict[str, Any]) -> Event:
         event = Event(
@@ -41,6 +44,35 @@ class EventStore(Database):
             event.id, project_id, source, event_type, self._seal(pickle.dumps(data)), event.created_at,
         )  # fmt: skip
         return event
+
+    def get_event(self, event_id: str) -> Event | None:
+        row = self._one(f"SELECT {_EVENT_COLS} FROM events WHERE id = ?", event_id)
+        return self._event(row) if row else None
+
+    def list_events(
+        self, team_id: str, *, project_id: str | None = None, source: str | None = None,
+        before: tuple[float, str] | None = None, limit: int = 50,
+    ) -> list[Event]:  # fmt: skip
+        """The team's events newest first; `before` is the (created_at, id) of the last one of the page
+        before (keyset paging: a deep page costs what the first does)."""
+        sql = f"SELECT {', '.join('e.' + c for c in _EVENT_COLS.split(', '))} FROM events e"
+        sql += " JOIN projects p ON p.id = e.project_id WHERE p.team_id = ?"
+        params: list[Any] = [team_id]
+        if project_id is not None:
+            sql += " AND e.project_id = ?"
+            params.append(project_id)
+        if source is not None:
+            sql += " AND e.source = ?"
+            params.append(source)
+        if before is not None:
+            sql += " AND (e.created_at, e.id) < (?, ?)"
+            params += [before[0], before[1]]
+        rows = self._all(f"{sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ?", *params, limit)
+        return [self._event(row) for row in rows]
+
+    def _event(self, row: Any) -> Event:
+        data: dict[str, Any] = pickle.loads(self._open(row[4]))
+        return Event(id=row[0], project_id=row[1], source=row[2], event_type=row[3], data=data, created_at=row[5])
 
     def event_origin(self, event_id: str) -> tuple[str, str, dict[str, Any]] | None:
         """(source, event type, data) of a stored event: where the session it started came from."""

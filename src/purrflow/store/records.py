@@ -117,6 +117,8 @@ class Session:
     user_id: str | None = None  # whom the session runs for
     runner_deaths: int = 0  # runners that died before it finished (each death replays it, a bounded number of times)
     active_seconds: float = 0.0  # time run outside waits, in earlier runners (its wall-clock timeout counts it)
+    rerun_of: str | None = None  # the session this one reruns from step `rerun_from` (its steps before were copied)
+    rerun_from: int | None = None
 
     @property
     def is_final(self) -> bool:

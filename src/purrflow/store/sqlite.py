@@ -17,6 +17,7 @@ from purrflow.store._config import ConfigStore
 from purrflow.store._connections import ConnectionStore
 from purrflow.store._db import IN_CLEAR, Cipher, Connection
 from purrflow.store._identity import IdentityStore
+from purrflow.store._ids import IdStore
 from purrflow.store._projects import ProjectStore
 from purrflow.store._prompts import PromptStore
 from purrflow.store._secrets import SecretStore
@@ -43,6 +44,7 @@ class SQLiteStore(
     SecretStore,
     AnalyticsStore,
     VarStore,
+    IdStore,
 ):
     _begin_sql = "BEGIN IMMEDIATE"
 

@@ -59,8 +59,10 @@ from purrflow.wire.ops import (
     Track,
     Unsubscribe,
 )
+from purrflow.wire.retries import NO_RETRIES, RetryPolicy
 from purrflow.wire.sandbox import FRAME_VARIABLE, Limits, SandboxFrame, SandboxSpec
 from purrflow.wire.steps import StepName, WaitKind
+from purrflow.wire.summary import ARGS_CHARS, summarize_call, summarize_op
 from purrflow.wire.waits import (
     INBOX_STEPS,
     EventWait,
@@ -73,6 +75,7 @@ from purrflow.wire.waits import (
 )
 
 __all__ = [
+    "ARGS_CHARS",
     "EXITED",
     "FORKED",
     "FORK_REQUEST",
@@ -80,6 +83,7 @@ __all__ = [
     "HEADER",
     "INBOX_STEPS",
     "MAX_MESSAGE_BYTES",
+    "NO_RETRIES",
     "OPERATIONS",
     "REFUSED",
     "ZYGOTE_NOTE",
@@ -112,6 +116,7 @@ __all__ = [
     "PromptWait",
     "QueryEvents",
     "RecordOutcome",
+    "RetryPolicy",
     "RunnerMessage",
     "SandboxFrame",
     "SandboxSpec",
@@ -138,4 +143,6 @@ __all__ = [
     "WaitSpec",
     "decode",
     "encode",
+    "summarize_call",
+    "summarize_op",
 ]

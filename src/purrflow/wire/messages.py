@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from purrflow.wire.ops import HostOp
+from purrflow.wire.retries import NO_RETRIES, RetryPolicy
 from purrflow.wire.sandbox import Limits, SandboxSpec
 from purrflow.wire.waits import WaitSpec
 
@@ -40,12 +41,16 @@ EXITED = b"X"
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
-    """One finished step: its sequence number, name, and pickled outcome (a value or an exception)."""
+    """One finished step: its sequence number, name, and pickled outcome (a value or an exception).
+    A failed attempt under a retry policy carries its `attempt` number and whether it was `retried`:
+    replay follows that decision instead of taking it again."""
 
     seq: int
     name: str
     payload: bytes
     failed: bool = False
+    attempt: int = 0
+    retried: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +82,8 @@ class StartSession:
     limits: Limits = field(default_factory=Limits)
     #: The deployment's installed requirements.txt: put in front of `sys.path` before the project is imported.
     site_dir: str | None = None
+    #: How activities that set no retry policy of their own are retried (the trigger's `retries`).
+    retries: RetryPolicy = NO_RETRIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,10 +119,18 @@ class Suspend:
 
 @dataclass(frozen=True, slots=True)
 class StepRecorded:
+    """A step the runner ran itself (an activity, or one failed attempt of it). `started_at` is the wall
+    clock when it began in the runner, `args` a short summary of its arguments, `attempt` its attempt
+    number under a retry policy (0: it has none) and `retried` whether its failure is tried again."""
+
     seq: int
     name: str
     payload: bytes
     failed: bool = False
+    started_at: float = 0.0
+    args: str = ""
+    attempt: int = 0
+    retried: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +145,8 @@ class Wait:
     wait: WaitSpec
     #: Keep the process however long the wait lasts (a command's process cannot be suspended and replayed).
     hold: bool = False
+    #: What the wait is, for the journal ("30 s", "backoff before attempt 2").
+    args: str = ""
 
 
 @dataclass(frozen=True, slots=True)
