@@ -8,7 +8,8 @@ session with 10,000 journaled steps. Then it measures over real HTTP, with a web
 - the sessions page (`GET /sessions`, rendered on the server): the first page, a page 90% of the way down
   reached by its cursor (keyset paging: it should cost what the first does), and the failed ones only;
 - the API's listing (`GET /api/v1/sessions`), first and deep page;
-- `GET /api/v1/sessions/{id}/journal` of the session with 10,000 steps.
+- `GET /api/v1/sessions/{id}/journal` of the session with 10,000 steps: a page of 1,000 (the default), a page
+  deep in, all of them in one page; and the session's own page.
 Runs in well under two minutes.
 """
 
@@ -126,8 +127,26 @@ def main() -> None:
         for name, get in pages:
             samples = timed(get, n)
             row(name, f"{pct(samples, 50):.1f} / {pct(samples, 99):.1f} ms")
-        journal = timed(lambda: api.get(f"/api/v1/sessions/{long_id}/journal"), max(3, n // 4))
-        row(f"journal of {args.steps:,} steps (API), p50", f"{pct(journal, 50):.0f} ms")
+        journal_url = f"/api/v1/sessions/{long_id}/journal"
+        journal_pages: list[tuple[str, Callable[[], httpx.Response]]] = [
+            ("journal, first page of 1,000 (API), p50 / p99", lambda: api.get(journal_url)),
+            (
+                "journal, a page deep in (API), p50 / p99",
+                lambda: api.get(journal_url, params={"after": args.steps - 1000}),
+            ),
+            ("session page (500 journal steps, log), p50 / p99", lambda: web.get(f"/sessions/{long_id}")),
+        ]
+        for name, get in journal_pages:
+            samples = timed(get, max(3, n // 4))
+            row(name, f"{pct(samples, 50):.1f} / {pct(samples, 99):.1f} ms")
+
+        def whole_journal() -> httpx.Response:
+            answer = api.get(journal_url, params={"limit": 10_000})
+            assert len(answer.json()["steps"]) == min(args.steps, 10_000), answer.text[:200]
+            return answer
+
+        whole = timed(whole_journal, 3)
+        row(f"journal, all {args.steps:,} steps in one page (API), p50", f"{pct(whole, 50):.0f} ms")
         web.close()
     finally:
         server.close()

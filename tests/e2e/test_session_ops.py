@@ -163,3 +163,34 @@ def test_restart_of_a_session_still_under_way_is_refused(server: Server, tmp_pat
         assert "hunter2" not in shown.stdout
         assert client.post(f"/api/v1/sessions/{session_id}/stop", json={}).status_code == 200
         assert client.post(f"/api/v1/sessions/{session_id}/restart").status_code == 201
+
+
+MANY_STEPS = """
+from purrflow import sdk
+
+@sdk.activity
+def step(i):
+    return i
+
+def main(event):
+    return sum(step(i) for i in range(25))
+"""
+
+
+def test_a_long_journal_is_read_a_page_at_a_time(server: Server, tmp_path: Path) -> None:
+    server.deploy(write_project(tmp_path / "many", {"purrflow.yaml": manifest("many"), "program.py": MANY_STEPS}))
+    with server.client() as client:
+        session_id = start(client, "many", "program.py:main")
+        assert server.wait_state(session_id, "completed", "error")["state"] == "completed"
+        pages, after = [], 0
+        while after is not None:
+            answer = client.get(f"/api/v1/sessions/{session_id}/journal", params={"after": after, "limit": 10})
+            assert answer.status_code == 200, answer.text
+            pages.append([s["seq"] for s in answer.json()["steps"]])
+            after = answer.json()["next_after"]
+        refused = client.get(f"/api/v1/sessions/{session_id}/journal", params={"limit": 0})
+    assert pages == [list(range(1, 11)), list(range(11, 21)), list(range(21, 26))]
+    assert refused.status_code == 422 and "limit" in refused.text
+    listed = purr(server, "sessions", "journal", session_id, "--json")  # the CLI reads every page
+    assert listed.returncode == 0, listed.stderr
+    assert [s["seq"] for s in json.loads(listed.stdout)["steps"]] == list(range(1, 26))

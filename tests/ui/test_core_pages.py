@@ -241,7 +241,21 @@ def test_upload_a_project_and_see_its_triggers(
     expect(vars_region.get_by_text("sk-manifest-secret")).to_have_count(0)  # a secret var is masked
     expect(page.get_by_role("region", name="Connections").get_by_text("chat")).to_be_visible()
     expect(page.get_by_role("region", name="Deployments").get_by_text("current")).to_be_visible()
+    vars_region.get_by_label("Name").fill("REGION")
+    vars_region.get_by_label("Value").fill("eu-west")
+    vars_region.get_by_role("button", name="Set var").click()
+    expect(vars_region.get_by_role("cell", name="eu-west")).to_be_visible()
+    with ui_server.client() as api:
+        listed = api.get(f"/api/v1/projects/{PROJECT}/vars").json()
+    assert {"REGION": "eu-west"}.items() <= {v["name"]: v["value"] for v in listed["vars"]}.items()
+    vars_region.get_by_label("Name").fill("bad name!")
+    vars_region.get_by_role("button", name="Set var").click()
+    expect(page.get_by_role("alert")).to_contain_text("bad name!")  # the service's refusal, on the page
     shot(page, "project")
+    page.goto(f"/projects/{PROJECT}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete var REGION").click()
+    expect(page.get_by_role("region", name="Vars").get_by_role("cell", name="eu-west")).to_have_count(0)
 
     page.goto("/projects")
     row = page.get_by_role("row", name=re.compile(PROJECT))
@@ -407,6 +421,17 @@ def test_members_find_no_admin_pages(ui_server: Server) -> None:
             assert answer.status_code == 404, path
             assert "Not found" in answer.text
         assert 'href="/admin"' not in client.get("/account").text
+
+
+def test_a_wrong_link_is_a_page_for_a_browser_and_json_for_a_script(ui_server: Server) -> None:
+    with ui_client(ui_server, ui_server.token) as client:
+        browser = client.get("/projectz", headers={"Accept": "text/html"})
+        script = client.get("/projectz", headers={"Accept": "application/json"})
+        api = client.get("/api/v1/nothing-here", headers={"Accept": "text/html"})
+    assert browser.status_code == 404 and "text/html" in browser.headers["content-type"]
+    assert "there is no page at /projectz" in browser.text and 'href="/sessions"' in browser.text
+    assert script.status_code == 404 and script.json()["error"]["type"] == "HTTPError"
+    assert api.status_code == 404 and api.json()["error"]["type"] == "HTTPError"  # the API keeps its form
 
 
 def test_another_teams_projects_are_invisible(

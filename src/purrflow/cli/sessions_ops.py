@@ -31,6 +31,9 @@ def journal(session_id: str, url: UrlFlag = None, as_json: JsonFlag = False) -> 
     runner answered from the journal."""
     with api(url) as client:
         body = client.get(_path(session_id, "journal"))
+        while body["next_after"] is not None:  # the server answers a page at a time: read them all
+            page = client.get(_path(body["session_id"], "journal"), after=body["next_after"])
+            body = {**page, "steps": body["steps"] + page["steps"]}
     if as_json:
         render.print_json(body)
         return

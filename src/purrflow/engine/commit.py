@@ -10,6 +10,7 @@ before user code moves on (write-ahead), while a burst of sessions pays one comm
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
 from collections.abc import Callable, Iterator
@@ -76,7 +77,9 @@ class GroupCommitter:
         self._store.begin()
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+            # In a context of its own: the flush is every writer's, not that of the first one this tick (whose
+            # session its log lines would otherwise name).
+            asyncio.get_running_loop().call_soon(self.flush, context=contextvars.Context())
 
     def flush(self) -> None:
         self._scheduled = False

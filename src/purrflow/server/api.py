@@ -44,7 +44,7 @@ from purrflow.server.schemas import (
     session_json,
     trigger_json,
 )
-from purrflow.services.operations import JournalView, OpenWaitView
+from purrflow.services.operations import JOURNAL_PAGE, MAX_JOURNAL_PAGE, JournalView, OpenWaitView
 from purrflow.services.sessions import DELETE_BATCH, SessionService
 from purrflow.store import LogRecord, Session, SessionFilter
 
@@ -238,10 +238,17 @@ async def stop_session(
 
 
 @router.get("/sessions/{session_id}/journal", tags=["sessions"], response_model=responses.JournalOut, **responses.EXACT)
-async def session_journal(session_id: str, user: CurrentUser, operations: Operations) -> dict[str, Any]:
-    """The session's steps in order: number, name, kind, a short summary of the result or error (secrets
-    hidden), when each was recorded; and what a waiting session waits for, until when."""
-    return _journal_json(operations.journal(user.team_id, session_id))
+async def session_journal(
+    session_id: str,
+    user: CurrentUser,
+    operations: Operations,
+    after: Annotated[int, Query(ge=0, description="the last step of the page before (its `next_after`)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_JOURNAL_PAGE)] = JOURNAL_PAGE,
+) -> dict[str, Any]:
+    """The session's steps in order, a page at a time: number, name, kind, arguments, a short summary of the
+    result or error (secrets hidden), when each began and was recorded; what a waiting session waits for,
+    until when; and `next_after`, the `after` of the next page (null on the last)."""
+    return _journal_json(operations.journal(user.team_id, session_id, after=after, limit=limit))
 
 
 @router.post(
@@ -303,6 +310,7 @@ def _journal_json(view: JournalView) -> dict[str, Any]:
             for step in view.steps
         ],
         "waiting": _wait_json(view.waiting),
+        "next_after": view.next_after,
     }
 
 

@@ -78,7 +78,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.config = config
-    errors.install(app)
+    errors.install(app, page_for=ui.not_found_page)
     app.add_middleware(DurableResponses, committed=lambda scope: platform_of_app(scope).committed())
     app.add_middleware(BodySizeLimit)  # outermost of ours: a body over its limit reaches nothing
     app.include_router(api.router)

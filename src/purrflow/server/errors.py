@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from purrflow import errors
@@ -28,15 +29,24 @@ def error_body(kind: str, message: str, hint: str | None = None) -> dict[str, ob
     return {"error": {"type": kind, "message": message, "hint": hint}}
 
 
-def install(app: FastAPI) -> None:
+#: A page for a refusal of Starlette's own, when the caller is a browser (None: the JSON form will do).
+PageFor = Callable[[Request, HTTPException], Response | None]
+
+
+def install(app: FastAPI, *, page_for: PageFor | None = None) -> None:
+    """purrflow's error form for every refusal; `page_for` lets the web UI answer a browser with a page."""
+
     @app.exception_handler(errors.PurrflowError)
     async def purrflow_error(_: Request, err: errors.PurrflowError) -> JSONResponse:
         status = next(code for kind, code in STATUS if isinstance(err, kind))
         return JSONResponse(error_body(type(err).__name__, err.message, err.hint), status_code=status)
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, err: HTTPException) -> Response:
         """Starlette's own refusals (no such route, a method it does not take) in purrflow's form."""
+        shown = page_for(request, err) if page_for is not None else None
+        if shown is not None:
+            return shown
         hints = {404: "see /api/v1/docs for the routes", 405: "see /api/v1/docs for the methods of each route"}
         where = f"{request.method} {request.url.path[:200]}"
         return JSONResponse(

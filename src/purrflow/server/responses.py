@@ -93,6 +93,7 @@ class JournalOut(_Answer):
     state: str
     steps: list[JournalStepOut]
     waiting: WaitOut | None
+    next_after: int | None = Field(description="the `after` of the next page; null on the last page")
 
 
 class LogLineOut(_Answer):

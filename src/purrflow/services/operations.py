@@ -41,6 +41,9 @@ log = logging.getLogger("purrflow.services.operations")
 #: The longest and the shortest the retention sweep rests between two sweeps that deleted no full batch.
 MAX_SWEEP_PAUSE = 60.0
 MIN_SWEEP_PAUSE = 1.0
+#: Steps a journal page holds unless asked otherwise, and at most.
+JOURNAL_PAGE = 1000
+MAX_JOURNAL_PAGE = 10_000
 #: How much of a result's repr a journal entry shows.
 SUMMARY_CHARS = 200
 HIDDEN = "(hidden)"
@@ -91,6 +94,8 @@ class JournalView:
     session: Session
     steps: list[JournalStep]
     waiting: OpenWaitView | None
+    #: Where the next page starts (the `after` to ask for), or None when this page is the last.
+    next_after: int | None = None
 
 
 class SessionOperations:
@@ -110,19 +115,26 @@ class SessionOperations:
         self._deployments = deployments
 
     # -- the journal ---------------------------------------------------------------------------
-    def journal(self, team_id: str, session_id: str) -> JournalView:
-        """The team's session's steps in order, each with a short summary of its result or error."""
+    def journal(self, team_id: str, session_id: str, *, after: int = 0, limit: int = JOURNAL_PAGE) -> JournalView:
+        """The team's session's steps after step `after`, in order and at most `limit` of them, each with a
+        short summary of its result or error. A page at a time: a session of many thousand steps is read
+        (and unsealed, and summarised) only as far as someone looks; `next_after` says where to go on."""
+        if not 1 <= limit <= MAX_JOURNAL_PAGE:
+            raise InvalidInputError(f"a journal page holds 1 to {MAX_JOURNAL_PAGE} steps, not {limit}")
         session = self._sessions.get(team_id, session_id)
         prompts = {p.seq: p for p in self._store.session_prompts(session.id)}
         hidden = {seq for seq, p in prompts.items() if p.spec.get("type") in SECRET_TYPES}
         runner_started = self._store.runner_started_at(session.id)
+        rows = self._store.read_journal(session.id, after=after, limit=limit + 1)
+        more = len(rows) > limit
         steps = [
             _step(row, runner_started, hide=row.seq in hidden or _always_hidden(row.name, row.seq, prompts))
-            for row in self._store.read_journal(session.id)
+            for row in rows[:limit]
         ]
-        return JournalView(
-            session, steps, self._waiting(session, len(steps), prompts) if not session.is_final else None
-        )
+        waiting = None
+        if not session.is_final:
+            waiting = self._waiting(session, self._store.last_step(session.id), prompts)
+        return JournalView(session, steps, waiting, steps[-1].seq if more else None)
 
     def waiting(self, session: Session) -> OpenWaitView | None:
         """What a session under way waits for, and until when (None: it waits for nothing, or has ended)."""

@@ -326,14 +326,14 @@ class SessionStore(Database):
         row = self._one("SELECT name, payload, failed FROM journal WHERE session_id = ? AND seq = ?", session_id, seq)
         return (row[0], self._open(row[1]), bool(row[2])) if row else None
 
-    def read_journal(self, session_id: str, *, args: bool = True) -> list[JournalRow]:
-        """Every step in order, with its details. A replay needs no argument summaries: `args=False` leaves
-        them out (and unseals nothing more than the outcomes)."""
+    def read_journal(self, session_id: str, *, args: bool = True, after: int = 0, limit: int = -1) -> list[JournalRow]:
+        """The steps after `after` in order (at most `limit`; -1: all), with their details. A replay needs
+        no argument summaries: `args=False` leaves them out (and unseals nothing more than the outcomes)."""
         rows = self._all(
             f"SELECT seq, name, payload, failed, recorded_at, {'args' if args else 'NULL'}, started_at, attempt,"
-            " retried FROM journal WHERE session_id = ? ORDER BY seq",
-            session_id,
-        )
+            " retried FROM journal WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            session_id, after, limit,
+        )  # fmt: skip
         return [
             JournalRow(
                 row[0], row[1], self._open(row[2]), bool(row[3]), row[4],
@@ -341,6 +341,11 @@ class SessionStore(Database):
             )
             for row in rows
         ]  # fmt: skip
+
+    def last_step(self, session_id: str) -> int:
+        """The sequence number of the session's last journaled step (0: none yet)."""
+        row = self._one("SELECT MAX(seq) FROM journal WHERE session_id = ?", session_id)
+        return int(row[0] or 0) if row else 0
 
     def mark_runner_started(self, session_id: str, at: float) -> None:
         """A runner starts on the session: every step journaled before `at` it answers by replay."""

@@ -12,6 +12,7 @@ from purrflow.server.ui import events as event_pages
 from purrflow.server.ui import insights as insight_pages
 from purrflow.server.ui import prompts as prompt_pages
 from purrflow.server.ui import sessions as session_pages
+from purrflow.server.ui.render import not_found_page
 
 router = APIRouter(include_in_schema=False)
 router.include_router(auth.router)
@@ -24,4 +25,4 @@ router.include_router(prompt_pages.router)
 router.include_router(event_pages.router)
 router.include_router(insight_pages.router)
 
-__all__ = ["router"]
+__all__ = ["not_found_page", "router"]

@@ -125,6 +125,36 @@ async def delete_project(
     return RedirectResponse(f"/projects?deleted={name}", status_code=303)
 
 
+@router.post("/projects/{name}/vars", dependencies=[Csrf], response_model=None)
+async def set_var(
+    request: Request,
+    name: str,
+    user: UiUser,
+    projects: Projects,
+    triggers: Triggers,
+    connections: Connections,
+    project_vars: Vars,
+    var: Annotated[str, Form()] = "",
+    value: Annotated[str, Form()] = "",
+    secret: Annotated[bool, Form()] = False,
+) -> Response:
+    """Set a var for the sessions created from now on (VarService's rules: a refusal is shown on the page)."""
+    try:
+        project_vars.set(projects.named(user.team_id, name), var.strip(), value, secret=secret)
+    except PurrflowError as err:
+        return _project_page(
+            request, user, name, projects, triggers, connections, project_vars, 400, error=err.message, hint=err.hint
+        )
+    return RedirectResponse(f"/projects/{name}#vars-title", status_code=303)
+
+
+@router.post("/projects/{name}/vars/{var}/delete", dependencies=[Csrf], response_model=None)
+async def delete_var(name: str, var: str, user: UiUser, projects: Projects, project_vars: Vars) -> Response:
+    """Forget a var set from outside (the manifest's value, if it has one, applies again)."""
+    project_vars.delete(projects.named(user.team_id, name), var)
+    return RedirectResponse(f"/projects/{name}#vars-title", status_code=303)
+
+
 @router.post("/projects/{name}/connections/{connection}/init", dependencies=[Csrf], response_model=None)
 async def init_connection(
     request: Request,

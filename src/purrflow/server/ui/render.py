@@ -7,6 +7,7 @@ the route did not hand them; a page's data comes from the services, never from t
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
 from collections.abc import Callable, Coroutine
@@ -19,9 +20,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
 
 from purrflow import __version__
-from purrflow.errors import AuthError, InvalidInputError, PurrflowError
+from purrflow.errors import AuthError, InvalidInputError, NotFoundError, PurrflowError
 from purrflow.server.deps import platform_of
 from purrflow.server.errors import STATUS
 from purrflow.store import User
@@ -112,6 +114,24 @@ def error_page(request: Request, err: PurrflowError) -> Response:
         return Response(err.message, status_code=401, media_type="text/plain")
     user = getattr(request.state, "ui_user", None)
     return page(request, user, "error.html", status_code=status, message=err.message, hint=err.hint, status=status)
+
+
+#: Paths of scripts and other servers, never of a person's browser: they keep the JSON form.
+_MACHINE_PATHS = ("/api/", "/webhooks/", "/inbound/", "/oauth/", "/metrics", "/static/")
+
+
+def not_found_page(request: Request, err: HTTPException) -> Response | None:
+    """A browser that follows a wrong link gets a page (with the menu), not the API's JSON 404."""
+    if err.status_code != 404 or request.url.path.startswith(_MACHINE_PATHS) or not wants_html(request):
+        return None
+    token = session_token(request)
+    if token:  # a logged-in person keeps the menu
+        with contextlib.suppress(AuthError):
+            request.state.ui_user = platform_of(request).identity.user_of_token(token)
+    return error_page(
+        request,
+        NotFoundError(f"there is no page at {request.url.path[:200]}", hint="the menu above has the pages there are"),
+    )
 
 
 class UiRoute(APIRoute):

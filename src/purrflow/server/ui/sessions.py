@@ -33,6 +33,8 @@ from purrflow.store import SESSION_STATES, Session, SessionFilter, User
 router = APIRouter(route_class=UiRoute)
 
 PAGE_SIZE = 50
+#: Journal steps a session page shows at once (the rest a link away: a page stays quick at 10,000 steps).
+JOURNAL_STEPS = 500
 
 
 def _filters(
@@ -194,9 +196,16 @@ def _logged_out() -> dict[str, object]:
 
 @router.get("/sessions/{session_id}", response_class=HTMLResponse)
 async def session_page(
-    request: Request, session_id: str, user: UiUser, sessions: Sessions, operations: Operations, prompts: Prompts
+    request: Request,
+    session_id: str,
+    user: UiUser,
+    sessions: Sessions,
+    operations: Operations,
+    prompts: Prompts,
+    after: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
-    return session_view(request, user, session_id, sessions, operations, prompts)
+    """`after`: the journal from the step after it (a long journal is shown JOURNAL_STEPS at a time)."""
+    return session_view(request, user, session_id, sessions, operations, prompts, steps_after=after)
 
 
 def session_view(
@@ -208,11 +217,12 @@ def session_view(
     prompts: PromptService,
     *,
     status_code: int = 200,
+    steps_after: int = 0,
     **context: Any,
 ) -> HTMLResponse:
     """A session with everything about it; also re-rendered, with the refusal, after a bad form."""
     session = sessions.get(user.team_id, session_id)
-    journal = operations.journal(user.team_id, session.id)
+    journal = operations.journal(user.team_id, session.id, after=steps_after, limit=JOURNAL_STEPS)
     lines = sessions.log_lines(session)
     children = sessions.recent(user.team_id, filters=SessionFilter(parent_id=session.id), limit=PAGE_SIZE)
     return page(
@@ -222,6 +232,7 @@ def session_view(
         status_code=status_code,
         session=session,
         journal=journal,
+        steps_after=steps_after,
         lines=lines,
         last_line=lines[-1].seq if lines else 0,
         children=children,
