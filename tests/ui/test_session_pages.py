@@ -214,6 +214,9 @@ def test_a_sessions_pending_prompt_is_answered_on_its_page(
     login(page, ui_server.token, next_path=f"/sessions/{session_id}")
     prompts = page.locator("#session-prompts")
     prompts.get_by_label("Answer").fill("Zed")
+    # The page refreshes itself whenever the session moves on; what a person typed survives that.
+    page.evaluate("refreshSession(document.getElementById('session-live'))")
+    expect(page.locator("#session-prompts").get_by_label("Answer")).to_have_value("Zed")
     shot(page, "session-prompt")
     prompts.get_by_role("button", name="Answer").click()
     expect(page).to_have_url(re.compile(rf"/sessions/{session_id}\?answered=prm_\w+$"))

@@ -68,16 +68,35 @@ function liveSessions(table) {
   });
 }
 
-// Re-read the session's page and swap in its facts and journal (keeping the log as it streams).
+// Has a person started on this form (typed, ticked, chosen, or is the focus in it)?
+function inUse(form) {
+  if (form.contains(document.activeElement)) return true;
+  return [...form.elements].some((field) => {
+    if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+    if (field.tagName === "SELECT") return [...field.options].some((option) => option.selected !== option.defaultSelected);
+    return "defaultValue" in field && field.value !== field.defaultValue;
+  });
+}
+
+// Re-read the session's page and swap in its facts and journal (keeping the log as it streams). A form a
+// person is filling in (a prompt's answer, a stop reason) is kept as it is, focus included, wherever the
+// fresh page still has it: a refresh never wipes what someone typed.
 async function refreshSession(live) {
-  const response = await fetch(window.location.pathname, { headers: { Accept: "text/html" } });
+  const response = await fetch(window.location.pathname + window.location.search, { headers: { Accept: "text/html" } });
   if (!response.ok) return;
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
   const next = fresh.getElementById("session-live");
   if (!next) return;
   live.dataset.state = next.dataset.state;
   if (!next.dataset.changes && live.changes) live.changes.close();  // it has ended: nothing more to hear
+  const focused = document.activeElement;
+  const kept = [...live.querySelectorAll("form[action]")].filter(inUse);
   live.replaceChildren(...next.children);
+  for (const form of kept) {
+    const twin = [...live.querySelectorAll("form[action]")].find((f) => f.getAttribute("action") === form.getAttribute("action"));
+    if (twin) twin.replaceWith(form);
+  }
+  if (focused instanceof HTMLElement && live.contains(focused)) focused.focus();
   setUpCopyButtons(live);  // app.js's enhancements, for the new content
   setUpConfirmations(live);
 }
