@@ -168,6 +168,7 @@ def run_server(config: ServerConfig) -> None:
         sandbox = SandboxPolicy(config.data_dir, _sandbox_settings(config))  # a bad --sandbox-allow stops here
         configure_logging(config.log_format)  # log lines on stderr; the lines below are for the person who starts it
         print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir})", flush=True)
+        print(f"  web UI: {config.url}/   (log in with the API token, or set a password: purr password)", flush=True)
         print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
         print(f"  {sandbox.describe()}", flush=True)
         if not config.encrypt_at_rest:
