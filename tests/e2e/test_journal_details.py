@@ -43,7 +43,7 @@ def main(event):
     authorize(f"Bearer {token}")
     first = slow(event.data.word, times=2)  # from the event: no file of the deployment holds it
     sdk.set_value("k", first)
-    time.sleep(1)  # longer than the hot-wait limit: the session is replayed in a new runner
+    time.sleep(1)  # sleep-ok: a durable sleep longer than the hot-wait limit, so a new runner replays the session
     return slow("x" * 500)
 """
 

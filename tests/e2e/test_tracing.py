@@ -39,7 +39,7 @@ def double(x):
 
 def nap(event):
     first = double(1)
-    time.sleep(1.5)  # longer than the hot wait: the session suspends, and a new runner replays it
+    time.sleep(1.5)  # sleep-ok: a durable sleep longer than the hot wait: the session suspends, a new runner replays it
     sdk.set_value("napped", double(first))
 
 def boom(event):

@@ -55,8 +55,13 @@ def test_steps_keep_their_details_and_a_session_when_its_latest_runner_started(s
         attempt = StepDetails(args="'a', n=2", started_at=10.5, attempt=1, retried=True)
         store.append_journal(session_id, 1, "x", pickle.dumps(ValueError("no")), True, attempt)
         store.append_journal(session_id, 2, "sleep", pickle.dumps(None), False)
-        store.mark_runner_started(session_id, 42.0)
+        before = time.time()
+        store.mark_running(session_id)
+        after = time.time()
     failed, slept = store.read_journal(session_id)
     assert failed.details == attempt and slept.details == StepDetails()
     assert store.read_journal(session_id, args=False)[0].details == StepDetails("", 10.5, 1, True)
-    assert store.runner_started_at(session_id) == 42.0
+    started = store.runner_started_at(session_id)
+    assert started is not None and before <= started <= after
+    session = store.get_session(session_id)
+    assert session is not None and session.state == "running"

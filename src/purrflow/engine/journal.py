@@ -35,10 +35,6 @@ class Journal:
             for row in self._store.read_journal(session_id, args=False)
         ]
 
-    def runner_starts(self, session_id: str, at: float) -> None:
-        """A runner starts on the session at `at` (in the caller's write): what was journaled before, it replays."""
-        self._store.mark_runner_started(session_id, at)
-
     def clear(self, session_id: str) -> None:
         """Forget every step (a non-durable session that was interrupted starts again from the top)."""
         self._store.clear_journal(session_id)

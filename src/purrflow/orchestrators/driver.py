@@ -181,7 +181,6 @@ class SessionDriver:
         with cx.committer.write(atomic=False):  # its writes stand alone: a session marked running, at most
             cx.faults.check("prepare")
             start = cx.host.prepare(session)
-            cx.journal.runner_starts(session.id, cx.clock())
         self._session = session
         self._ops = cx.host.host_ops(session)
         self.durable = session.durable

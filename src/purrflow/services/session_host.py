@@ -92,8 +92,7 @@ class ServerSessionHost:
         project_dir = self._deployments.ensure(session.deployment_id)
         if not session.durable:  # a non-durable session that was interrupted runs again from the start
             self._journal.clear(session.id)
-        if session.state != "running":
-            self._store.set_session_state(session.id, "running")
+        self._store.mark_running(session.id)
         env, writable = self.environment(session)
         deployment = self._projects.deployment(session.deployment_id)
         site_dir = self._projects.environment_of(deployment) if deployment is not None else None

@@ -347,9 +347,14 @@ class SessionStore(Database):
         row = self._one("SELECT MAX(seq) FROM journal WHERE session_id = ?", session_id)
         return int(row[0] or 0) if row else 0
 
-    def mark_runner_started(self, session_id: str, at: float) -> None:
-        """A runner starts on the session: every step journaled before `at` it answers by replay."""
-        self._exec("UPDATE sessions SET runner_started_at = ? WHERE id = ?", at, session_id)
+    def mark_running(self, session_id: str) -> None:
+        """A runner starts on the session: it is running, and every step journaled before now it answers
+        by replay (one write for both: this is on every session start)."""
+        now = time.time()
+        self._exec(
+            "UPDATE sessions SET state = 'running', updated_at = ?, runner_started_at = ? WHERE id = ?",
+            now, now, session_id,
+        )  # fmt: skip
 
     def runner_started_at(self, session_id: str) -> float | None:
         row = self._one("SELECT runner_started_at FROM sessions WHERE id = ?", session_id)

@@ -7,9 +7,10 @@ limits, and a refused one shows the deploy's own error on the page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from purrflow.engine.archives import files_of_archive
@@ -19,6 +20,10 @@ from purrflow.server.deploying import deploy_files
 from purrflow.server.deps import Connections, OAuth, Projects, Triggers, Vars
 from purrflow.server.ui.auth import Csrf, UiUser
 from purrflow.server.ui.render import UiRoute, page
+from purrflow.services.connections import ConnectionService
+from purrflow.services.projects import ProjectService
+from purrflow.services.triggers import TriggerService
+from purrflow.services.vars import VarService
 from purrflow.store import User
 
 router = APIRouter(route_class=UiRoute)
@@ -61,90 +66,77 @@ async def upload(
     return RedirectResponse(f"/projects/{result.project.name}?deployed={result.deployment.id}", status_code=303)
 
 
-def _project_page(
-    request: Request,
-    user: User,
-    name: str,
-    projects: Projects,
-    triggers: Triggers,
-    connections: Connections,
-    project_vars: Vars,
-    status_code: int = 200,
-    **context: object,
-) -> HTMLResponse:
-    project = projects.named(user.team_id, name)
-    views = connections.views(project)
-    return page(
-        request,
-        user,
-        "project.html",
-        status_code=status_code,
-        project=project,
-        triggers=[(t, triggers.webhook_url(t)) for t in triggers.of_project(project)],
-        connections=[(view, integration_of(view.integration)) for view in views],
-        vars=project_vars.all(project),
-        history=projects.history(project),
-        **context,
-    )
+@dataclass(frozen=True, slots=True)
+class _ProjectView:
+    """The services a project's page is drawn from. The routes that act on a project take it whole, so a
+    refusal re-draws the page (with the message) without each route naming every service."""
+
+    request: Request
+    projects: ProjectService
+    triggers: TriggerService
+    connections: ConnectionService
+    vars: VarService
+
+    def render(self, user: User, name: str, status_code: int = 200, **context: object) -> HTMLResponse:
+        project = self.projects.named(user.team_id, name)
+        return page(
+            self.request,
+            user,
+            "project.html",
+            status_code=status_code,
+            project=project,
+            triggers=[(t, self.triggers.webhook_url(t)) for t in self.triggers.of_project(project)],
+            connections=[(view, integration_of(view.integration)) for view in self.connections.views(project)],
+            vars=self.vars.all(project),
+            history=self.projects.history(project),
+            **context,
+        )
+
+    def refused(self, user: User, name: str, err: PurrflowError, status_code: int = 400, **context: object) -> Response:
+        return self.render(user, name, status_code, error=err.message, hint=err.hint, **context)
+
+
+def _project_view(
+    request: Request, projects: Projects, triggers: Triggers, connections: Connections, project_vars: Vars
+) -> _ProjectView:
+    return _ProjectView(request, projects, triggers, connections, project_vars)
+
+
+ProjectView = Annotated[_ProjectView, Depends(_project_view)]
 
 
 @router.get("/projects/{name}")
-async def project_page(
-    request: Request,
-    name: str,
-    user: UiUser,
-    projects: Projects,
-    triggers: Triggers,
-    connections: Connections,
-    project_vars: Vars,
-    deployed: str = "",
-    saved: str = "",
-) -> HTMLResponse:
+async def project_page(name: str, user: UiUser, view: ProjectView, deployed: str = "", saved: str = "") -> HTMLResponse:
     notice = f"Deployed {deployed}." if deployed else f"Connection {saved} saved." if saved else ""
-    return _project_page(request, user, name, projects, triggers, connections, project_vars, notice=notice)
+    return view.render(user, name, notice=notice)
 
 
 @router.post("/projects/{name}/delete", dependencies=[Csrf], response_model=None)
 async def delete_project(
-    request: Request,
-    name: str,
-    user: UiUser,
-    projects: Projects,
-    triggers: Triggers,
-    connections: Connections,
-    project_vars: Vars,
-    force: Annotated[bool, Form()] = False,
+    name: str, user: UiUser, view: ProjectView, force: Annotated[bool, Form()] = False
 ) -> Response:
     """Delete the project; one with sessions under way is refused unless `force` (shown on its page, 409)."""
     try:
-        projects.delete(user.team_id, name, force=force)
+        view.projects.delete(user.team_id, name, force=force)
     except SessionStateError as err:
-        return _project_page(
-            request, user, name, projects, triggers, connections, project_vars, 409, error=err.message, offer_force=True
-        )
+        return view.refused(user, name, err, 409, offer_force=True)
     return RedirectResponse(f"/projects?deleted={name}", status_code=303)
 
 
 @router.post("/projects/{name}/vars", dependencies=[Csrf], response_model=None)
 async def set_var(
-    request: Request,
     name: str,
     user: UiUser,
-    projects: Projects,
-    triggers: Triggers,
-    connections: Connections,
-    project_vars: Vars,
+    view: ProjectView,
     var: Annotated[str, Form()] = "",
     value: Annotated[str, Form()] = "",
     secret: Annotated[bool, Form()] = False,
 ) -> Response:
     """Set a var for the sessions created from now on (VarService's rules: a refusal is shown on the page)."""
     try:
-        project_vars.set(projects.named(user.team_id, name), var.strip(), value, secret=secret)
+        view.vars.set(view.projects.named(user.team_id, name), var.strip(), value, secret=secret)
     except PurrflowError as err:
-        return _project_page(
-            request, user, name, projects, triggers, connections, project_vars, 400, error=err.message, hint=err.hint
-        )
+        return view.refused(user, name, err)
     return RedirectResponse(f"/projects/{name}#vars-title", status_code=303)
 
 
@@ -161,10 +153,7 @@ async def init_connection(
     name: str,
     connection: str,
     user: UiUser,
-    projects: Projects,
-    triggers: Triggers,
-    connections: Connections,
-    project_vars: Vars,
+    view: ProjectView,
     auth_mode: Annotated[str, Form()] = "",
 ) -> Response:
     """Set a connection's credentials for one auth mode (the fields come as `field.<name>`)."""
@@ -174,14 +163,10 @@ async def init_connection(
         for key, value in form.multi_items()
         if key.startswith(FIELD_PREFIX) and str(value)
     }
-    project = projects.named(user.team_id, name)
     try:
-        connections.init(project, connection, auth_mode or None, fields)
+        view.connections.init(view.projects.named(user.team_id, name), connection, auth_mode or None, fields)
     except PurrflowError as err:
-        message = f"{connection}: {err.message}"
-        return _project_page(
-            request, user, name, projects, triggers, connections, project_vars, 400, error=message, hint=err.hint
-        )
+        return view.render(user, name, 400, error=f"{connection}: {err.message}", hint=err.hint)
     return RedirectResponse(f"/projects/{name}?saved={connection}#connections", status_code=303)
 
 
