@@ -1,30 +1,55 @@
-"""Core performance of a real server, printed row by row against the design's targets.
+"""Core performance of a real server, printed row by row against the design's targets, alone or beside peers.
 
-    python bench/core.py [--quick] [--against DIR | --protection] [--rounds N] [--only TEXT]
+    python bench/core.py [--quick] [--against DIR | --protection | --peers] [--rounds N] [--only TEXT]
 
 Each measurement starts its own `purr up` on a free port with a throw-away data folder (in the durability mode
 and with the hot-wait it needs), deploys a small project, warms the runners up with a few empty sessions, and
-measures over real HTTP:
-- webhook received → handler's first line (the runner's timestamp of the first printed line);
-- an empty session, start → result (a synchronous webhook that answers with its return);
+measures over real HTTP (the targets are DESIGN.md §7's):
+- webhook received → handler's first line (the runner's timestamp of the first printed line), p50 / p99;
+- an empty session, start → result (a synchronous webhook that answers with its return), p50 / p99;
 - a synchronous webhook's round trip;
-- a burst of trivial sessions started at once, and how many finish per second;
+- a burst of 1,000 trivial sessions started at once (64 requests in flight), and how many finish per second;
+- a burst of 10,000: the rate, and what its client counted instead of aborting: HTTP errors (non-2xx, httpx
+  errors), dropped connections (httpx transport errors) and 503s with Retry-After (each retried after it);
+- 50 concurrent webhook clients sending 1,000 requests: webhook → first line p50 / p99, and how many got 503;
 - the cost of one durable step (an @activity call), fsync'd (synchronous=FULL) and synchronous=NORMAL;
-- event sent → a waiting session's next line, for a session that holds its runner (hot) and a suspended one;
+- event sent → a waiting session's next line: one that holds its runner (hot, --hot-wait 60); a suspended one
+  whose journal holds 100 @activity steps done before it subscribed; one with 10,000 (the median of a few);
+- "wait for an event, do a step" × 1,000 in one session, its events sent 10 ms apart: the total time with the
+  session suspended at each wait (--hot-wait 0), with its process kept (--hot-wait 60), and their ratio;
+- a durable 1 s sleep (time.sleep in a session): its overshoot between the lines before and after, median;
 - the growth of the server's resident memory per waiting (suspended) session.
+A server whose waiting sessions are to be suspended (--hot-wait 0) also gets `--hot-memory 0` (keep none hot
+within a memory budget) when `purr up --help` shows that option.
 
 Each row is printed as soon as it is measured. A version whose measurement fails (an HTTP error, a server that
 does not start, a time-out) is shown as failed in that row, with the error's type and message, and is not
 measured again in that row's later rounds; the next measurement runs as usual.
 
---quick takes fewer samples. --against DIR compares with another checkout of the project (a folder holding
-src/purrflow): every measurement runs for "this" code (the installed package) and for "other" (servers started
-with PYTHONPATH=DIR/src; the client side is the same), in interleaved rounds (this, other, this, other, …) with a
-fresh server each time. A row gives each version's median over the rounds (of each figure, for p50 / p99) and the
-ratio this/other: below 1 is faster for a latency or a cost, above 1 is faster for sessions/s. --rounds N sets
-the number of rounds: 3 by default with --against, 1 without. --only TEXT runs the measures whose name holds
+--quick takes fewer samples (smaller N everywhere; the names of the rows say their N where it changes).
+--against DIR compares with another checkout of the project (a folder holding src/purrflow): every measurement
+runs for "this" code (the installed package) and for "other" (servers started with PYTHONPATH=DIR/src; the
+client side is the same), in interleaved rounds (this, other, this, other, …) with a fresh server each time. A
+row gives each version's median over the rounds (of each figure, for p50 / p99) and the ratio this/other: below
+1 is faster for a latency or a cost, above 1 is faster for sessions/s. --rounds N sets the number of rounds: 3
+by default with --against, --protection or --peers, 1 without. --only TEXT runs the measures whose name holds
 TEXT. --protection measures what the sandbox and encryption at rest cost: session start and step cost with both
 on (the defaults) beside both off (`--sandbox off`, PURRFLOW_ENCRYPT_AT_REST=0), with the difference.
+
+--peers measures DBOS (its SQLite system database) and Temporal (its dev server, a worker in the benchmark's
+process) beside purrflow, with bench/peers/dbos_bench.py and temporal_bench.py run by the peers' own venv
+(bench/peers/.venv, pinned in bench/peers/requirements.txt; bench/peers/install makes it first when it is
+missing). Each peer run sets its engine up from scratch in a temp folder and tears it down; the scripts' docs
+say how each peer is put at its best. The rows that have a peer workload: empty session start → result (an
+empty workflow started and awaited), the burst of 1,000 (empty workflows started at once), the fsync'd step
+(a @DBOS.step; a Temporal *local* activity), the hot resume (DBOS.recv / a Temporal signal, sent by the
+client), the 1 s sleep (DBOS.sleep / workflow.sleep) and the memory per waiting session (DBOS: its process;
+Temporal: the dev server and the worker). Such a row is measured in interleaved rounds (purrflow, DBOS,
+Temporal, purrflow, …) and prints `measure | purrflow | DBOS | Temporal | ratio | target`, the medians over the
+rounds, and ratio = purrflow / the better peer (for a rate, the better peer / purrflow): below 1, purrflow is
+ahead. A peer whose run fails shows FAILED, its error's one line below the row, and the row goes on. The rows
+purrflow alone has show "–" for the peers. Ratios compare runs of one invocation on one machine: no speed here
+is asserted, and figures from different invocations are not to be compared.
 """
 
 from __future__ import annotations
@@ -34,6 +59,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import json
 import os
 import signal
 import socket
@@ -73,6 +99,8 @@ project:
 """
 
 PROGRAM = """
+import time
+
 from purrflow import sdk
 
 @sdk.activity
@@ -89,10 +117,25 @@ def answer(event):
     sdk.http_outcome(200, "ok")
 
 def waiter(event):
+    for i in range(event.data.get("steps", 0)):
+        step(i)
     sub = sdk.subscribe("feed", f'data.url.query.to == "{event.data.key}"')
     print("subscribed")
     sdk.next_event(sub)
     print("resumed")
+
+def loop(event):
+    sub = sdk.subscribe("feed", f'data.url.query.to == "{event.data.key}"')
+    print("subscribed")
+    for i in range(event.data.n):
+        sdk.next_event(sub)
+        step(i)
+    print("end")
+
+def sleeper(event):
+    print("before")
+    time.sleep(1)
+    print("after")
 
 def steps(event):
     print("begin")
@@ -121,8 +164,8 @@ class Setup:
 #: `--protection`: the sandbox and encryption at rest on (the default), against both off.
 PROTECTED = Setup("protected")
 UNPROTECTED = Setup("unprotected", args=("--sandbox", "off"), env=(("PURRFLOW_ENCRYPT_AT_REST", "0"),))
-#: The rows `--protection` measures: what the sandbox and encryption may cost.
-PROTECTION_ROWS = ("empty session", "first line", "burst", "per durable step")
+#: The rows `--protection` measures (their names start so): what the sandbox and encryption may cost.
+PROTECTION_ROWS = ("empty session", "webhook →", "burst of", "per durable step")
 
 
 def server_env(src: Path | None, durability: str | None = None) -> dict[str, str]:
@@ -150,7 +193,12 @@ class BenchServer:
     """
 
     def __init__(
-        self, durability: str, hot_wait: float = 5.0, src: Path | None = None, setup: Setup | None = None
+        self,
+        durability: str,
+        hot_wait: float = 5.0,
+        src: Path | None = None,
+        setup: Setup | None = None,
+        extra: tuple[str, ...] = (),
     ) -> None:
         if setup is not None:
             src = setup.src
@@ -161,7 +209,7 @@ class BenchServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port), "--data-dir", str(self.data)]
-        args += ["--hot-wait", str(hot_wait), *(setup.args if setup else ())]
+        args += ["--hot-wait", str(hot_wait), *(setup.args if setup else ()), *extra]
         env = server_env(src, durability) | dict(setup.env if setup else ())
         self.client: httpx.Client | None = None
         with self.log.open("wb") as log:
@@ -287,24 +335,113 @@ def round_trips(url: str, n: int) -> list[float]:
     return samples
 
 
-async def burst(server: BenchServer, n: int) -> float:
+@dataclass
+class BurstCount:
+    """What a burst's client saw: sessions accepted, HTTP errors (non-2xx, or an httpx error that is not a
+    transport's), dropped connections (httpx transport errors: refused, reset, timed out) and 503s with a
+    Retry-After, each retried after its delay."""
+
+    accepted: int = 0
+    http_errors: int = 0
+    dropped: int = 0
+    retried_503: int = 0
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The delay a 503's Retry-After asks for, in seconds (None: not such an answer)."""
+    value = response.headers.get("retry-after")
+    if response.status_code != 503 or value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:  # an HTTP date
+        return 1.0
+
+
+async def burst(server: BenchServer, n: int, concurrency: int = 64) -> tuple[float, BurstCount]:
+    """`n` trivial sessions started at once (`concurrency` requests in flight) → sessions/s, start to last done.
+
+    The client never aborts: it counts what fails, and retries a 503 with Retry-After after that delay."""
     before = server.count("completed")
+    count = BurstCount()
     started = time.perf_counter()
-    limits = httpx.Limits(max_connections=64)
+    limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        semaphore = asyncio.Semaphore(64)
+        semaphore = asyncio.Semaphore(concurrency)
 
         async def one() -> None:
-            async with semaphore:
-                (await http.post(server.hooks["trivial"])).raise_for_status()
+            while True:
+                async with semaphore:
+                    try:
+                        response = await http.post(server.hooks["trivial"])
+                    except httpx.TransportError:
+                        count.dropped += 1
+                        return
+                    except httpx.HTTPError:
+                        count.http_errors += 1
+                        return
+                delay = retry_after(response)
+                if delay is None:
+                    break
+                count.retried_503 += 1
+                await asyncio.sleep(delay)
+            if response.is_success:
+                count.accepted += 1
+            else:
+                count.http_errors += 1
 
         await asyncio.gather(*(one() for _ in range(n)))
-    deadline = time.monotonic() + 120
-    while (done := server.count("completed")) < before + n:
+    if not count.accepted:
+        raise RuntimeError(f"no session of the burst was accepted: {count}")
+    timeout = 120 + n / 50
+    deadline = time.monotonic() + timeout
+    while (done := server.count("completed")) < before + count.accepted:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"only {done - before} of {n} burst sessions completed after 120 s")
+            raise TimeoutError(f"only {done - before} of {count.accepted} burst sessions completed after {timeout:g} s")
         await asyncio.sleep(0.01)
-    return n / (time.perf_counter() - started)
+    return count.accepted / (time.perf_counter() - started), count
+
+
+def big_burst(server: BenchServer, n: int) -> Figure:
+    rate, count = asyncio.run(burst(server, n))
+    return rate, count.http_errors, count.dropped, count.retried_503
+
+
+async def concurrent_first_line(server: BenchServer, clients: int, total: int) -> Figure:
+    """`clients` webhook clients sending `total` requests between them, each as soon as its last is answered
+    (after a 503, once its Retry-After has passed): webhook → handler's first line p50 / p99 ms of the sessions
+    started, and how many requests got a 503."""
+    before = server.count("completed")
+    sent_at: dict[str, float] = {}
+    refused = 0
+    left = total
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal left, refused
+        while left > 0:
+            left -= 1
+            sent = time.time()
+            response = await http.post(server.hooks["first_line"])
+            if response.status_code == 503:
+                refused += 1
+                await asyncio.sleep(retry_after(response) or 0)  # as a client would, before its next request
+                continue
+            response.raise_for_status()
+            sent_at[response.json()["session_id"]] = sent
+
+    async with contextlib.AsyncExitStack() as stack:
+        https = [await stack.enter_async_context(httpx.AsyncClient(timeout=60)) for _ in range(clients)]
+        await asyncio.gather(*(client(http) for http in https))
+    wait_until(
+        lambda: server.count("completed") >= before + len(sent_at),
+        f"{len(sent_at)} sessions of {clients} clients completed",
+        timeout=300,
+        interval=0.05,
+    )
+    if not sent_at:
+        raise RuntimeError(f"every one of {total} requests got a 503")
+    samples = [(float(server.logs(sid)[0]["ts"]) - sent) * 1000 for sid, sent in sent_at.items()]  # type: ignore[arg-type]
+    return (*p50_p99(samples), refused)
 
 
 def per_step_ms(server: BenchServer, n: int) -> float:
@@ -318,9 +455,15 @@ def per_step_ms(server: BenchServer, n: int) -> float:
     return (float(logs[-1]["ts"]) - float(logs[0]["ts"])) / n * 1000  # type: ignore[arg-type]
 
 
-def start_waiter(server: BenchServer, key: str) -> str:
-    body = {"project": "bench", "entrypoint": "program.py:waiter", "data": {"key": key}}
-    return str(server.api().post("/api/v1/sessions", json=body).json()["session_id"])
+def start_session(server: BenchServer, entrypoint: str, data: dict[str, object]) -> str:
+    body = {"project": "bench", "entrypoint": f"program.py:{entrypoint}", "data": data}
+    response = server.api().post("/api/v1/sessions", json=body)
+    response.raise_for_status()
+    return str(response.json()["session_id"])
+
+
+def start_waiter(server: BenchServer, key: str, steps: int = 0) -> str:
+    return start_session(server, "waiter", {"key": key, "steps": steps})
 
 
 def state_of(server: BenchServer, session_id: str) -> str:
@@ -332,23 +475,63 @@ def waiter_ready(server: BenchServer, session_id: str, suspended: bool) -> bool:
     return len(server.logs(session_id)) >= 1 and (not suspended or state_of(server, session_id) == "waiting")
 
 
-def resume_latency(server: BenchServer, n: int, *, suspended: bool) -> list[float]:
-    """Event sent → the waiting handler's next line, for a session holding its runner or suspended."""
+def send_and_time(server: BenchServer, http: httpx.Client, session_id: str, key: str) -> float:
+    """Event sent to the waiter listening on `key` → its next line, ms."""
+    sent = time.time()
+    http.post(server.hooks["feed"] + f"?to={key}").raise_for_status()
+    server.wait_done(session_id)
+    return (float(server.logs(session_id)[-1]["ts"]) - sent) * 1000  # type: ignore[arg-type]
+
+
+def resume_latency(server: BenchServer, n: int, *, suspended: bool, steps: int = 0) -> list[float]:
+    """Event sent → the waiting handler's next line, for a session holding its runner or suspended.
+
+    A suspended waiter does `steps` durable steps before it subscribes, so that its resume replays them. The
+    suspended waiters are all started at once and all wait before the first event; hot ones one at a time."""
     samples = []
     # one connection, as a real sender keeps: a new client costs ~50 ms of TLS set-up
     with httpx.Client(timeout=60) as http:
-        for i in range(n):
-            session_id = start_waiter(server, f"k{i}")
+        if suspended:
+            waiting = server.count("waiting")
+            ids = [start_waiter(server, f"k{i}", steps) for i in range(n)]
             wait_until(
-                functools.partial(waiter_ready, server, session_id, suspended),
-                f"session {session_id} " + ("suspended" if suspended else "subscribed"),
+                lambda: server.count("waiting") >= waiting + n,
+                f"{n} waiters of {steps} steps suspended",
+                timeout=120 + n * steps / 500,
+                interval=0.05,
             )
-            sent = time.time()
-            http.post(server.hooks["feed"] + f"?to=k{i}").raise_for_status()
-            server.wait_done(session_id)
-            resumed = server.logs(session_id)[-1]
-            samples.append((float(resumed["ts"]) - sent) * 1000)  # type: ignore[arg-type]
+            return [send_and_time(server, http, session_id, f"k{i}") for i, session_id in enumerate(ids)]
+        for i in range(n):
+            session_id = start_waiter(server, f"k{i}", steps)
+            wait_until(functools.partial(waiter_ready, server, session_id, False), f"session {session_id} subscribed")
+            samples.append(send_and_time(server, http, session_id, f"k{i}"))
     return samples
+
+
+def wait_step_loop(server: BenchServer, n: int, *, suspended: bool) -> float:
+    """A session that waits for an event and does a step, `n` times, its events sent 10 ms apart: seconds from
+    the first event sent to its last line."""
+    session_id = start_session(server, "loop", {"key": "loop", "n": n})
+    wait_until(functools.partial(waiter_ready, server, session_id, suspended), f"session {session_id} waiting")
+    with httpx.Client(timeout=60) as http:
+        first = time.time()
+        for i in range(n):
+            http.post(server.hooks["feed"] + "?to=loop").raise_for_status()
+            time.sleep(max(0.0, first + (i + 1) * 0.01 - time.time()))
+    server.wait_done(session_id)
+    return float(server.logs(session_id)[-1]["ts"]) - first  # type: ignore[arg-type]
+
+
+def sleep_overshoot(server: BenchServer, n: int) -> float:
+    """A durable 1 s sleep (`time.sleep(1)` in a session), its overshoot between the session's lines before and
+    after, ms: the median of `n` sessions one after another."""
+    overshoots = []
+    for _ in range(n):
+        session_id = start_session(server, "sleeper", {})
+        server.wait_done(session_id)
+        before, after = (float(line["ts"]) for line in server.logs(session_id)[-2:])  # type: ignore[arg-type]
+        overshoots.append((after - before - 1) * 1000)
+    return statistics.median(overshoots)
 
 
 def rss_kib(pid: int) -> int:
@@ -368,7 +551,17 @@ def memory_per_waiting_session(server: BenchServer, n: int) -> float:
     return (rss_kib(server.proc.pid) - before) / n
 
 
-Figure = tuple[float, ...]  # one figure, or two (p50, p99)
+Figure = tuple[float, ...]  # one figure, or several (p50, p99; or a rate and counts)
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A peer's workload that measures what a row measures (bench/peers/*_bench.py WORKLOAD --n N), and the
+    keys of its JSON answer that line up with the row's figures."""
+
+    workload: str
+    n: int
+    keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -380,77 +573,176 @@ class Measure:
     unit: str = " ms"
     durability: str = "full"
     hot_wait: float = 5.0
+    parts: tuple[str, ...] = ()  # one format a figure, with its separator and unit (instead of fmt and unit)
+    peer: Peer | None = None
+    higher_better: bool = False  # a rate
+    #: Run on a server of each of these hot-waits, one after the other, instead of `run`: the figure is each
+    #: one's `paired` and the first's ratio to the second.
+    hot_waits: tuple[float, ...] = ()
+    paired: Callable[[BenchServer, float], float] | None = None
 
     def show(self, figure: Figure) -> str:
+        if self.parts:
+            return "".join(part.format(v) for part, v in zip(self.parts, figure, strict=True))
         return " / ".join(self.fmt.format(v) for v in figure) + self.unit
+
+    def difference(self, a: Figure, b: Figure) -> str:
+        signed = [part.replace("{:", "{:+", 1) for part in self.parts]
+        if signed:
+            return "".join(part.format(x - y) for part, x, y in zip(signed, a, b, strict=True))
+        decimals = self.fmt.partition(".")[2][:1] or "0"  # as many as the figures show
+        return " / ".join(f"{x - y:+.{decimals}f}" for x, y in zip(a, b, strict=True)) + self.unit
+
+
+P50_P99 = ("p50", "p99")
 
 
 def measures(quick: bool) -> list[Measure]:
     n = 50 if quick else 300
     waits = 20 if quick else 100
+    starts = 50 if quick else 200
+    small_burst = 200 if quick else 1000
+    big = 2000 if quick else 10_000
+    requests = 200 if quick else 1000
+    loops = 100 if quick else 1000
+    deep = 2 if quick else 5
+    sleeps = 3 if quick else 5
+    waiting = 300 if quick else 1000
     return [
-        Measure("webhook → handler's first line, p50 / p99", "≤ 3 ms p50", lambda s: p50_p99(first_line_latency(s, n))),
+        Measure(
+            "webhook → handler's first line, p50 / p99",
+            "≤ 2.5 / 6 ms",
+            lambda s: p50_p99(first_line_latency(s, n)),
+        ),
         Measure(
             "empty session, start → result, p50 / p99",
-            "≤ 2.5 / 6 ms",
+            "≤ 2.0 / 5 ms",
             lambda s: p50_p99(round_trips(s.hooks["empty_sync"], n)),
+            peer=Peer("start", starts, P50_P99),
         ),
         Measure(
             "sync webhook round trip, p50", "≤ 5 ms", lambda s: (statistics.median(round_trips(s.hooks["answer"], n)),)
         ),
         Measure(
-            "burst of trivial sessions",
-            "≥ 500 /s",
-            lambda s: (asyncio.run(burst(s, 200 if quick else 1000)),),
+            f"burst of {small_burst:,} trivial sessions",
+            "≥ 600 /s",
+            lambda s: (asyncio.run(burst(s, small_burst))[0],),
             fmt="{:.0f}",
             unit=" sessions/s",
+            peer=Peer("burst", small_burst, ("rate",)),
+            higher_better=True,
+        ),
+        Measure(
+            f"{big:,} sessions at once: rate, errors, dropped, 503s retried",
+            "≥ 600 /s, 0 errors, 0 dropped",
+            lambda s: big_burst(s, big),
+            parts=("{:.0f} /s", ", {:.0f} errors", ", {:.0f} dropped", ", {:.0f} 503s"),
+        ),
+        Measure(
+            f"50 webhook clients × {requests:,} requests: first line p50 / p99, 503s",
+            "≤ 20 ms, or 503 + Retry-After",
+            lambda s: asyncio.run(concurrent_first_line(s, 50, requests)),
+            parts=("{:.2f}", " / {:.2f} ms", ", {:.0f}× 503"),
         ),
         Measure(
             "per durable step, fsync'd (FULL)",
-            "≤ 500 µs",
+            "≤ 300 µs",
             lambda s: (per_step_ms(s, 2000) * 1000,),
             fmt="{:.0f}",
             unit=" µs",
-        ),
-        Measure(
-            "event → waiting session resumed (hot), p50 / p99",
-            "≤ 5 / 20 ms",
-            lambda s: p50_p99(resume_latency(s, waits, suspended=False)),
-            hot_wait=60,
-        ),
-        Measure(
-            "event → suspended session resumed, p50 / p99",
-            "≤ 5 / 20 ms",
-            lambda s: p50_p99(resume_latency(s, waits, suspended=True)),
-            hot_wait=0,
-        ),
-        Measure(
-            "server memory per waiting session",
-            "≤ 10 KiB",
-            lambda s: (memory_per_waiting_session(s, 300 if quick else 1000),),
-            fmt="{:.1f}",
-            unit=" KiB",
-            hot_wait=0,
+            peer=Peer("steps", 100, ("value",)),
         ),
         Measure(
             "per durable step, synchronous=NORMAL",
-            "≤ 100 µs",
+            "≤ 80 µs",
             lambda s: (per_step_ms(s, 2000) * 1000,),
             fmt="{:.0f}",
             unit=" µs",
             durability="normal",
         ),
+        Measure(
+            "event → waiting session resumed (hot), p50 / p99",
+            "≤ 3 / 10 ms",
+            lambda s: p50_p99(resume_latency(s, waits, suspended=False)),
+            hot_wait=60,
+            peer=Peer("message", waits, P50_P99),
+        ),
+        Measure(
+            "event → suspended session resumed, 100-step journal, p50 / p99",
+            "≤ 5 / 15 ms",
+            lambda s: p50_p99(resume_latency(s, waits, suspended=True, steps=100)),
+            hot_wait=0,
+        ),
+        Measure(
+            "event → suspended session resumed, 10,000-step journal, median",
+            "≤ 30 ms",
+            lambda s: (statistics.median(resume_latency(s, deep, suspended=True, steps=10_000)),),
+            hot_wait=0,
+        ),
+        Measure(
+            f"wait for an event, do a step × {loops:,}, 10 ms apart: suspended, hot, ratio",
+            "≤ 1.5×",
+            lambda s: (),  # not used: `paired` runs instead
+            parts=("{:.2f} s", ", {:.2f} s", ", {:.2f}×"),
+            hot_waits=(0, 60),
+            paired=lambda s, hot_wait: wait_step_loop(s, loops, suspended=hot_wait == 0),
+        ),
+        Measure(
+            "durable 1 s sleep, overshoot inside the session",
+            "≤ 3 ms",
+            lambda s: (sleep_overshoot(s, sleeps),),
+            peer=Peer("sleep", sleeps, ("value",)),
+        ),
+        Measure(
+            "memory per waiting (suspended) session",
+            "≤ 8 KiB",
+            lambda s: (memory_per_waiting_session(s, waiting),),
+            fmt="{:.1f}",
+            unit=" KiB",
+            hot_wait=0,
+            peer=Peer("memory", waiting, ("value",)),
+        ),
     ]
 
 
-def measure_once(measure: Measure, setup: Setup) -> Figure:
-    """One run of `measure` on a fresh server set up as `setup` says."""
-    server = BenchServer(measure.durability, hot_wait=measure.hot_wait, setup=setup)
+@functools.cache
+def has_hot_memory(src: Path | None) -> bool:
+    """Whether `purr up` (of the tree at `src`) takes --hot-memory (sessions kept hot within a memory budget)."""
+    probe = [sys.executable, "-m", "purrflow.cli.main", "up", "--help"]
+    env = server_env(src) | {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    found = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=60)
+    return "--hot-memory" in found.stdout
+
+
+def server_of(measure: Measure, setup: Setup, hot_wait: float) -> BenchServer:
+    """A fresh server for `measure`; one that suspends its waiting sessions (hot-wait 0) keeps none hot in
+    memory either (`--hot-memory 0`, where `purr up` has it)."""
+    extra = ("--hot-memory", "0") if hot_wait == 0 and has_hot_memory(setup.src) else ()
+    return BenchServer(measure.durability, hot_wait=hot_wait, setup=setup, extra=extra)
+
+
+def on_server(server: BenchServer, run: Callable[[BenchServer], Figure]) -> Figure:
+    """`run` on a warmed-up `server`, then closed; an HTTP error names the server's last lines (its why)."""
     try:
         server.warm_up()
-        return measure.run(server)
+        return run(server)
+    except httpx.HTTPStatusError as exc:
+        answer = exc.response
+        raise RuntimeError(f"HTTP {answer.status_code} from {answer.url.path}; server: {server.log_tail()}") from exc
     finally:
         server.close()
+
+
+def measure_once(measure: Measure, setup: Setup) -> Figure:
+    """One run of `measure` on a fresh server set up as `setup` says (a paired one: on one server each)."""
+    if measure.paired is not None:
+        paired = measure.paired
+        values = [
+            on_server(server_of(measure, setup, hot_wait), lambda s, h=hot_wait: (paired(s, h),))[0]
+            for hot_wait in measure.hot_waits
+        ]
+        return (*values, values[0] / values[1])
+    return on_server(server_of(measure, setup, measure.hot_wait), measure.run)
 
 
 def medians(figures: list[Figure]) -> Figure:
@@ -474,23 +766,75 @@ def purrflow_of(src: Path | None) -> Path:
     return Path(found.stdout.strip()).resolve().parent
 
 
+PEERS_DIR = Path(__file__).resolve().parent / "peers"
+PEERS_PYTHON = PEERS_DIR / ".venv" / "bin" / "python"
+#: The peers' columns: name, and the script that runs a workload on it.
+PEERS = (("DBOS", "dbos_bench.py"), ("Temporal", "temporal_bench.py"))
+
+
+class PeerFailed(RuntimeError):
+    pass
+
+
+def run_peer(script: str, peer: Peer, timeout: float = 900) -> Figure:
+    """One run of a peer's workload (its own engine, set up and torn down by the script): the figures of the
+    JSON object on its last line of output, as `peer.keys` order them."""
+    args = [str(PEERS_PYTHON), str(PEERS_DIR / script), peer.workload, "--n", str(peer.n)]
+    proc = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise PeerFailed(f"{script} {peer.workload}: no answer after {timeout:g} s") from None
+    finally:  # whatever it started and left (its engine's processes are in its group)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    lines = [line for line in out.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        last = [line.strip() for line in err.splitlines() if line.strip()][-1:] or ["(no output)"]
+        raise PeerFailed(f"{script} {peer.workload} exited with {proc.returncode}: {last[0]}")
+    try:
+        answer = json.loads(lines[-1])
+        return tuple(float(answer[key]) for key in peer.keys)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PeerFailed(f"{script} {peer.workload}: no figures in {lines[-1][:200]!r} ({one_line(exc)})") from None
+
+
+def install_peers() -> None:
+    """bench/peers/install: makes the peers' venv when it is missing (a no-op of ~20 ms once it is there)."""
+    subprocess.run([str(PEERS_DIR / "install")], check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     parser.add_argument(
         "--against", type=Path, metavar="DIR", help="another checkout (holding src/purrflow) to compare"
     )
-    parser.add_argument("--rounds", type=int, metavar="N", help="rounds per version (default 3 with --against, else 1)")
+    parser.add_argument(
+        "--rounds", type=int, metavar="N", help="rounds per version (default 3 with --against or --peers, else 1)"
+    )
     parser.add_argument("--only", metavar="TEXT", help="only the measures whose name holds TEXT")
     parser.add_argument(
         "--protection",
         action="store_true",
         help="session start and step cost with the sandbox and encryption at rest on, against both off",
     )
+    parser.add_argument("--peers", action="store_true", help="measure DBOS and Temporal beside purrflow")
     args = parser.parse_args()
     if args.protection and args.against:
         parser.error("--protection compares this checkout with itself; leave out --against")
-    rounds = args.rounds if args.rounds is not None else 3 if (args.against or args.protection) else 1
+    if args.peers and (args.against or args.protection):
+        parser.error("--peers compares this checkout with DBOS and Temporal; leave out --against and --protection")
+    several = args.against or args.protection or args.peers
+    rounds = args.rounds if args.rounds is not None else 3 if several else 1
     if rounds < 1:
         parser.error("--rounds must be at least 1")
     setups = [Setup("this")]
@@ -515,12 +859,21 @@ def main() -> None:
     rows = [
         m
         for m in measures(args.quick)
-        if (args.only is None or args.only in m.name)
-        and (not args.protection or any(part in m.name for part in PROTECTION_ROWS))
+        if (args.only is None or args.only in m.name) and (not args.protection or m.name.startswith(PROTECTION_ROWS))
     ]
     if not rows:
         parser.error(f"no measure's name holds {args.only!r}")
     width = max(len(m.name) for m in rows)
+    if args.peers:
+        install_peers()
+        print(f"{rounds} interleaved round(s) (purrflow, DBOS, Temporal, …), the median of each; every run on a")
+        print("fresh engine. ratio: purrflow / the better peer (for a rate: the better peer / purrflow), so below 1")
+        print("purrflow is ahead. Temporal's steps are local activities.")
+        print(f"{'measure':<{width}}  {'purrflow':>22}  {'DBOS':>18}  {'Temporal':>18}  {'ratio':>11}  target")
+        print("-" * (width + 100), flush=True)
+        for measure in rows:
+            run_peer_row(measure, rounds, width)
+        return
     if rounds > 1:
         print(f"median of {rounds} rounds per setup, each on a fresh server")
     if len(setups) == 1:
@@ -559,12 +912,54 @@ def run_row(measure: Measure, setups: list[Setup], rounds: int, width: int) -> N
     if not errors:
         a, b = medians(figures[first]), medians(figures[second])
         ratios = ratio(a, b)
-        decimals = measure.fmt.partition(".")[2][:1] or "0"  # as many as the figures show
-        difference = " / ".join(f"{x - y:+.{decimals}f}" for x, y in zip(a, b, strict=True)) + measure.unit
+        difference = measure.difference(a, b)
     cells = f"{shown[first]:>22}  {shown[second]:>22}  {ratios:>11}  {difference:>18}"
     print(f"{measure.name:<{width}}  {cells}", flush=True)
     for label, error in errors.items():
         print(f"    {label} failed, {error}", flush=True)
+
+
+def peer_ratio(measure: Measure, ours: Figure, peers: list[Figure]) -> str:
+    """purrflow / the better peer, figure by figure (for a rate: the better peer / purrflow)."""
+    cells = []
+    for i, value in enumerate(ours):
+        theirs = [figure[i] for figure in peers]
+        best = max(theirs) if measure.higher_better else min(theirs)
+        top, bottom = (best, value) if measure.higher_better else (value, best)
+        cells.append(f"{top / bottom:.2f}" if bottom else "n/a")
+    return " / ".join(cells)
+
+
+def run_peer_row(measure: Measure, rounds: int, width: int) -> None:
+    """One row beside the peers, in interleaved rounds (purrflow, DBOS, Temporal, purrflow, …): a column that
+    fails shows FAILED, its error on a line below, and is left out of later rounds; the row goes on."""
+    setup = Setup("this")
+    columns = ["purrflow"] + ([name for name, _ in PEERS] if measure.peer else [])
+    figures: dict[str, list[Figure]] = {column: [] for column in columns}
+    errors: dict[str, str] = {}
+    for round_ in range(1, rounds + 1):
+        for column in columns:
+            if column in errors:
+                continue
+            try:
+                if column == "purrflow":
+                    figure = measure_once(measure, setup)
+                else:
+                    assert measure.peer is not None
+                    figure = run_peer(dict(PEERS)[column], measure.peer)
+                figures[column].append(figure)
+            except Exception as exc:
+                errors[column] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
+    shown = {column: "FAILED" if column in errors else measure.show(medians(f)) for column, f in figures.items()}
+    peers_ok = [medians(figures[c]) for c in columns[1:] if c not in errors]
+    ratios = "–"
+    if "purrflow" not in errors and peers_ok:
+        ratios = peer_ratio(measure, medians(figures["purrflow"]), peers_ok)
+    dbos, temporal = (shown.get(name, "–") for name, _ in PEERS)
+    cells = f"{shown['purrflow']:>22}  {dbos:>18}  {temporal:>18}  {ratios:>11}  {measure.target}"
+    print(f"{measure.name:<{width}}  {cells}", flush=True)
+    for column, error in errors.items():
+        print(f"    {column} failed, {error}", flush=True)
 
 
 if __name__ == "__main__":

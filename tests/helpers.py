@@ -146,3 +146,47 @@ class Server:
         with self.client() as client:
             response = client.get(f"/api/v1/sessions/{session_id}/logs")
         return [line["text"] for line in response.json()["logs"]]
+
+
+def session_runners() -> list[int]:
+    """The pids of the runner processes serving a session (named so; zygotes, warm zygotes and their
+    spares waiting for a session are named otherwise), of every server on this machine."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if fields.get("Name", "").strip() == "purr-session" and fields.get("State", "").split()[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (its children, theirs, …)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

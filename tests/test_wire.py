@@ -65,3 +65,47 @@ def test_perform_calls_the_method_named_after_the_step(op: type[HostOp[Any]]) ->
 def test_runner_control_flow_cannot_be_swallowed_by_except_exception() -> None:
     for control in (ChannelClosed, SessionSuspended):
         assert issubclass(control, BaseException) and not issubclass(control, Exception)
+
+
+def _runner_messages() -> list[object]:
+    import datetime
+    import decimal
+
+    when = datetime.datetime(2026, 1, 2, tzinfo=datetime.UTC)
+    data = {"when": when, "amount": decimal.Decimal("1.5"), "tags": {"a"}, "pair": (1, 2)}
+    return [
+        wire.StepRecorded(1, "requests.get", pickle.dumps({"x": 1}), started_at=1.5, args="'u'"),
+        wire.CallHost(2, wire.StartChild("program.py:child", data, {"k": "v"})),
+        wire.CallHost(3, wire.Track(["tag"], "deploy", {"when": when})),
+        wire.Wait(4, wire.SleepUntil(12.5), args="30 s"),
+        wire.LogLines([wire.LogLine(1.0, "stdout", "hello", 3)]),
+        wire.Finished(None, failure=wire.Failure("ValueError", "bad", "Traceback…")),
+    ]
+
+
+@pytest.mark.parametrize("message", _runner_messages(), ids=lambda m: type(m).__name__)
+def test_what_a_runner_sends_reads_back_as_it_was(message: object) -> None:
+    assert wire.decode_from_runner(wire.encode(message)[wire.HEADER.size :]) == message
+
+
+class _Forged:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (print, ("ran in the host",))
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        pickle.dumps(_Forged()),
+        pickle.dumps(wire.LogLines([_Forged()])),  # type: ignore[list-item]
+        pickle.dumps(wire.decode),  # a function of the wire is not a class of it
+        b"\x80\x05not a pickle",
+    ],
+    ids=["reduce", "nested", "wire function", "garbage"],
+)
+def test_a_runner_cannot_make_the_host_unpickle_anything_else(
+    forged: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(wire.UntrustedMessage):
+        wire.decode_from_runner(forged)
+    assert "ran in the host" not in capsys.readouterr().out

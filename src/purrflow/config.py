@@ -27,7 +27,13 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     data_dir: Path = field(default_factory=default_data_dir)
     demo: bool = False
-    hot_wait_seconds: float = 5.0
+    #: The longest a waiting session keeps its runner (within `hot_memory`), in seconds.
+    hot_wait_seconds: float = 300.0
+    #: What the runners of waiting sessions may hold in all, in bytes (None: a tenth of the machine's
+    #: memory, at most 2 GiB; 0: every waiting session gives its runner up at once).
+    hot_memory: int | None = None
+    #: Deployments kept warm at once: zygotes with the project imported, forking its sessions' runners.
+    warm_shapes: int = 16
     sync_timeout_seconds: float = 30.0
     #: Base of webhook URLs handed out; defaults to http://HOST:PORT.
     public_url: str | None = None
@@ -54,6 +60,10 @@ class ServerConfig:
     #: it queue, and webhooks are answered 503 once `max_queued` wait.
     max_runners: int | None = None
     max_queued: int = 10_000
+    #: A new session may wait this long to start before webhooks answer 503 (seconds).
+    max_queue_wait: float = 0.25
+    #: Runners running user code at once, waiting ones aside (None: 8 per CPU).
+    max_active: int | None = None
     #: Encrypt what sessions carry at rest (PURRFLOW_ENCRYPT_AT_REST=0 turns it off, to measure its cost).
     encrypt_at_rest: bool = True
     #: The server's log lines: "text" for a terminal, "json" (one object a line) for a log pipeline.
@@ -70,6 +80,13 @@ class ServerConfig:
             raise InvalidInputError(f"port {self.port} is out of range", hint="use a port from 1 to 65535")
         if self.hot_wait_seconds < 0 or self.sync_timeout_seconds <= 0:
             raise InvalidInputError("hot-wait must be ≥ 0 and sync-timeout > 0 seconds")
+        if self.max_queue_wait <= 0 or (self.max_active is not None and self.max_active < 1):
+            raise InvalidInputError(
+                "max-queue-wait must be > 0 seconds and max-active at least 1",
+                hint="e.g. --max-queue-wait 0.5 --max-active 16",
+            )
+        if (self.hot_memory is not None and self.hot_memory < 0) or self.warm_shapes < 0:
+            raise InvalidInputError("hot-memory and warm-shapes must not be negative", hint="0 turns either off")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

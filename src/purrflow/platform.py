@@ -28,8 +28,11 @@ from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import SyncResponses
 from purrflow.engine.timers import TimerQueue
 from purrflow.faults import NO_FAULTS, Faults
+from purrflow.orchestrators.admission import DEFAULT_MAX_QUEUE_WAIT, LoopLag, OverloadedError, default_max_active
 from purrflow.orchestrators.launchers import RunnerKind, make_launcher
 from purrflow.orchestrators.local import LocalOrchestrator
+from purrflow.orchestrators.sticky import DEFAULT_HOT_MEMORY
+from purrflow.orchestrators.warm import WarmPolicy
 from purrflow.rules.values import ValueLimits
 from purrflow.services.analytics import AnalyticsService
 from purrflow.services.config import ConfigService
@@ -66,7 +69,11 @@ class PlatformConfig:
     runner: RunnerKind = "zygote"
     public_url: str = "http://127.0.0.1:9980"
     #: A wait that ends within this many seconds keeps its runner; a longer one gives the process up.
-    hot_wait_seconds: float = 5.0
+    hot_wait_seconds: float = 300.0
+    #: What the runners of waiting sessions may hold in all; past it, the least recently active suspend.
+    hot_memory_bytes: int = DEFAULT_HOT_MEMORY
+    #: Which deployments get warm runners (shape zygotes with the project imported).
+    warm: WarmPolicy = field(default_factory=WarmPolicy)
     #: A suspended sleep's runner is started this early so that it has replayed when the timer is due.
     prewarm_seconds: float = 0.05
     values: ValueLimits = field(default_factory=ValueLimits)
@@ -86,6 +93,10 @@ class PlatformConfig:
     #: Runners alive at once (later sessions queue), and how many may queue before new work is turned away.
     max_runners: int = 64
     max_queued: int = 10_000
+    #: New work is turned away, too, once a new session would wait longer than this for a runner (seconds).
+    max_queue_wait: float = DEFAULT_MAX_QUEUE_WAIT
+    #: Runners running user code at once (waiting ones do not count).
+    max_active: int = field(default_factory=default_max_active)
     #: Seal journal outcomes, values, payloads, results and errors with the data key (off only to measure).
     encrypt_at_rest: bool = True
     #: Where requirements.txt environments are installed (default `<data dir>/envs`; `purr run`, whose data
@@ -143,6 +154,8 @@ class Platform:
     ) -> None:
         self.telemetry = telemetry
         self._retention = retention
+        self._lag = LoopLag()
+        self._lag_task: asyncio.Task[None] | None = None
         self.sessions = sessions
         self.operations = operations
         self.projects = projects
@@ -187,8 +200,11 @@ class Platform:
         self._mailboxes.start()
         self._slack.start()
         self._retention.start()
+        self._lag_task = asyncio.get_running_loop().create_task(self._lag.run())
 
     async def close(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
         await self._retention.close()
         await self._mailboxes.close()
         await self._slack.close()
@@ -197,6 +213,7 @@ class Platform:
         self._scheduler.close()
         await self._orchestrator.close()
         self._committer.flush()
+        self._committer.close()  # after the last fsync
         self._store.close()
         await asyncio.to_thread(self.telemetry.close)  # the last spans leave, off the event loop
 
@@ -209,16 +226,24 @@ class Platform:
             self._orchestrator.live_runners, self._orchestrator.queued, len(self._timers), self._committer.commits
         )
 
-    def overloaded(self) -> bool:
-        """Too many sessions wait for a runner: new work is turned away (503) rather than queued for long."""
-        return self._orchestrator.overloaded
+    def admit(self, *, may_queue: bool = False) -> None:
+        """Raise OverloadedError (503, Retry-After) when a new session would not start soon enough (a
+        webhook), or, when it `may_queue` as long as it takes (started through the API), when the queue is
+        full: every entry point that starts sessions from outside asks before it stores anything.
+        Sessions created but not yet handed to the orchestrator count too: a burst arriving in one tick
+        is seen whole."""
+        overload = self._orchestrator.overloaded(
+            arriving=self.sessions.pending, lag=self._lag.standing(), may_queue=may_queue
+        )
+        if overload is not None:
+            raise OverloadedError(overload)
 
 
 def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.time) -> Platform:
     """The whole graph over the data folder's store (opened here, with the data key; closed by `close`)."""
     config = replace(config, data_dir=config.data_dir.resolve())  # every path below it is then resolved too
     sandbox = SandboxPolicy(config.data_dir, config.sandbox)
-    launcher = make_launcher(config.runner, sandbox.frame())
+    launcher = make_launcher(config.runner, sandbox.frame(), config.warm)
     box = SecretBox.load(config.data_dir)
     cipher = box.data_cipher() if config.encrypt_at_rest else IN_CLEAR
     store = open_store(config.data_dir / DATABASE_FILE, durability=config.durability, cipher=cipher)
@@ -348,11 +373,14 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         faults=config.faults,
         clock=clock,
         hot_wait_seconds=config.hot_wait_seconds,
+        hot_memory_bytes=config.hot_memory_bytes,
         prewarm_seconds=config.prewarm_seconds,
         runner_attempts=config.runner_attempts,
         limits=config.limits,
         max_runners=config.max_runners,
         max_queued=config.max_queued,
+        max_queue_wait=config.max_queue_wait,
+        max_active=config.max_active,
         telemetry=telemetry,
     )
     telemetry.metrics.watch(orchestrator.census)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from projects import manifest, write_project
 
-from helpers import Server, wait_until
+from helpers import Server, alive, descendants, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -38,32 +38,6 @@ def main(event):
         total += step(name, n)
     return total
 """.replace("STEPS", str(STEPS))
-
-
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_kill9_mid_flight_loses_nothing_and_reruns_no_finished_step(tmp_path: Path) -> None:

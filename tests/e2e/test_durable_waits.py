@@ -9,7 +9,7 @@ import httpx
 import pytest
 from projects import manifest, write_project
 
-from helpers import Server, wait_until
+from helpers import Server, session_runners, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -26,24 +26,6 @@ def start(server: Server, project: str, entrypoint: str, data: dict[str, object]
 def stats(server: Server) -> dict[str, object]:
     with server.client() as client:
         return dict(client.get("/api/v1/server/stats").json())
-
-
-def zygote_children() -> int:
-    """Runner processes serving a session: forks of a zygote (they share its command line) that run as a
-    team's uid. Each zygote also keeps one spare, still root, waiting for the next session."""
-    count = 0
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            serving = int(fields.get("Uid", "0").split()[0]) >= 600_000
-            if b"purrflow.runner.zygote" in cmdline and serving and fields.get("State", "").split()[0] != "Z":
-                count += 1
-    return count
 
 
 SLEEPER = """
@@ -67,7 +49,7 @@ def test_200_sleeping_sessions_hold_no_runner_processes(server: Server, tmp_path
     )
     assert stats(server)["runners"] == 0
     assert stats(server)["timers"] == 200
-    wait_until(lambda: zygote_children() == 0, timeout=10, what="runner processes to exit")
+    wait_until(lambda: not session_runners(), timeout=10, what="runner processes to exit")
     assert server.logs(ids[0]) == ["going to sleep"]
 
 

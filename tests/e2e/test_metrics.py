@@ -113,6 +113,8 @@ def test_counters_and_histograms_move_by_what_sessions_did(server: Server, hooks
     assert value(after, "purrflow_step_latency_seconds_bucket", **step, kind="activity", le="+Inf") == 3
     assert value(after, "purrflow_sessions", **work, state="running") == 0
     assert value(after, "purrflow_queue_depth") == 0
+    # The project's sessions made its code warm (once, whatever the trigger: they share one module).
+    assert value(scrape_until(server, lambda s: value(s, "purrflow_warm_shapes") > 0), "purrflow_warm_shapes") == 1
 
     napping = fire(hooks["nap"])
     server.wait_state(napping, "waiting")
@@ -120,6 +122,7 @@ def test_counters_and_histograms_move_by_what_sessions_did(server: Server, hooks
     waiting = scrape_until(server, lambda s: value(s, "purrflow_sessions", **nap, state="waiting") > 0)
     assert value(waiting, "purrflow_sessions", **nap, state="waiting") == 1
     assert value(waiting, "purrflow_runners") == 0  # it gave its process up
+    assert value(waiting, "purrflow_hot_waiting_sessions") == 0 and value(waiting, "purrflow_hot_memory_bytes") == 0
 
     with server.client() as client:
         assert client.post(f"/api/v1/sessions/{napping}/stop").status_code == 200

@@ -167,7 +167,7 @@ def test_deleting_ended_sessions_removes_all_of_them(server: Server, tmp_path: P
         assert client.post(f"/api/v1/prompts/{prompt_id}/answer", json={"value": "ada"}).status_code == 200
         assert server.wait_state(asked, "completed")["result_repr"] == "'ada'"
         assert rows_of(server, asked)["prompts"] == 1 and rows_of(server, asked)["journal"] == 1
-        state_dir = server.data_dir / "state" / asked  # its runs' SDK_STATE_DIR
+        (state_dir,) = (server.data_dir / "state").glob(f"*/{asked}")  # its runs' SDK_STATE_DIR, in its team's
         assert state_dir.is_dir()
 
         deleted = client.delete(f"/api/v1/sessions/{asked}")
@@ -254,7 +254,7 @@ def test_deleting_a_project_removes_it_and_its_webhooks(server: Server, tmp_path
         server.wait_state(napping, "waiting")
         assert client.put("/api/v1/values/k", params={"project": "doomed"}, json={"value": 1}).status_code == 200
         assert deployment_dir.is_dir() and config_dir.is_dir()
-        state_dir = server.data_dir / "state" / napping
+        (state_dir,) = (server.data_dir / "state").glob(f"*/{napping}")  # in its team's state folder
         assert state_dir.is_dir()
 
         refused = client.delete("/api/v1/projects/doomed")

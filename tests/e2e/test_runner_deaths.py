@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from projects import manifest, write_project
 
-from helpers import Server, wait_until
+from helpers import Server, session_runners, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -48,24 +48,6 @@ def doomed(event):
     time.sleep(120)  # sleep-ok: a hot wait (the server's hot-wait is longer): the runner stays, to be killed again
     return "never"
 """.replace("STEPS", str(STEPS))
-
-
-def runners(uid_floor: int = 600_000) -> list[int]:
-    """Processes running as a team's uid: the sandboxed runners."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                uid = int(
-                    next(
-                        line for line in (entry / "status").read_text().splitlines() if line.startswith("Uid:")
-                    ).split()[1]
-                )
-            except (OSError, StopIteration, ValueError):
-                continue
-            if uid >= uid_floor:
-                found.append(int(entry.name))
-    return found
 
 
 def project(tmp: Path, out: Path) -> Path:
@@ -104,7 +86,7 @@ def test_killed_runners_are_replayed_and_no_finished_step_runs_twice(tmp_path: P
                 # killed more often than --runner-attempts allows ends in error by design (the next test).
                 victims = [
                     pid
-                    for pid in runners()
+                    for pid in session_runners()
                     if kills_of[owner.get(str(pid), "")] < KILLS_PER_SESSION and str(pid) in owner
                 ]
                 if not victims:
@@ -161,9 +143,9 @@ def test_a_runner_killed_four_times_ends_its_session_with_the_reason(tmp_path: P
             ]
             wait_until(lambda: server.session(session_id)["steps"] >= 1, what="its first step to be journaled")
             for kill in range(4):
-                pid = wait_until(lambda: runners(), what=f"runner {kill + 1} to start")[0]
+                pid = wait_until(lambda: session_runners(), what=f"runner {kill + 1} to start")[0]
                 os.kill(pid, signal.SIGKILL)
-                wait_until(lambda pid=pid: pid not in runners(), what="the killed runner to be gone")
+                wait_until(lambda pid=pid: pid not in session_runners(), what="the killed runner to be gone")
             session = server.wait_state(session_id, "error", timeout=30)
         assert session["error"]["type"] == "RunnerDied"
         assert "killed by signal 9 (SIGKILL" in session["error"]["message"]

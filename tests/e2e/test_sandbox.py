@@ -73,7 +73,7 @@ def test_a_team_b_handler_reaches_nothing_of_team_a_nor_of_the_server(tmp_path: 
             assert server.wait_state(a_session["session_id"], "completed")["result_repr"] == "'written'"
             beta = admin.post("/api/v1/teams", json={"name": "beta", "admin": "bea"}).json()
         data = server.data_dir
-        state = next((data / "state").iterdir())  # team A's session's state folder
+        state = next((data / "state").glob("*/*"))  # team A's session's state folder, in its team's
         assert (state / "notes.txt").read_text() == TEAM_A_SECRET  # what B is after
         assert server.proc is not None
         targets = {
@@ -150,3 +150,45 @@ def test_without_a_sandbox_only_the_default_team_runs_code_unless_trusted(server
             assert "sandbox: OFF" in unsandboxed.log_path.read_text()
         finally:
             unsandboxed.stop()
+
+
+FORGER = """
+import gc
+import os
+import pickle
+import socket
+import struct
+
+
+class RunsInTheHost:
+    def __reduce__(self):
+        return (os.system, ("touch " + os.environ["MARKER"],))
+
+
+def main(event):
+    body = pickle.dumps(RunsInTheHost())
+    sent = 0
+    for found in gc.get_objects():  # every socket the process holds: one of them is the host's
+        if isinstance(found, socket.socket) and found.family == socket.AF_UNIX and found.fileno() >= 0:
+            try:
+                found.sendall(struct.pack(">I", len(body)) + body)
+                sent += 1
+            except OSError:
+                pass
+    return sent
+"""
+
+
+def test_a_forged_message_on_the_runners_socket_runs_nothing_in_the_host(server: Server, tmp_path: Path) -> None:
+    """The runner's socket is the team's to write: the host unpickles only the wire's classes from it."""
+    marker = tmp_path / "ran-in-the-host"
+    triggers = "- name: go\n  type: manual\n  call: program.py:main"
+    text = manifest("forger", triggers, vars=f"- name: MARKER\n  value: {marker}")
+    project = write_project(tmp_path / "forger", {"purrflow.yaml": text, "program.py": FORGER})
+    server.deploy(project)
+    with server.client() as admin:
+        session_id = admin.post("/api/v1/sessions", json={"project": "forger", "entrypoint": "go"}).json()["session_id"]
+    session = server.wait_state(session_id, "completed", "error")
+    assert not marker.exists(), "the host ran the forged message's code"
+    assert session["state"] == "error"
+    assert "may not send a posix.system" in session["error"]["message"]

@@ -158,8 +158,11 @@ def test_one_event_among_a_thousand_subscriptions_resumes_exactly_its_session(tm
             def server_stats() -> dict[str, object]:
                 return dict(client.get("/api/v1/server/stats").json())
 
-            wait_until(lambda: server_stats()["sessions"] == {"waiting": 1000}, timeout=240, what="1000 waiting")
-            assert server_stats()["runners"] == 0
+            wait_until(  # and all suspended: a session waiting in its runner is `waiting` too, until it gives it up
+                lambda: (stats := server_stats())["sessions"] == {"waiting": 1000} and stats["runners"] == 0,
+                timeout=240,
+                what="1000 waiting, suspended",
+            )
             sent = client.post(
                 "/api/v1/events",
                 json={"project": "many", "source": "chat", "event_type": "message", "data": {"n": 537}},

@@ -88,7 +88,16 @@ def up(
     port: Annotated[int, typer.Option(help="port to listen on")] = 9980,
     data_dir: Annotated[Path | None, typer.Option(help="database, deployments, token (default ~/.purrflow)")] = None,
     demo: Annotated[bool, typer.Option(help="deploy the demo project")] = False,
-    hot_wait: Annotated[float | None, typer.Option(help="seconds a waiting session keeps its process (5)")] = None,
+    hot_wait: Annotated[
+        float | None, typer.Option(help="seconds a waiting session keeps its process at most (300)")
+    ] = None,
+    hot_memory: Annotated[
+        str | None,
+        typer.Option(help="memory the processes of waiting sessions may hold, e.g. 2G; 0 suspends at once (RAM/10)"),
+    ] = None,
+    warm_shapes: Annotated[
+        int | None, typer.Option(help="deployments kept warm, their code imported before sessions start (16)")
+    ] = None,
     sync_timeout: Annotated[float | None, typer.Option(help="seconds a sync webhook waits for its answer (30)")] = None,
     timezone: Annotated[str | None, typer.Option(help="time zone of schedule triggers (UTC)")] = None,
     catch_up: Annotated[
@@ -118,6 +127,12 @@ def up(
     max_runners: Annotated[
         int | None, typer.Option(help="runners alive at once; later sessions queue (from memory and fd limit)")
     ] = None,
+    max_active: Annotated[
+        int | None, typer.Option(help="runners running user code at once, waiting ones aside (8 per CPU)")
+    ] = None,
+    max_queue_wait: Annotated[
+        float | None, typer.Option(help="seconds a new session may wait to start before webhooks get 503 (0.25)")
+    ] = None,
     max_queued: Annotated[
         int | None, typer.Option(help="queued sessions before webhooks answer 503 + Retry-After (10000)")
     ] = None,
@@ -142,6 +157,8 @@ def up(
         data_dir=data_dir,
         demo=demo,
         hot_wait_seconds=hot_wait,
+        hot_memory=parse_size(hot_memory) if hot_memory is not None else None,
+        warm_shapes=warm_shapes,
         sync_timeout_seconds=sync_timeout,
         timezone=timezone,
         catch_up=catch_up or None,
@@ -157,6 +174,8 @@ def up(
         runner_attempts=runner_attempts,
         max_runners=max_runners,
         max_queued=max_queued,
+        max_active=max_active,
+        max_queue_wait=max_queue_wait,
         log_format=log_format,
         metrics_public=metrics_public or None,
     )

@@ -8,7 +8,7 @@ argument summary is sealed the same way.
 from __future__ import annotations
 
 from purrflow.store import NO_DETAILS, StepDetails, Store
-from purrflow.wire import JournalEntry
+from purrflow.wire import JournalEntry, JournalRecord
 
 
 class Journal:
@@ -28,12 +28,10 @@ class Journal:
         name, payload, failed = found
         return JournalEntry(seq, name, payload, failed)
 
-    def read(self, session_id: str) -> list[JournalEntry]:
-        """The steps a runner replays, each with its retry decision."""
-        return [
-            JournalEntry(row.seq, row.name, row.payload, row.failed, row.details.attempt, row.details.retried)
-            for row in self._store.read_journal(session_id, args=False)
-        ]
+    def read(self, session_id: str, *, after: int = 0, limit: int = -1) -> list[JournalRecord]:
+        """The steps a runner replays after step `after` (at most `limit`; -1: all), each with its retry
+        decision."""
+        return self._store.replay_journal(session_id, after=after, limit=limit)
 
     def clear(self, session_id: str) -> None:
         """Forget every step (a non-durable session that was interrupted starts again from the top)."""

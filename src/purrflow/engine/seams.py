@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from purrflow.store import Session, SessionError
-from purrflow.wire import HostOps, StartSession, WaitSpec
+from purrflow.wire import HostOps, JournalRecord, Prime, StartSession, WaitSpec
 
 #: A session was created (or must run again): drive it once the write that made it is committed.
 SessionCallback = Callable[[str], None]
@@ -43,6 +43,11 @@ class RunnerProcess(Protocol):
     def reader(self) -> asyncio.StreamReader: ...
     @property
     def writer(self) -> asyncio.StreamWriter: ...
+    @property
+    def warm(self) -> bool:
+        """Primed already (its shape's project imported): its `StartSession` carries no `Prime`."""
+        ...
+
     def kill(self) -> None: ...
     async def exited(self) -> RunnerExit:
         """Wait until the process has ended; how it ended."""
@@ -52,7 +57,16 @@ class RunnerProcess(Protocol):
 class Launcher(Protocol):
     """Starts runner processes (a zygote's forks, or fresh interpreters)."""
 
-    async def launch(self) -> RunnerProcess: ...
+    async def launch(self, prime: Prime | None = None) -> RunnerProcess:
+        """A runner for a session of this shape: a warm one when one is ready, else a cold one (and
+        maybe a shape made warm for the next sessions)."""
+        ...
+
+    @property
+    def warm_shapes(self) -> int:
+        """Shapes with a warm zygote ready."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -85,7 +99,12 @@ class SessionHost(Protocol):
     it answers; a `PurrflowError` it raises is the step's failure, which the handler sees raised."""
 
     def prepare(self, session: Session) -> StartSession:
-        """The runner's start: deployment folder, journal (in clear), environment. Marks it running."""
+        """The runner's start: deployment folder, journal (in clear; its first page, when it is long),
+        environment. Marks it running."""
+        ...
+
+    def journal_after(self, session_id: str, seq: int) -> list[JournalRecord]:
+        """The next page of the journal of a session being started: the steps after `seq`."""
         ...
 
     def timeout(self, session: Session) -> float | None:

@@ -107,6 +107,9 @@ class SignalWaits:
     def _finish(self, wait: OpenWait, result: bytes) -> None:
         self._store.delete_wait(wait.session_id)
         self._journal.append(wait.session_id, wait.seq, INBOX_STEPS[WaitKind(wait.kind)], result, False)
+        # Under way again, in the same commit: a restart replays it (to the result journaled here) rather
+        # than leave it waiting for what has come already.
+        self._store.set_session_state(wait.session_id, "running")
         self.forget(wait.session_id)
         ended = self._on_wait_ended
         self._committer.after_commit(lambda: ended(wait.session_id, wait.seq, result))

@@ -6,22 +6,53 @@ or a descriptor: sessions beyond it wait, `queued`, and start in arrival order â
 way (a wait ended, a runner died) before new ones, and new ones taking turns across teams, so one team's
 burst cannot starve another. A trigger's `concurrency: N` lets at most N of its sessions be under way
 (running or waiting); its later sessions queue behind them without holding up anyone else's.
+
+Backpressure bounds the *time* a new session would wait, not only how many wait: the queue measures the
+interval at which sessions leave it for a runner while it holds some, and a new session is expected to
+wait the sessions ahead of it times that interval (or longer, when none has left for longer than that),
+plus the event loop's standing lag (`LoopLag`: with runners to spare, a saturated server makes every
+new session late before it reaches the queue). Past `max_wait`, new webhooks are turned away at once
+(503 with a Retry-After that is the time the backlog needs to drain) rather than accepted into seconds of
+queueing; past `max_queued` sessions whatever their pace, every new session is, including those started
+through the API, which otherwise queue as long as it takes (a person asked for that work). A count alone
+cannot do this: 100 queued sessions are 50 ms of work for fast handlers and minutes for slow ones.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from purrflow.engine.seams import Admission
+from purrflow.errors import PurrflowError
 
 #: Descriptors kept for everything but runners: HTTP connections, the database, logs.
 RESERVED_FILES = 256
 #: A runner costs the server one socket; its memory is the machine's to give.
 RUNNER_MEMORY_GUESS = 64 << 20
 MAX_DEFAULT_RUNNERS = 1024
+#: How long a new session may be expected to wait before it starts, past which webhooks are turned away.
+#: Measured with 50 clients that honour Retry-After (whole seconds): 0.1 s kept the accepted sessions' first
+#: line at ~100 ms but left the runners idle while the refused waited (16 sessions/s); 1 s kept them busy
+#: (39/s) at ~270 ms. A quarter of a second is between the two.
+DEFAULT_MAX_QUEUE_WAIT = 0.25
+#: How many of the latest intervals between departures from the queue its pace is measured over.
+PACE_WINDOW = 32
+#: The longest Retry-After asked for: past it, the estimate says more about a stall than about a pace.
+MAX_RETRY_AFTER = 300
+#: The pace assumed before any has been measured (a fresh server): a burst then gets as many places in
+#: the queue as this pace fills within the wait limit, like a transport's initial window, not all of them.
+PRIOR_INTERVAL = 0.01
+#: A session taken within this many seconds of being queued found a runner free: it never waited.
+PASSED_THROUGH = 0.001
+#: How often the event loop's lag is sampled, and over how many samples a lag must stand to count.
+LAG_EVERY = 0.02
+LAG_WINDOW = 3
 
 
 def default_max_runners(open_files: int, memory_bytes: int | None = None) -> int:
@@ -30,6 +61,20 @@ def default_max_runners(open_files: int, memory_bytes: int | None = None) -> int
     memory = memory_bytes if memory_bytes is not None else _physical_memory()
     by_memory = max(4, memory // RUNNER_MEMORY_GUESS)
     return min(by_files, by_memory, MAX_DEFAULT_RUNNERS)
+
+
+#: Runners running user code at once, per CPU, by default: enough to keep the CPUs busy while some wait on
+#: the network; more would only share them, every session later than the one before.
+ACTIVE_PER_CPU = 8
+
+
+def default_max_active() -> int:
+    """`ACTIVE_PER_CPU` per CPU this process may run on."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(4, ACTIVE_PER_CPU * cpus)
 
 
 def _physical_memory() -> int:
@@ -49,12 +94,36 @@ class Ticket:
     resume: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Overload:
+    """Why new work is turned away right now, and how many seconds to wait before sending it again."""
+
+    message: str
+    retry_after: int
+
+
+class OverloadedError(PurrflowError):
+    """New work turned away because the server is past its capacity (HTTP 503 with Retry-After)."""
+
+    def __init__(self, overload: Overload) -> None:
+        super().__init__(
+            f"the server is past its capacity: {overload.message}; nothing was stored",
+            hint=f"send the request again in {overload.retry_after} s",
+        )
+        self.retry_after = overload.retry_after
+
+
 class AdmissionQueue:
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._resumes: deque[Ticket] = deque()
         self._by_team: dict[str, deque[Ticket]] = {}
         self._turns: deque[str] = deque()  # teams with new sessions waiting, whose turn is next first
-        self._queued: set[str] = set()
+        self._queued: dict[str, float] = {}  # each waiting session, and when it was queued
+        self._clock = clock
+        #: The pace: the latest intervals between sessions leaving for a runner, while some were queued.
+        self._intervals: deque[float] = deque(maxlen=PACE_WINDOW)
+        self._last_left = -math.inf
+        self._busy_since = 0.0  # when the queue last went from empty to holding a session
 
     def __len__(self) -> int:
         return len(self._queued)
@@ -62,10 +131,26 @@ class AdmissionQueue:
     def __contains__(self, session_id: object) -> bool:
         return session_id in self._queued
 
+    def interval(self) -> float:
+        """Seconds between sessions leaving for a runner, while some wait: the measured pace (PRIOR_INTERVAL
+        before any), or the time since one last left when that is longer (a stall shows at once)."""
+        pace = sum(self._intervals) / len(self._intervals) if self._intervals else PRIOR_INTERVAL
+        if not self._queued:
+            return pace
+        return max(pace, self._clock() - max(self._last_left, self._busy_since))
+
+    def expected_wait(self, arriving: int = 0) -> float:
+        """Seconds a session queued now would wait for a runner, with `arriving` more ahead of it (sessions
+        created but not yet committed, so not yet queued): all those ahead times the interval."""
+        return (len(self._queued) + arriving) * self.interval()
+
     def push(self, ticket: Ticket) -> None:
         if ticket.session_id in self._queued:
             return
-        self._queued.add(ticket.session_id)
+        now = self._clock()
+        if not self._queued:
+            self._busy_since = now
+        self._queued[ticket.session_id] = now
         if ticket.resume:
             self._resumes.append(ticket)
             return
@@ -79,7 +164,7 @@ class AdmissionQueue:
         """The session ended (stopped) while it waited for a runner."""
         if session_id not in self._queued:
             return
-        self._queued.discard(session_id)
+        del self._queued[session_id]
         self._resumes = deque(t for t in self._resumes if t.session_id != session_id)
         for team, tickets in list(self._by_team.items()):
             self._by_team[team] = deque(t for t in tickets if t.session_id != session_id)
@@ -102,10 +187,86 @@ class AdmissionQueue:
         return None
 
     def _take(self, ticket: Ticket) -> Ticket:
-        self._queued.discard(ticket.session_id)
+        """Count the departure into the pace, unless the session passed straight through (a runner was
+        free): those say nothing about how fast runners free up when none is."""
+        now = self._clock()
+        if now - self._queued.pop(ticket.session_id) > PASSED_THROUGH:
+            self._intervals.append(now - max(self._last_left, self._busy_since))
+            self._last_left = now
         return ticket
 
     def _drop_empty_teams(self) -> None:
         for team in [team for team, tickets in self._by_team.items() if not tickets]:
             del self._by_team[team]
             self._turns.remove(team)
+
+
+class Backpressure:
+    """Whether new work is accepted: at most `max_queued` sessions queue, and none is expected to wait
+    longer than `max_wait` seconds for a runner (see the module's docstring)."""
+
+    def __init__(self, *, max_queued: int, max_wait: float = DEFAULT_MAX_QUEUE_WAIT) -> None:
+        self._max_queued = max_queued
+        self._max_wait = max_wait
+
+    def verdict(
+        self,
+        queue: AdmissionQueue,
+        *,
+        free_runners: int,
+        arriving: int = 0,
+        lag: float = 0.0,
+        may_queue: bool = False,
+    ) -> Overload | None:
+        """None to accept a new session; else why not. `arriving` sessions were created but are not queued
+        yet (their commit is under way): they take free runners first, and queue past them. While a
+        runner is still free a new session does not queue (the queue then holds only sessions their
+        trigger's concurrency holds back). `lag` is the event loop's standing lag, which every new
+        session meets first. A session that `may_queue` is refused only past the count."""
+        ahead = max(0, arriving - free_runners)
+        queued = len(queue) + ahead
+        in_queue = 0.0 if arriving < free_runners else queue.expected_wait(ahead)
+        wait = lag + in_queue
+        if queued >= self._max_queued:
+            return Overload(f"{queued} sessions wait for a runner, as many as this server queues", _retry_after(wait))
+        if may_queue or wait <= self._max_wait:
+            return None
+        if in_queue >= lag:
+            why = f"a new session would wait about {wait:.1f} s for a runner ({queued} are queued)"
+        else:
+            why = f"the server runs {lag * 1000:.0f} ms behind its requests"
+        return Overload(f"{why}; it accepts webhooks while they start within {self._max_wait:g} s", _retry_after(wait))
+
+
+class LoopLag:
+    """How late the event loop runs what is due: the time any new request's work waits before it starts.
+
+    A timer is sampled every `every` seconds (`run`, a task of the platform). `standing` is the least lag
+    of the last `window` samples â€” CoDel's way of telling a standing delay (the loop saturated) from a
+    spike (one slow callback, a deploy): only the first turns work away."""
+
+    def __init__(
+        self, *, every: float = LAG_EVERY, window: int = LAG_WINDOW, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._every = every
+        self._clock = clock
+        self._samples: deque[float] = deque(maxlen=window)
+
+    def sample(self, lag: float) -> None:
+        self._samples.append(max(0.0, lag))
+
+    def standing(self) -> float:
+        if len(self._samples) < (self._samples.maxlen or 0):
+            return 0.0
+        return min(self._samples)
+
+    async def run(self) -> None:
+        while True:
+            due = self._clock() + self._every
+            await asyncio.sleep(self._every)
+            self.sample(self._clock() - due)
+
+
+def _retry_after(wait: float) -> int:
+    """Whole seconds, at least 1: by then the sessions queued now have had their runners."""
+    return max(1, min(MAX_RETRY_AFTER, math.ceil(wait)))

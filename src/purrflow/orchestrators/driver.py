@@ -15,7 +15,7 @@ import asyncio
 import logging
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.journal import Journal
@@ -26,14 +26,17 @@ from purrflow.errors import InternalError, PurrflowError
 from purrflow.faults import Faults
 from purrflow.orchestrators import exits
 from purrflow.orchestrators.launchers import RESOURCE_ERRORS
+from purrflow.orchestrators.sticky import HotWaits
 from purrflow.store import NO_DETAILS, LogRecord, Session, SessionError, StepDetails, Store
 from purrflow.telemetry import SessionTelemetry
 from purrflow.wire import (
     HEADER,
+    JOURNAL_PAGE,
     CallHost,
     CallResult,
     Finished,
     HostOps,
+    JournalChunk,
     Limits,
     LogLines,
     SleepUntil,
@@ -44,7 +47,7 @@ from purrflow.wire import (
     Suspend,
     Wait,
     WaitResult,
-    decode,
+    decode_from_runner,
     encode,
     summarize_op,
 )
@@ -72,6 +75,8 @@ class DriverContext:
     clock: Callable[[], float]
     #: A wait that ends within this many seconds keeps its runner; a longer one gives the process up.
     hot_wait_seconds: float
+    #: The waiting sessions that keep their runners, within the hot-memory budget.
+    hot: HotWaits
     #: A suspended sleep's runner is started this early so that it has replayed when the timer is due.
     prewarm_seconds: float
     #: Called once when the driver's runner is gone (finished, suspended, stopped or dead); False when
@@ -79,6 +84,8 @@ class DriverContext:
     on_ended: Callable[[SessionDriver], bool]
     #: Run the session again after this many seconds (its runner died).
     relaunch: Callable[[str, float], None]
+    #: A session now waits in its runner: it no longer counts as running user code.
+    on_waiting: Callable[[], None]
     #: How often a session's runner may die and the session be replayed before it ends in error.
     runner_attempts: int
     #: Each runner's limits (to name the one a dead runner reached).
@@ -86,9 +93,13 @@ class DriverContext:
 
 
 class SessionDriver:
-    def __init__(self, context: DriverContext, session_id: str, telemetry: SessionTelemetry) -> None:
+    def __init__(
+        self, context: DriverContext, session_id: str, telemetry: SessionTelemetry, session: Session | None = None
+    ) -> None:
+        """`session`: the session as just read, when the caller has it (else the driver reads it)."""
         self._cx = context
         self.session_id = session_id
+        self._known = session
         #: The session's metrics, trace and log context, shared by all its runners.
         self._telemetry = telemetry
         self._heard = False  # from this runner yet
@@ -117,6 +128,15 @@ class SessionDriver:
         """True while the runner runs user code for this session (not suspending, not ending)."""
         return not (self.suspended or self.stopping or self.finished)
 
+    @property
+    def runner_pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def give_up_runner(self) -> None:
+        """Memory or a runner is wanted elsewhere: suspend now if the session is waiting in its runner."""
+        if self.pending_wait is not None and self.alive:
+            self._suspend()
+
     # -- lifecycle -----------------------------------------------------------------------------
     async def run(self) -> None:
         """Drive the session until its runner is gone; never raises."""
@@ -133,7 +153,7 @@ class SessionDriver:
 
     async def _run(self) -> None:
         cx = self._cx
-        session = cx.store.get_session(self.session_id)
+        session, self._known = self._known or cx.store.get_session(self.session_id), None
         if session is None or session.is_final:
             return
         self._log_seq = cx.store.last_log_seq(session.id)
@@ -155,30 +175,51 @@ class SessionDriver:
             return
         proc = self.proc
         assert proc is not None  # launched by _launch_and_prepare
+        streaming: asyncio.Task[None] | None = None
         try:
             proc.writer.write(encode(start))
             await proc.writer.drain()
+            if start.more_journal:  # the rest of a long journal, while the runner replays the first page
+                last = start.journal[-1][0]
+                streaming = asyncio.get_running_loop().create_task(self._stream_journal(proc.writer, last))
             self._clock_runs()
             await self._serve(proc.reader)
         except (ConnectionError, OSError):
             pass
         finally:
+            if streaming is not None:
+                streaming.cancel()
             proc.writer.close()
 
-    async def _launch_and_prepare(self, session: Session) -> StartSession:
-        """Fork the runner first: it sets up its sandbox's frame while the host prepares its start."""
-        proc = await self._cx.launcher.launch()
-        self.proc = proc
+    async def _stream_journal(self, writer: asyncio.StreamWriter, after: int) -> None:
+        """Send the journal after step `after`, a page at a time, each read once the last is on its way (the
+        runner reads them as its replay reaches them, before it asks for anything)."""
         try:
-            return self._prepare(session)
-        except BaseException:
-            proc.kill()
-            self.proc = None  # nothing of the session ran in it: nothing to account for
-            raise
+            while self.alive:
+                page = self._cx.host.journal_after(self.session_id, after)
+                last = len(page) < JOURNAL_PAGE
+                writer.write(encode(JournalChunk(page, last=last)))
+                if last:
+                    return
+                after = page[-1][0]
+                await writer.drain()
+        except (ConnectionError, OSError):
+            return  # the runner is gone; its driver accounts for that
+        except Exception as err:
+            self._contain("sending the journal", err)
+
+    async def _launch_and_prepare(self, session: Session) -> StartSession:
+        """What the session starts with, and a runner for it: a warm one of its shape when one is ready."""
+        start = self._prepare(session)
+        proc = await self._cx.launcher.launch(start.prime)
+        self.proc = proc
+        return replace(start, prime=None) if proc.warm else start
 
     def _prepare(self, session: Session) -> StartSession:
         cx = self._cx
-        with cx.committer.write(atomic=False):  # its writes stand alone: a session marked running, at most
+        # Its writes stand alone (a session marked running, at most), and a restart resumes the session from
+        # where it was before them: they ride with the next commit.
+        with cx.committer.write(atomic=False, urgent=False):
             cx.faults.check("prepare")
             start = cx.host.prepare(session)
         self._session = session
@@ -206,6 +247,7 @@ class SessionDriver:
         if it died before it finished."""
         cx = self._cx
         self._clock_stops()
+        cx.hot.release(self.session_id)
         if not cx.on_ended(self) or self.finished or self.suspended or self.stopping or self.proc is None:
             return
         try:
@@ -239,6 +281,7 @@ class SessionDriver:
         """User code runs (again): time counts, and the timeout is armed for what is left of it."""
         if self._running_since is not None or not self.alive:
             return
+        self._cx.hot.release(self.session_id)
         loop = asyncio.get_running_loop()
         self._running_since = loop.time()
         if self._timeout is not None:
@@ -299,7 +342,7 @@ class SessionDriver:
             self._telemetry.heard(self._cx.clock())
         message: object = None
         try:
-            message = decode(body)
+            message = decode_from_runner(body)
             self._dispatch(message)
         except Exception as err:
             self._contain(_describe(message), err, message)
@@ -446,9 +489,15 @@ class SessionDriver:
         cx.committer.after_commit(self._guarded("waiting", lambda: self._hold(message.seq), message))
 
     def _hold(self, seq: int) -> None:
-        """Keep the process for the hot-wait limit; give it up if the wait has not ended by then."""
+        """Keep the process while the hot-memory budget allows, for the hot-wait limit at most."""
+        # One that cannot be replayed (or runs a command) keeps its process however long it waits.
         if self.durable and not self.hold_waits:
+            if not self._cx.hot.hold(self):
+                self._give_up(seq)
+                return
             asyncio.get_running_loop().call_later(self._cx.hot_wait_seconds, self._give_up, seq)
+        self._show_waiting()
+        self._cx.on_waiting()
 
     def _give_up(self, seq: int) -> None:
         if self.pending_wait != seq or not self.alive:
@@ -457,10 +506,18 @@ class SessionDriver:
 
     def _suspend(self) -> None:
         self._clock_stops()
+        self._cx.hot.release(self.session_id)
         self.suspended = True
         self.send(Suspend())
         with self._cx.committer.write():
             self._save_time()
+            self._cx.store.set_session_state(self.session_id, "waiting")
+
+    def _show_waiting(self) -> None:
+        """The session waits in its runner: its state says so, as it would once suspended (whatever ends
+        the wait sets it running again, in the commit that journals how it ended). Nothing waits for this
+        write, and a restart finds a waiting session by its wait either way."""
+        with self._cx.committer.write(atomic=False, urgent=False):
             self._cx.store.set_session_state(self.session_id, "waiting")
 
     def answer(self, seq: int, payload: bytes) -> None:
@@ -475,12 +532,17 @@ class SessionDriver:
         cx = self._cx
         # A non-durable session cannot be replayed, so it keeps its process however long it waits; so
         # does one running an external command, which replay would start again.
-        if not self.durable or self.hold_waits or fire_at - cx.clock() <= cx.hot_wait_seconds:
+        keep = not self.durable or self.hold_waits
+        if keep or fire_at - cx.clock() <= cx.hot_wait_seconds:
             self.pending_wait = seq
             self._clock_stops()
-            cx.timers.schedule(self.session_id, seq, fire_at)
-            return
-        self._suspend()
+            if keep or cx.hot.hold(self):
+                cx.timers.schedule(self.session_id, seq, fire_at)
+                self._show_waiting()
+                cx.on_waiting()
+                return
+        if self.alive:  # (the budget may have suspended it already)
+            self._suspend()
         cx.timers.schedule(self.session_id, seq, fire_at - cx.prewarm_seconds)
 
     def timer_fired(self, seq: int) -> None:
@@ -493,6 +555,7 @@ class SessionDriver:
             with cx.committer.write():
                 cx.store.delete_timer(self.session_id, seq)
                 cx.journal.append(self.session_id, seq, StepName.SLEEP, _NONE, False, self._sleeps.pop(seq, NO_DETAILS))
+                cx.store.set_session_state(self.session_id, "running")  # (it showed waiting, in its runner)
         except Exception as err:
             with self._telemetry.bound():  # called by the timers, outside the session's task
                 self._contain("ending a sleep", err)

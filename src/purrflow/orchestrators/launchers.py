@@ -9,17 +9,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from purrflow.engine.seams import Launcher, RunnerExit
 from purrflow.linux import die_with_parent
-from purrflow.wire import EXITED, FORK_REQUEST, FORKED, FRAME_VARIABLE, REFUSED, ZYGOTE_NOTE, SandboxFrame
+from purrflow.orchestrators.warm import WarmPolicy, WarmShapes
+from purrflow.wire import (
+    EXITED,
+    FORK_REQUEST,
+    FORKED,
+    FRAME_VARIABLE,
+    PRIMED,
+    REFUSED,
+    SHAPE_REQUEST,
+    ZYGOTE_NOTE,
+    Prime,
+    SandboxFrame,
+    encode,
+)
+
+log = logging.getLogger("purrflow.orchestrators.launchers")
+#: How long a shape zygote may take to import its project before its sessions start cold instead.
+PRIME_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +49,7 @@ class ChildRunner:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     ended: asyncio.Future[RunnerExit]
+    warm: bool = False
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -44,10 +64,10 @@ RunnerKind = Literal["zygote", "spawn"]
 RESOURCE_ERRORS = frozenset({errno.EAGAIN, errno.ENOMEM, errno.EMFILE, errno.ENFILE})
 
 
-def make_launcher(kind: str, frame: SandboxFrame | None = None) -> Launcher:
-    """`spawn`: a fresh interpreter per session; anything else: forks of a zygote. With a `frame`, every
-    runner sets up the server's sandbox frame as soon as it is forked."""
-    return SpawnLauncher(frame) if kind == "spawn" else ZygoteLauncher(frame)
+def make_launcher(kind: str, frame: SandboxFrame | None = None, warm: WarmPolicy | None = None) -> Launcher:
+    """`spawn`: a fresh interpreter per session; anything else: forks of a zygote, and warm runners as
+    `warm` allows. With a `frame`, every runner sets up the server's sandbox frame as soon as it is forked."""
+    return SpawnLauncher(frame) if kind == "spawn" else ZygoteLauncher(frame, warm)
 
 
 #: What a runner process starts with; its session's environment is set in it later (`StartSession.env`).
@@ -73,7 +93,7 @@ class SpawnLauncher:
     def __init__(self, frame: SandboxFrame | None = None) -> None:
         self._frame = frame
 
-    async def launch(self) -> ChildRunner:
+    async def launch(self, prime: Prime | None = None) -> ChildRunner:
         loop = asyncio.get_running_loop()
         host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         proc = subprocess.Popen(
@@ -91,40 +111,60 @@ class SpawnLauncher:
         reader, writer = await asyncio.open_unix_connection(sock=host_end)
         return ChildRunner(pid=proc.pid, reader=reader, writer=writer, ended=ended)
 
+    @property
+    def warm_shapes(self) -> int:
+        return 0  # a fresh interpreter each time: nothing is kept warm
+
     async def close(self) -> None:
         return None
 
 
 class _Zygote:
-    """One zygote process, and the notes it sends: runners forked, runners ended."""
+    """One zygote process, and the notes it sends: runners forked, runners ended.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, frame: SandboxFrame | None) -> None:
-        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "purrflow.runner.zygote", str(zygote_end.fileno())],
-            pass_fds=[zygote_end.fileno()],
-            stdin=subprocess.DEVNULL,
-            env=_child_env(frame),
-            cwd="/",
-            preexec_fn=die_with_parent,
-        )
-        zygote_end.close()
-        host_end.setblocking(False)
-        self.control = host_end
+    The server's own zygote runs no user code; a shape zygote (`trusted=False`) has imported a team's
+    project, so the pids it announces are checked to be its own children before the host ever signals
+    them.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, control: socket.socket, pid: int, *, trusted: bool) -> None:
+        control.setblocking(False)
+        self.control = control
+        self.pid = pid
+        self.trusted = trusted
         self._loop = loop
+        self._turn = asyncio.Lock()
         self._forked: asyncio.Future[int] | None = None
+        self._primed: asyncio.Future[bool] = loop.create_future()
         self._ends: dict[int, asyncio.Future[RunnerExit]] = {}
+        #: Runners forked and not yet ended.
+        self.running = 0
         self._reader = loop.create_task(self._read())
 
     @property
     def alive(self) -> bool:
-        return not self._reader.done() and self.proc.poll() is None
+        return not self._reader.done()
 
     async def fork(self, runner_end: socket.socket) -> int:
-        """Hand the zygote a runner's socket; the forked runner's pid (callers take turns)."""
-        self._forked = self._loop.create_future()
-        socket.send_fds(self.control, [FORK_REQUEST], [runner_end.fileno()])
-        return await self._forked
+        """Hand the zygote a runner's socket; the forked runner's pid."""
+        return await self._request(FORK_REQUEST, runner_end)
+
+    async def fork_shape(self, control_end: socket.socket) -> int:
+        """Ask the server's zygote for a shape zygote on `control_end`; its pid."""
+        return await self._request(SHAPE_REQUEST, control_end)
+
+    async def primed(self) -> bool:
+        """Whether this shape zygote has primed itself (False: it could not, or it died first)."""
+        return await asyncio.shield(self._primed)
+
+    async def _request(self, kind: bytes, end: socket.socket) -> int:
+        async with self._turn:
+            self._forked = self._loop.create_future()
+            socket.send_fds(self.control, [kind], [end.fileno()])
+            pid = await self._forked
+        if kind == FORK_REQUEST and not self.trusted and _parent_of(pid) != self.pid:
+            raise ConnectionError(f"the shape zygote {self.pid} announced a process {pid} that is not its runner")
+        return pid
 
     def ended(self, pid: int) -> asyncio.Future[RunnerExit]:
         """How runner `pid` ends; kept here only until whoever launched it holds it."""
@@ -148,67 +188,154 @@ class _Zygote:
                 while len(buffer) >= ZYGOTE_NOTE.size:
                     kind, pid, code, cpu = ZYGOTE_NOTE.unpack_from(buffer)
                     buffer = buffer[ZYGOTE_NOTE.size :]
-                    if kind == FORKED and self._forked is not None:
-                        _settle(self._forked, pid)
-                    elif kind == REFUSED and self._forked is not None and not self._forked.done():
-                        self._forked.set_exception(OSError(pid, f"the zygote could not fork: {os.strerror(pid)}"))
-                    elif kind == EXITED:
-                        ending = self._ends.get(pid)
-                        if ending is None:  # it ended before its launch asked: keep it for that
-                            ending = self._ends[pid] = self._loop.create_future()
-                        _settle(ending, RunnerExit(int(code), cpu))
+                    self._note(kind, pid, code, cpu)
         except OSError:
             return
         finally:  # the zygote is gone, and its runners with it: nobody can say how they ended
             if self._forked is not None and not self._forked.done():
                 self._forked.set_exception(ConnectionError("the zygote closed its control socket"))
+            _settle(self._primed, False)
             for future in list(self._ends.values()):
                 _settle(future, RunnerExit())
 
+    def _note(self, kind: bytes, pid: int, code: int, cpu: float) -> None:
+        if kind == FORKED and self._forked is not None:
+            self.running += 1
+            _settle(self._forked, pid)
+        elif kind == REFUSED and self._forked is not None and not self._forked.done():
+            self._forked.set_exception(OSError(pid, f"the zygote could not fork: {os.strerror(pid)}"))
+        elif kind == PRIMED:
+            _settle(self._primed, pid == 0)
+        elif kind == EXITED:
+            self.running = max(0, self.running - 1)
+            ending = self._ends.get(pid)
+            if ending is None:  # it ended before its launch asked: keep it for that
+                ending = self._ends[pid] = self._loop.create_future()
+            _settle(ending, RunnerExit(int(code), cpu))
+
     async def close(self) -> None:
         self.control.close()
-        self.proc.kill()
-        await self._loop.run_in_executor(None, self.proc.wait)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self.pid, signal.SIGKILL)
         self._reader.cancel()
 
 
+def _parent_of(pid: int) -> int | None:
+    """The parent of process `pid` (None if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+class _ServerZygote(_Zygote):
+    """The server's zygote: a child of this process, started from the runner's module."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, frame: SandboxFrame | None) -> None:
+        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "purrflow.runner.zygote", str(zygote_end.fileno())],
+            pass_fds=[zygote_end.fileno()],
+            stdin=subprocess.DEVNULL,
+            env=_child_env(frame),
+            cwd="/",
+            preexec_fn=die_with_parent,
+        )
+        zygote_end.close()
+        super().__init__(loop, host_end, self.proc.pid, trusted=True)
+
+    @property
+    def alive(self) -> bool:
+        return super().alive and self.proc.poll() is None
+
+    async def close(self) -> None:
+        await super().close()
+        await self._loop.run_in_executor(None, self.proc.wait)
+
+
 class ZygoteLauncher:
-    """Forks runners from one pre-warmed zygote process; restarts the zygote if it dies."""
+    """Forks runners from a pre-warmed zygote process (restarted if it dies), and warm runners from shape
+    zygotes that `WarmShapes` keeps for the deployments sessions start often."""
 
-    def __init__(self, frame: SandboxFrame | None = None) -> None:
+    def __init__(self, frame: SandboxFrame | None = None, warm: WarmPolicy | None = None) -> None:
         self._frame = frame
-        self._zygote: _Zygote | None = None
+        self._zygote: _ServerZygote | None = None
         self._lock = asyncio.Lock()
+        self._warm = WarmShapes(self._shape_zygote, warm or WarmPolicy())
 
-    async def launch(self) -> ChildRunner:
-        loop = asyncio.get_running_loop()
+    async def launch(self, prime: Prime | None = None) -> ChildRunner:
+        if prime is not None:
+            shape = self._warm.take(prime)
+            if shape is not None:
+                try:
+                    return await self._launch_from(shape, warm=True)
+                except (OSError, ConnectionError) as err:
+                    if isinstance(err, OSError) and err.errno in RESOURCE_ERRORS:
+                        raise
+                    log.warning("a shape zygote failed (%s); the session starts cold", err)
+                    await self._warm.discard(shape)
+        for attempt in range(2):
+            async with self._lock:
+                zygote = await self._server_zygote()
+            try:
+                return await self._launch_from(zygote, warm=False)
+            except OSError as err:  # ConnectionError too: the zygote has gone
+                if err.errno in RESOURCE_ERRORS or attempt:
+                    raise  # the machine is short of processes or memory; or a new zygote failed as well
+                await zygote.close()
+        raise AssertionError("unreachable")
+
+    @property
+    def warm_shapes(self) -> int:
+        return self._warm.warm
+
+    async def _launch_from(self, zygote: _Zygote, *, warm: bool) -> ChildRunner:
         host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            async with self._lock:
-                zygote, pid = await self._fork(loop, runner_end)
+            pid = await zygote.fork(runner_end)
+        except BaseException:
+            host_end.close()
+            raise
         finally:
             runner_end.close()
         reader, writer = await asyncio.open_unix_connection(sock=host_end)
-        return ChildRunner(pid=pid, reader=reader, writer=writer, ended=zygote.ended(pid))
+        return ChildRunner(pid=pid, reader=reader, writer=writer, ended=zygote.ended(pid), warm=warm)
 
-    async def _fork(self, loop: asyncio.AbstractEventLoop, runner_end: socket.socket) -> tuple[_Zygote, int]:
-        for attempt in range(2):
-            if self._zygote is None or not self._zygote.alive:
-                if self._zygote is not None:
-                    await self._zygote.close()
-                self._zygote = _Zygote(loop, self._frame)
-            try:
-                return self._zygote, await self._zygote.fork(runner_end)
-            except OSError as err:
-                if err.errno in RESOURCE_ERRORS:
-                    raise  # the zygote is fine; the machine is short of processes or memory
+    async def _server_zygote(self) -> _ServerZygote:
+        """The server's zygote, started again if it has died."""
+        if self._zygote is None or not self._zygote.alive:
+            if self._zygote is not None:
                 await self._zygote.close()
-                self._zygote = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
+            self._zygote = _ServerZygote(asyncio.get_running_loop(), self._frame)
+        return self._zygote
+
+    async def _shape_zygote(self, prime: Prime) -> _Zygote | None:
+        """A zygote primed for `prime`'s shape, or None when it could not prime itself (its sessions then
+        start cold, and show why)."""
+        loop = asyncio.get_running_loop()
+        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            async with self._lock:
+                server = await self._server_zygote()
+            pid = await server.fork_shape(zygote_end)
+        except BaseException:
+            host_end.close()
+            raise
+        finally:
+            zygote_end.close()
+        shape = _Zygote(loop, host_end, pid, trusted=False)
+        try:
+            await loop.sock_sendall(host_end, encode(prime))
+            if await asyncio.wait_for(shape.primed(), timeout=PRIME_TIMEOUT_SECONDS):
+                return shape
+        except (OSError, TimeoutError):
+            pass
+        await shape.close()
+        return None
 
     async def close(self) -> None:
+        await self._warm.close()
         if self._zygote is not None:
             await self._zygote.close()
             self._zygote = None

@@ -18,8 +18,9 @@ from purrflow.engine.logs import LogBus
 from purrflow.engine.seams import Launcher, SessionHost
 from purrflow.engine.timers import TimerQueue
 from purrflow.faults import Faults
-from purrflow.orchestrators.admission import AdmissionQueue, Ticket
+from purrflow.orchestrators.admission import AdmissionQueue, Backpressure, Overload, Ticket
 from purrflow.orchestrators.driver import DriverContext, SessionDriver
+from purrflow.orchestrators.sticky import HotWaits
 from purrflow.store import Session, Store
 from purrflow.telemetry import Census, SessionInfo, SessionTelemetry, Telemetry
 from purrflow.wire import Limits
@@ -41,11 +42,14 @@ class LocalOrchestrator:
         faults: Faults,
         clock: Callable[[], float],
         hot_wait_seconds: float,
+        hot_memory_bytes: int,
         prewarm_seconds: float,
         runner_attempts: int,
         limits: Limits,
         max_runners: int,
         max_queued: int,
+        max_queue_wait: float,
+        max_active: int,
         telemetry: Telemetry,
     ) -> None:
         self._store = store
@@ -66,19 +70,26 @@ class LocalOrchestrator:
             faults=faults,
             clock=clock,
             hot_wait_seconds=hot_wait_seconds,
+            hot=HotWaits(hot_memory_bytes),
             prewarm_seconds=prewarm_seconds,
             on_ended=self._forget,
             relaunch=self._relaunch,
+            on_waiting=self._admit,
             runner_attempts=runner_attempts,
             limits=limits,
         )
         self._host = host
         self._committer = committer
         self._max_runners = max_runners
-        self._max_queued = max_queued
+        #: Runners running user code at once (a waiting one does not count): beyond the CPUs' worth, more
+        #: only share them, so sessions queue instead, and backpressure sees the queue.
+        self._max_active = max_active
+        self._backpressure = Backpressure(max_queued=max_queued, max_wait=max_queue_wait)
         self._queue = AdmissionQueue()
         self._drivers: dict[str, SessionDriver] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Runners asked to be given up for queued sessions, not yet gone.
+        self._freeing = 0
         self._closing = False
 
     @property
@@ -90,10 +101,14 @@ class LocalOrchestrator:
         """Sessions waiting for a runner."""
         return len(self._queue)
 
-    @property
-    def overloaded(self) -> bool:
-        """So many sessions wait for a runner that new work should be turned away (503, Retry-After)."""
-        return len(self._queue) >= self._max_queued
+    def overloaded(self, *, arriving: int, lag: float, may_queue: bool) -> Overload | None:
+        """Why a new session should be turned away now (503, Retry-After), if it should: it would wait too
+        long to start, or too many wait, counting `arriving` sessions created but not yet queued and
+        the event loop's standing `lag` (`orchestrators/admission.py`)."""
+        free = max(0, min(self._max_runners - len(self._drivers), self._max_active - self._active()))
+        return self._backpressure.verdict(
+            self._queue, free_runners=free, arriving=arriving, lag=lag, may_queue=may_queue
+        )
 
     async def start(self) -> None:
         """Resume what the last process left: running sessions replay, sleeping ones re-arm their timers."""
@@ -131,7 +146,7 @@ class LocalOrchestrator:
         self._know(session)
         ticket = Ticket(session_id, self._host.admission(session), resume=session.state in ("running", "waiting"))
         self._queue.push(ticket)
-        self._admit()
+        self._admit(fresh=session)
         if session_id in self._queue and session.state == "created":
             with self._committer.write(atomic=False):
                 self._store.set_session_state(session_id, "queued")
@@ -148,9 +163,16 @@ class LocalOrchestrator:
         self._timers.cancel_session(session_id)
         self._admit()
 
-    def _admit(self) -> None:
-        """Start queued sessions while runners are free."""
-        while not self._closing and len(self._drivers) < self._max_runners:
+    def _admit(self, fresh: Session | None = None) -> None:
+        """Start queued sessions while runners are free (`fresh`: a session just read, which its driver
+        need not read again if it starts now). When none is free, a session waiting in its runner gives it
+        up for the first in the queue."""
+        active = self._active()
+        while not self._closing and active < self._max_active:
+            if len(self._drivers) >= self._max_runners:
+                if len(self._queue) > self._freeing and self._context.hot.make_room():
+                    self._freeing += 1  # its runner is on its way out; `_forget` admits the next
+                return
             ticket = self._queue.pop(self._may_start)
             if ticket is None:
                 return
@@ -160,11 +182,17 @@ class LocalOrchestrator:
             if not ticket.resume and ticket.admission.concurrency is not None:
                 with self._committer.write(atomic=False):  # under way from now: its trigger's limit counts it
                     self._store.set_session_state(ticket.session_id, "running")
-            driver = SessionDriver(self._context, ticket.session_id, self._live[ticket.session_id])
+            known = fresh if fresh is not None and fresh.id == ticket.session_id else None
+            driver = SessionDriver(self._context, ticket.session_id, self._live[ticket.session_id], known)
             self._drivers[ticket.session_id] = driver
+            active += 1
             task = asyncio.get_running_loop().create_task(driver.run())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _active(self) -> int:
+        """Runners running user code (or starting to): not waiting in their runner."""
+        return sum(1 for driver in self._drivers.values() if driver.pending_wait is None)
 
     def _may_start(self, ticket: Ticket) -> bool:
         admission = ticket.admission
@@ -210,22 +238,27 @@ class LocalOrchestrator:
 
     def census(self) -> Census:
         """The sessions not yet ended by project, trigger and state — queued for a runner, running (holding
-        one), or waiting without one (suspended, or between a dead runner and its replay) — for a scrape."""
+        one and not waiting), or waiting (in its runner, suspended, or between a dead runner and its replay)
+        — the sticky ones, and the warm shapes, for a scrape."""
         counts: Counter[tuple[str, str, str]] = Counter()
         for session_id, telemetry in self._live.items():
+            driver = self._drivers.get(session_id)
             if session_id in self._queue:
                 state = "queued"
-            elif session_id in self._drivers:
+            elif driver is not None and driver.pending_wait is None:
                 state = "running"
             else:
                 state = "waiting"
             counts[(telemetry.info.project, telemetry.info.trigger, state)] += 1
-        return Census(counts, self.live_runners, self.queued)
+        hot = self._context.hot
+        return Census(counts, self.live_runners, self.queued, len(hot), hot.used_bytes, self._launcher.warm_shapes)
 
     def _forget(self, driver: SessionDriver) -> bool:
         if self._drivers.get(driver.session_id) is not driver:
             return False
         del self._drivers[driver.session_id]
+        if driver.suspended and self._freeing:
+            self._freeing -= 1
         if driver.finished:
             self._live.pop(driver.session_id, None)
         self._admit()  # its runner is free, and maybe a place under its trigger's concurrency

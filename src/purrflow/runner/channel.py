@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from typing import Protocol
 
 from purrflow.wire import HEADER, MAX_MESSAGE_BYTES, decode, encode
 
@@ -13,6 +14,13 @@ class ChannelClosed(BaseException):
 
     A BaseException, like `SessionSuspended`: a handler's `except Exception:` around an SDK call must not
     swallow it and carry on talking to a host that is gone."""
+
+
+class HostLink(Protocol):
+    """What a session's runtime talks to the host through."""
+
+    def send(self, message: object) -> None: ...
+    def recv(self) -> object: ...
 
 
 class Channel:

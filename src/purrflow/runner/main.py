@@ -17,11 +17,13 @@ import sys
 import tempfile
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from purrflow.compat import autokitteh_loader, ctoai_loader
 from purrflow.errors import PurrflowError, SessionSuspended
+from purrflow.linux import name_process
 from purrflow.opsyml import is_ops_call
 from purrflow.rules.sizes import describe_size
 from purrflow.runner.channel import Channel, ChannelClosed
@@ -43,15 +45,53 @@ from purrflow.runner.sandbox import (
 )
 from purrflow.sdk import _runtime as sdk_runtime
 from purrflow.sdk._attrdict import Event
-from purrflow.wire import Failure, Finished, Limits, StartSession
+from purrflow.wire import Failure, Finished, Limits, Prime, StartSession
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_REPR = 2000
 
 
-def serve(sock: socket.socket, shell: Frame | SandboxError | None = None) -> int:
+@dataclass
+class Primed:
+    """A runner prepared for the sessions of one shape: shut in, its environment set, the project
+    importable through the rewriter (and, in a warm runner, its entry module imported already)."""
+
+    prime: Prime
+    importer: ProjectImporter
+    runtime: SessionRuntime
+    streams: tuple[LineStream, LineStream]
+
+
+def prime_runner(prime: Prime, shell: Frame | SandboxError | None) -> Primed:
+    """Limits, sandbox and environment, before any code of the project's is imported; `SandboxError` when
+    the runner cannot shut itself in as the host asked."""
+    _shut_in(prime, shell)
+    os.chdir(prime.project_dir)
+    sys.path.insert(0, prime.project_dir)
+    if prime.site_dir is not None:  # the project's requirements.txt, before purrflow's own packages
+        use_environment(prime.site_dir)
+    runtime = SessionRuntime.priming(prime.project_dir)
+    importer = ProjectImporter(Path(prime.project_dir), runtime.dispatch_call, rewrite=prime.durable)
+    importer.install()
+    autokitteh_loader.install()
+    ctoai_loader.install()
+    streams = LineStream("stdout", runtime.emit), LineStream("stderr", runtime.emit)
+    sys.stdout, sys.stderr = streams
+    sdk_runtime.install(runtime)
+    return Primed(prime, importer, runtime, streams)
+
+
+def warm_up(primed: Primed) -> None:
+    """Import the entry module before any session is known (what it prints is held for each session);
+    raises what the import raises, `PrimingRefused` when the module needs a session to be imported."""
+    if primed.prime.entry_file is not None:
+        primed.importer.load_entry_module(primed.prime.entry_file)
+
+
+def serve(sock: socket.socket, shell: Frame | SandboxError | None = None, primed: Primed | None = None) -> int:
     """Run the session the host sends on `sock`; return the process exit code. `shell` is the sandbox
-    frame this process set up already (or the failure to), when the server sandboxes its sessions."""
+    frame this process set up already (or the failure to), when the server sandboxes its sessions;
+    `primed`, what a warm runner was prepared with (a cold one is told in the `StartSession`)."""
     channel = Channel(sock)
     try:
         start = channel.recv()
@@ -59,31 +99,35 @@ def serve(sock: socket.socket, shell: Frame | SandboxError | None = None) -> int
         return 0
     if not isinstance(start, StartSession):
         return 2
-    try:
-        _shut_in(start, shell)
-    except SandboxError as refused:  # never run user code in a weaker place than the host asked for
-        failure = Failure(type="SandboxError", message=refused.message)
-        with contextlib.suppress(ChannelClosed):
-            channel.send(Finished(result=None, failure=failure, completion=_failed_completion(failure)))
-        return 0
-    runtime = SessionRuntime(
+    name_process("purr-session")
+    if start.prime is not None:
+        try:
+            primed = prime_runner(start.prime, shell)
+        except SandboxError as refused:  # never run user code in a weaker place than the host asked for
+            failure = Failure(type="SandboxError", message=refused.message)
+            with contextlib.suppress(ChannelClosed):
+                channel.send(Finished(result=None, failure=failure, completion=_failed_completion(failure)))
+            return 0
+    elif primed is None:
+        return 2  # a warm start sent to a runner that was never primed: a bug of the host's
+    os.environ.update(start.env)
+    _own_folders()
+    runtime = primed.runtime
+    runtime.begin(
         channel,
         session_id=start.session_id,
-        project_dir=start.project_dir,
         journal=start.journal,
         output_position=start.output_position,
         retries=start.retries,
+        more_journal=start.more_journal,
     )
-    out, err = LineStream("stdout", runtime.emit), LineStream("stderr", runtime.emit)
-    sys.stdout, sys.stderr = out, err
-    sdk_runtime.install(runtime)
     try:
-        finished = _run(start, runtime)
+        finished = _run(start, primed)
     except SessionSuspended:
         finished = None
     except ChannelClosed:
         return 0
-    for stream in (out, err):
+    for stream in primed.streams:
         stream.flush()
     if finished is not None:
         try:
@@ -93,45 +137,51 @@ def serve(sock: socket.socket, shell: Frame | SandboxError | None = None) -> int
     return 0
 
 
-def _shut_in(start: StartSession, frame: Frame | SandboxError | None) -> None:
-    """Limits, sandbox and a clean environment, before any code of the session's is imported."""
+def _shut_in(prime: Prime, frame: Frame | SandboxError | None) -> None:
+    """Limits, sandbox and a clean environment, before any code of the project's is imported."""
     quiet_standard_streams()
-    apply_limits(start.limits)
+    apply_limits(prime.limits)
     signal.signal(signal.SIGXCPU, _cpu_limit_reached)
-    if start.sandbox is not None:
-        enter(frame, start.sandbox)
-    home, tmp = private_home()
+    if prime.sandbox is not None:
+        enter(frame, prime.sandbox)
     os.environ.clear()
-    os.environ.update(start.env)
+    os.environ.update(prime.env)
+    _use_home(*private_home())  # the import's; each session gets one of its own
+    time.tzset()  # local time is the session's TZ (zone-less times in sdk.events() are read in it)
+
+
+def _own_folders() -> None:
+    """The session's HOME and TMPDIR, fresh (the runners of a warm zygote share its /tmp, not these), and
+    its state folder, inside its team's (which the runner may write), made on its first run."""
+    _use_home(*private_home())
+    folder = os.environ.get("SDK_STATE_DIR")
+    if folder:
+        with contextlib.suppress(OSError):  # it is not needed to run; the SDK says so where it is used
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+
+
+def _use_home(home: str, tmp: str) -> None:
     os.environ.update(HOME=home, TMPDIR=tmp, SDK_HOME_DIR=home)
     tempfile.tempdir = None  # found again from TMPDIR
-    time.tzset()  # local time is the session's TZ (zone-less times in sdk.events() are read in it)
 
 
 def _cpu_limit_reached(signum: int, frame: object) -> None:
     raise CpuLimitExceeded()
 
 
-def _run(start: StartSession, runtime: SessionRuntime) -> Finished:
-    os.chdir(start.project_dir)
-    sys.path.insert(0, start.project_dir)
-    if start.site_dir is not None:  # the project's requirements.txt, before purrflow's own packages
-        use_environment(start.site_dir)
-    importer = ProjectImporter(Path(start.project_dir), runtime.dispatch_call, rewrite=start.durable)
-    importer.install()
-    autokitteh_loader.install()
-    ctoai_loader.install()
+def _run(start: StartSession, primed: Primed) -> Finished:
+    runtime, limits = primed.runtime, primed.prime.limits
     try:
         if is_ops_call(start.entrypoint):
             result: Any = run_ops(start, runtime)
         else:
-            handler = _load_handler(importer, start.entrypoint)
+            handler = _load_handler(primed.importer, start.entrypoint)
             event = Event.from_dict({**start.event, "session_id": start.session_id})
             result = handler(event) if _wants_event(handler) else handler()
     except (SessionSuspended, ChannelClosed):
         raise
     except BaseException as err:  # every ending of user code becomes a message
-        failure = _failure(err, start.limits)
+        failure = _failure(err, limits)
         return Finished(result=None, failure=failure, completion=_failed_completion(failure))
     try:
         payload: bytes | None = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)

@@ -39,7 +39,7 @@ class CommandFailed(PurrflowError):
 
 
 def run_ops(start: StartSession, runtime: SessionRuntime) -> dict[str, Any]:
-    project_dir = Path(start.project_dir)
+    project_dir = Path(runtime.project_dir)
     target = parse_ops_call(start.entrypoint)
     workflow = load_ops_file(project_dir).get(target.workflow)
     data = start.event.get("data") or {}

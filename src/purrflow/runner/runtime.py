@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from purrflow.errors import InvalidInputError, NonDeterminismError, RemoteError, SessionSuspended
 from purrflow.rules.prompts import SECRET_TYPES
 from purrflow.rules.sizes import describe_size
-from purrflow.runner.channel import Channel
+from purrflow.runner.channel import HostLink
 from purrflow.runner.classify import CallKind, classify, register_no_activity
 from purrflow.runner.output import valid_text
 from purrflow.wire import (
@@ -32,7 +32,9 @@ from purrflow.wire import (
     CallHost,
     CallResult,
     HostOp,
+    JournalChunk,
     JournalEntry,
+    JournalRecord,
     LogLine,
     LogLines,
     PromptWait,
@@ -60,23 +62,48 @@ LIVE_MARKER = b""
 _RETRY: Any = object()
 
 
+class PrimingRefused(BaseException):
+    """The project's code asked for a session's service (a step, a host call, a wait) while it was imported
+    before any session was known: this deployment cannot have warm runners; its sessions import it after
+    they start. A BaseException, so that the module's own `except Exception:` does not hide it."""
+
+
+class _NoSessionYet:
+    """The host link of a runtime not yet given its session: every request is refused."""
+
+    def send(self, message: object) -> None:
+        raise PrimingRefused(f"{type(message).__name__} before a session started")
+
+    def recv(self) -> object:
+        raise PrimingRefused("a reply before a session started")
+
+
 class SessionRuntime:
-    """Everything one session's process needs to turn calls into durable steps."""
+    """Everything one session's process needs to turn calls into durable steps.
+
+    Made with `priming()` before its session is known (a warm runner imports the project then; what it
+    prints is held back), and given its session with `begin()`.
+    """
 
     def __init__(
         self,
-        channel: Channel,
+        channel: HostLink,
         *,
         session_id: str,
         project_dir: str,
-        journal: list[JournalEntry],
+        journal: Iterable[JournalRecord],
         output_position: tuple[int, int] = (0, 0),
         retries: RetryPolicy = NO_RETRIES,
     ) -> None:
         self._channel = channel
         self._session_id = session_id
         self.project_dir = os.path.realpath(project_dir)
-        self._journal = {entry.seq: entry for entry in journal}
+        #: The journal as sent (plain tuples, by seq), named as replay reaches each entry.
+        self._journal: dict[int, JournalRecord] = {entry[0]: entry for entry in journal}
+        #: More of the journal is on its way (`JournalChunk`s, read as replay reaches them).
+        self._more_journal = False
+        #: Output printed before `begin` (while the project was imported), sent once the session is known.
+        self._held: list[tuple[str, list[str]]] | None = None
         self._next_seq = 1
         self._in_activity = False
         self._inhibited = 0
@@ -88,9 +115,37 @@ class SessionRuntime:
         #: Set while an external process (an ops.yml command) runs: its waits must keep this process.
         self.hold_waits = False
 
+    @classmethod
+    def priming(cls, project_dir: str) -> SessionRuntime:
+        """A runtime for importing the project before any session is known."""
+        runtime = cls(_NoSessionYet(), session_id="", project_dir=project_dir, journal=[])
+        runtime._held = []
+        return runtime
+
+    def begin(
+        self,
+        channel: HostLink,
+        *,
+        session_id: str,
+        journal: Iterable[JournalRecord],
+        output_position: tuple[int, int],
+        retries: RetryPolicy,
+        more_journal: bool = False,
+    ) -> None:
+        """The session is known: talk to its host from now on, and send what was printed before."""
+        self._channel = channel
+        self._session_id = session_id
+        self._journal = {entry[0]: entry for entry in journal}
+        self._more_journal = more_journal
+        self._quiet_until, self._quiet_lines = output_position
+        self._retries = retries
+        held, self._held = self._held or [], None
+        for stream, lines in held:
+            self.emit(stream, lines)
+
     @property
     def session_id(self) -> str | None:
-        return self._session_id
+        return self._session_id or None
 
     # -- the call hook installed into rewritten project modules ---------------------------------
     def dispatch_call(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -234,6 +289,9 @@ class SessionRuntime:
     # -- output --------------------------------------------------------------------------------
     def emit(self, stream: str, lines: list[str]) -> None:
         """Send output lines, except those an earlier run of this session already logged."""
+        if self._held is not None:
+            self._held.append((stream, lines))
+            return
         position = self._next_seq - 1
         if position < self._quiet_until:
             return
@@ -258,9 +316,13 @@ class SessionRuntime:
 
     def _peek(self, name: str) -> JournalEntry | None:
         """The journal entry at this position, if it is a step called `name`; None past the journal's end."""
-        entry = self._journal.get(self._next_seq)
-        if entry is None:
+        record = self._journal.get(self._next_seq)
+        while record is None and self._more_journal:
+            self._receive_journal()
+            record = self._journal.get(self._next_seq)
+        if record is None:
             return None
+        entry = JournalEntry._make(record)
         if entry.name != name:
             raise NonDeterminismError(
                 f"non-deterministic replay at step {entry.seq}: journal has {entry.name}, code called {name}",
@@ -282,6 +344,15 @@ class SessionRuntime:
         ack = self._expect(StepAck, seq)
         if ack.failure is not None:  # the host could not journal it: the handler sees why
             raise pickle.loads(ack.failure)
+
+    def _receive_journal(self) -> None:
+        """The next part of a streamed journal (it comes before any reply: the runner asks for nothing
+        until it has replayed the whole journal)."""
+        chunk = self._channel.recv()
+        if not isinstance(chunk, JournalChunk):
+            raise RuntimeError(f"protocol error: expected more of the journal, got {chunk!r}")
+        self._journal.update((entry[0], entry) for entry in chunk.entries)
+        self._more_journal = not chunk.last
 
     def _expect(self, kind: type[M], seq: int) -> M:
         message = self._channel.recv()

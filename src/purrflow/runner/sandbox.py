@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from purrflow.errors import PurrflowError
+from purrflow.linux import die_with_parent
 from purrflow.wire import FRAME_VARIABLE, Limits, SandboxFrame, SandboxSpec
 
 CLONE_NEWNS = 0x00020000
@@ -180,6 +181,7 @@ def _enter(frame: Frame, spec: SandboxSpec) -> None:
     os.setgroups([])
     os.setresgid(spec.gid, spec.gid, spec.gid)
     os.setresuid(spec.uid, spec.uid, spec.uid)
+    die_with_parent()  # again: changing the uid cleared it, and this process must not outlive its zygote
 
 
 def _bind(source_fd: int, path: str, *, read_only: bool) -> None:

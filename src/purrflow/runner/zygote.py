@@ -10,6 +10,13 @@ and its CPU time), so that a dead runner's session is replayed with the reason k
 zygote (PR_SET_PDEATHSIG), which dies with the host (its control socket closes), so a `kill -9` of the
 server leaves no runner behind writing side effects.
 
+A SHAPE_REQUEST makes a *shape zygote*: a child that reads a `Prime` from the socket it came with, shuts
+itself in as that prime says (limits, sandbox, the team's uid, the environment) and imports the
+deployment's entry module, rewritten. It then serves that socket the same way, so that its runners —
+forked after the import, each a copy-on-write image of it — start a session with nothing left to
+import. A shape zygote runs the team's code (the module's top level) as the team's uid, so the host
+trusts nothing it says beyond its own runners: it checks each pid it announces (see `launchers`).
+
 Everything a runner needs is imported in `main()`, in the zygote's own process: importing this module
 preloads nothing, so no host process ever runs the runner's import-time patches.
 """
@@ -27,12 +34,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from purrflow.linux import die_with_parent
-from purrflow.wire import EXITED, FORKED, REFUSED, ZYGOTE_NOTE
+from purrflow.linux import die_with_parent, name_process
+from purrflow.wire import EXITED, FORKED, PRIMED, REFUSED, SHAPE_REQUEST, ZYGOTE_NOTE
 
 #: What a forked runner runs: the session on this socket, in the sandbox frame it has set up.
 Runner = Callable[[socket.socket, Any], int]
 PrepareFrame = Callable[[], Any]
+#: What a shape zygote becomes: given its control socket and the frame, it primes itself and serves.
+ShapeZygote = Callable[[socket.socket, Any], int]
 _HANDOVER = b"G"
 
 
@@ -42,9 +51,10 @@ class _Spare:
     handover: socket.socket
 
 
-def preload() -> tuple[Runner, PrepareFrame]:
-    """Import what every forked runner would otherwise import itself; return the runner's entry point and
-    what sets up the server's sandbox frame in a forked runner (a no-op without one)."""
+def preload() -> tuple[Runner, PrepareFrame, ShapeZygote]:
+    """Import what every forked runner would otherwise import itself; return the runner's entry point,
+    what sets up the server's sandbox frame in a forked runner (a no-op without one), and what a shape
+    zygote runs."""
     import json  # noqa: F401
     import pickle  # noqa: F401
 
@@ -57,14 +67,42 @@ def preload() -> tuple[Runner, PrepareFrame]:
     autokitteh_loader.install()
     ctoai_loader.install()  # imports `requests`: once, here
     frame = frame_from_environment()
-    return runner_main.serve, (lambda: set_up_frame(frame) if frame is not None else None)
+    return runner_main.serve, (lambda: set_up_frame(frame) if frame is not None else None), _shape_zygote
+
+
+def _shape_zygote(control: socket.socket, shell: Any) -> int:
+    """Prime this process for one shape of sessions, say whether that worked, then fork its runners."""
+    from purrflow.runner.channel import Channel, ChannelClosed
+    from purrflow.runner.main import prime_runner, serve, warm_up
+    from purrflow.wire import Prime
+
+    name_process("purr-warm")
+    try:
+        prime = Channel(control).recv()
+    except ChannelClosed:
+        return 0
+    try:
+        if not isinstance(prime, Prime) or prime.entry_file is None:
+            raise TypeError("a shape zygote needs a Prime with an entry file")
+        primed = prime_runner(prime, shell)
+        warm_up(primed)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            control.sendall(ZYGOTE_NOTE.pack(PRIMED, 1, 0, 0.0))
+        return 1
+    control.sendall(ZYGOTE_NOTE.pack(PRIMED, 0, 0, 0.0))
+    _Zygote(control, lambda sock, _: serve(sock, primed=primed), lambda: None).serve()
+    return 0
 
 
 class _Zygote:
-    def __init__(self, control: socket.socket, run: Runner, prepare: PrepareFrame) -> None:
+    def __init__(
+        self, control: socket.socket, run: Runner, prepare: PrepareFrame, shape: ShapeZygote | None = None
+    ) -> None:
         self._control = control
         self._run = run
         self._prepare = prepare
+        self._shape = shape
         self._wake_read, self._wake_write = os.pipe()
         self._spare: _Spare | None = None
         #: Runners handed to the host: only their ends are its business (an unused spare's is not).
@@ -93,6 +131,9 @@ class _Zygote:
                 return
             if not message or not fds:
                 return
+            if message == SHAPE_REQUEST and self._shape is not None:
+                self._start_shape(fds[0])
+                continue
             self._hand_out(fds[0])
             if self._spare is None:
                 self._spare = self._fork_spare()  # off the critical path: the host has its runner
@@ -108,6 +149,19 @@ class _Zygote:
                 return
         os.close(runner_fd)
         self._runners.add(pid)
+        self._control.sendall(ZYGOTE_NOTE.pack(FORKED, pid, 0, 0.0))
+
+    def _start_shape(self, control_fd: int) -> None:
+        """Fork a shape zygote on `control_fd` (it reports to the host there, not through this zygote)."""
+        shape = self._shape
+        assert shape is not None
+        try:
+            pid = self._fork(lambda: shape(socket.socket(fileno=control_fd), self._prepare()))
+        except OSError as err:
+            os.close(control_fd)
+            self._control.sendall(ZYGOTE_NOTE.pack(REFUSED, err.errno or 0, 0, 0.0))
+            return
+        os.close(control_fd)
         self._control.sendall(ZYGOTE_NOTE.pack(FORKED, pid, 0, 0.0))
 
     def _from_spare(self, runner_fd: int) -> int | None:
@@ -154,6 +208,7 @@ class _Zygote:
             os._exit(code)
 
     def _wait_as_spare(self, handover: socket.socket) -> int:
+        name_process("purr-spare")
         frame = self._prepare()  # the slow part of the sandbox, before any session asks
         try:
             message, fds, _flags, _addr = socket.recv_fds(handover, 16, 1)
@@ -188,9 +243,10 @@ class _Zygote:
 
 def main() -> None:
     die_with_parent()
+    name_process("purr-zygote")
     control = socket.socket(fileno=int(sys.argv[1]))
-    run, prepare = preload()
-    _Zygote(control, run, prepare).serve()
+    run, prepare, shape = preload()
+    _Zygote(control, run, prepare, shape).serve()
 
 
 if __name__ == "__main__":

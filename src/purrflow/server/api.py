@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from purrflow import __version__
@@ -27,6 +27,7 @@ from purrflow.server.deps import (
     Projects,
     Sessions,
     Triggers,
+    admitted,
     platform_of,
 )
 from purrflow.server.errors import error_body
@@ -132,7 +133,14 @@ async def list_triggers(
     }
 
 
-@router.post("/events", status_code=201, tags=["events"], response_model=responses.EventSentOut, **responses.EXACT)
+@router.post(
+    "/events",
+    status_code=201,
+    tags=["events"],
+    response_model=responses.EventSentOut,
+    dependencies=[Depends(admitted)],
+    **responses.EXACT,
+)
 async def send_event(body: SendEventRequest, user: CurrentUser, projects: Projects, events: Events) -> dict[str, Any]:
     """Inject an event into a trigger or connection: it starts matching triggers and reaches subscriptions."""
     check_data_size(body.data, "the event's data")
@@ -168,7 +176,14 @@ async def list_sessions(
     return {"sessions": [session_json(s) for s in page.sessions], "next": page.next}
 
 
-@router.post("/sessions", status_code=201, tags=["sessions"], response_model=responses.StartedOut, **responses.EXACT)
+@router.post(
+    "/sessions",
+    status_code=201,
+    tags=["sessions"],
+    response_model=responses.StartedOut,
+    dependencies=[Depends(admitted)],
+    **responses.EXACT,
+)
 async def start_session(
     body: StartSessionRequest, user: CurrentUser, projects: Projects, sessions: Sessions
 ) -> dict[str, str]:
@@ -256,6 +271,7 @@ async def session_journal(
     status_code=201,
     tags=["sessions"],
     response_model=responses.RestartedOut,
+    dependencies=[Depends(admitted)],
     **responses.EXACT,
 )
 async def restart_session(
@@ -267,7 +283,7 @@ async def restart_session(
     return {"session_id": operations.restart(user.team_id, old, user_id=user.id), "restarted": old}
 
 
-@router.post("/sessions/{session_id}/rerun", status_code=201, tags=["sessions"])
+@router.post("/sessions/{session_id}/rerun", status_code=201, tags=["sessions"], dependencies=[Depends(admitted)])
 async def rerun_session(
     session_id: str, body: RerunSessionRequest, user: CurrentUser, sessions: Sessions, operations: Operations
 ) -> dict[str, Any]:

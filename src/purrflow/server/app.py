@@ -21,7 +21,9 @@ from purrflow.data_lock import DataDirLock
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.faults import Faults
-from purrflow.orchestrators.admission import default_max_runners
+from purrflow.orchestrators.admission import default_max_active, default_max_runners
+from purrflow.orchestrators.sticky import default_hot_memory
+from purrflow.orchestrators.warm import WarmPolicy
 from purrflow.platform import Platform, PlatformConfig, build_platform
 from purrflow.server import (
     analytics_api,
@@ -81,6 +83,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     errors.install(app, page_for=ui.not_found_page)
     app.add_middleware(DurableResponses, committed=lambda scope: platform_of_app(scope).committed())
     app.add_middleware(BodySizeLimit)  # outermost of ours: a body over its limit reaches nothing
+    # First: the router tries routes in order, and webhooks are the hot path (no other route is under /webhooks).
+    app.router.routes.extend(webhooks.routes)
     app.include_router(api.router)
     app.include_router(values_api.router)
     app.include_router(events_api.router)
@@ -92,7 +96,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.include_router(vars_api.router)
     app.include_router(connections_api.router)
     app.router.routes.extend(api_docs.routes)
-    app.router.routes.extend(webhooks.routes)
     app.router.routes.extend(inbound.routes)
     app.router.routes.extend(oauth.routes)
     app.router.routes.extend(metrics.routes)
@@ -108,6 +111,8 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         runner=config.runner,
         public_url=config.url,
         hot_wait_seconds=config.hot_wait_seconds,
+        hot_memory_bytes=config.hot_memory if config.hot_memory is not None else default_hot_memory(),
+        warm=WarmPolicy(max_shapes=config.warm_shapes),
         timezone=config.timezone,
         catch_up=config.catch_up,
         faults=Faults.of(config.faults),
@@ -117,6 +122,8 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         runner_attempts=config.runner_attempts,
         max_runners=config.max_runners or default_max_runners(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
         max_queued=config.max_queued,
+        max_queue_wait=config.max_queue_wait,
+        max_active=config.max_active or default_max_active(),
         encrypt_at_rest=config.encrypt_at_rest,
         tracing=config.tracing,
         retention=config.retention_seconds,

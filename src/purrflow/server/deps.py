@@ -35,6 +35,12 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
+def admitted(request: Request) -> None:
+    """A route that starts sessions on a person's request: they queue as long as it takes, but past the
+    queue's limit the route answers 503 with Retry-After before anything is stored (`Platform.admit`)."""
+    platform_of(request).admit(may_queue=True)
+
+
 #: The API's security scheme as the OpenAPI document declares it, so `/api/v1/docs`' "Authorize" sends the
 #: token. It never refuses a request itself (`auto_error=False`): `IdentityService.authenticate` does, in
 #: purrflow's error form and with its hint.

@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from purrflow import errors
+from purrflow.orchestrators.admission import OverloadedError
 
 log = logging.getLogger("purrflow.server")
 
 
 STATUS: list[tuple[type[errors.PurrflowError], int]] = [
+    (OverloadedError, 503),
     (errors.TooLargeError, 413),
     (errors.AuthError, 401),
     (errors.ForbiddenError, 403),
@@ -39,7 +41,8 @@ def install(app: FastAPI, *, page_for: PageFor | None = None) -> None:
     @app.exception_handler(errors.PurrflowError)
     async def purrflow_error(_: Request, err: errors.PurrflowError) -> JSONResponse:
         status = next(code for kind, code in STATUS if isinstance(err, kind))
-        return JSONResponse(error_body(type(err).__name__, err.message, err.hint), status_code=status)
+        headers = {"Retry-After": str(err.retry_after)} if isinstance(err, OverloadedError) else None
+        return JSONResponse(error_body(type(err).__name__, err.message, err.hint), status_code=status, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException) -> Response:

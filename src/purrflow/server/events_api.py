@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from purrflow.server.deps import CurrentUser, Events, Projects
+from purrflow.server.deps import CurrentUser, Events, Projects, admitted
 from purrflow.server.json_body import CheckedJSONRoute
 from purrflow.server.schemas import iso, jsonable
 from purrflow.services.events import MAX_EVENTS_PAGE
@@ -55,7 +55,7 @@ async def get_event(event_id: str, user: CurrentUser, projects: Projects, events
     return {"event": body | {"data": jsonable(event.data), "session_ids": events.started_by(event)}}
 
 
-@router.post("/{event_id}/redispatch", status_code=201)
+@router.post("/{event_id}/redispatch", status_code=201, dependencies=[Depends(admitted)])
 async def redispatch_event(event_id: str, user: CurrentUser, events: Events) -> dict[str, Any]:
     """The event received again: the triggers that match it now start, the subscriptions live now get it."""
     event = events.get(user.team_id, event_id)  # the whole id, when a prefix of it was given

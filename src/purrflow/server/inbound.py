@@ -3,7 +3,8 @@
 Not behind a purrflow token — the service signs each delivery instead, and the connection service
 verifies it with the connection's secret before anything is stored (401 otherwise). Slack's
 `url_verification` handshake is answered with its challenge; a retried delivery is answered 200 and
-starts nothing.
+starts nothing. Past the server's capacity a delivery is answered 503 with Retry-After, as a webhook is
+(`server/webhooks.py`), and the service delivers it again later.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ async def receive(request: Request) -> Response:
             status_code=413,
         )
     headers = {key: value for key, value in request.headers.items()}
-    answer = platform_of(request).connections.receive(integration, connection_id, headers, body)
+    platform = platform_of(request)
+    platform.admit()  # nothing awaited from here until the event is stored: see `server/webhooks.py`
+    answer = platform.connections.receive(integration, connection_id, headers, body)
     if answer.challenge is not None:
         return PlainTextResponse(answer.challenge)
     if answer.status != 200:

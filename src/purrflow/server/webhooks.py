@@ -2,7 +2,14 @@
 
 The event is committed before the answer (`server/durable.py`). Async triggers answer 202 at once; sync
 ones answer what the session sets with `http_outcome` (first call wins), 200 when it ends without one,
-500 when it fails, and 504 after the configured timeout.
+500 when it fails, and 504 after the configured timeout. Past the server's capacity (`Platform.admit`)
+every webhook, sync or not, is answered 503 with Retry-After at once, and nothing is stored. The check is
+made once the body is in, right before the event is stored, with nothing awaited in between: requests
+read concurrently are then counted one after the other, each seeing the sessions the others started.
+
+Every webhook takes this path, so it does only what the event needs: the trigger comes from the
+per-deployment cache (`services/triggers.py`), the path and query straight from the ASGI scope, and the
+body is parsed once, when the event is built.
 
 A body is read up to MAX_BODY_BYTES (413 past it). Any body within it is accepted as an event: one that
 is not JSON, nests more than MAX_JSON_DEPTH levels deep, or holds NaN or an overflowing number has
@@ -23,8 +30,6 @@ from purrflow.engine.webhooks import MAX_BODY_BYTES, WebhookRequest
 from purrflow.server.deps import platform_of
 from purrflow.server.errors import error_body
 
-#: What an overloaded server asks a webhook's sender to wait before trying again.
-RETRY_AFTER_SECONDS = 1
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
@@ -59,16 +64,6 @@ async def receive(request: Request) -> Response:
             ),
             status_code=404,
         )
-    if platform.overloaded():  # turned away at once, rather than queued for longer than a caller waits
-        return JSONResponse(
-            error_body(
-                "OverloadedError",
-                "the server has more sessions waiting for a runner than it queues; nothing was stored",
-                f"send the request again in {RETRY_AFTER_SECONDS} s",
-            ),
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
     try:
         body = await read_body(request)
     except BodyTooLarge:
@@ -80,15 +75,17 @@ async def receive(request: Request) -> Response:
             ),
             status_code=413,
         )
+    scope = request.scope
     webhook = WebhookRequest(
-        method=request.method,
-        path=request.url.path,
-        query_string=request.url.query,
+        method=scope["method"],
+        path=scope["path"],
+        query_string=scope["query_string"].decode("latin-1"),
         headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
         body=body,
         path_suffix=request.path_params.get("suffix", ""),
     )
     sessions = platform.sessions
+    platform.admit()  # turned away at once (503), rather than queued for longer than a caller waits
     event, session_id = platform.events.receive_webhook(trigger, webhook)
     answer = sessions.expect_answer(session_id) if (session_id and trigger.is_sync) else None
     accepted: dict[str, Any] = {"event_id": event.id, "session_id": session_id}

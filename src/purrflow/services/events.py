@@ -74,35 +74,38 @@ class EventService:
         self.receive(project, trigger.name, "tick", {})
 
     def receive(self, project: Project, source: str, event_type: str, data: dict[str, Any]) -> tuple[Event, list[str]]:
-        """Store an event; start matching triggers' sessions; queue it for matching subscriptions."""
+        """Store an event; start matching triggers' sessions; queue it for matching subscriptions.
+
+        All in one savepoint of the caller's write batch, so one commit (one fsync) makes the event and
+        what it started durable together: an event is never dispatched before it is stored, and a crash
+        before the commit loses the request (which was not answered) rather than half of it."""
         with self._committer.write():
             event = self._store.add_event(project.id, source, event_type, data)
             return event, self._deliver(project, event)
 
     def _deliver(self, project: Project, event: Event) -> list[str]:
         """Start the sessions of the triggers that match the event, queue it for the subscriptions that
-        want it (joins the caller's write batch); the started sessions' ids."""
+        want it; the started sessions' ids. The caller holds the write (and its savepoint)."""
         source, event_type, data = event.source, event.event_type, event.data
-        with self._committer.write():
-            started = [
-                self._sessions.create(
-                    project,
-                    trigger.call,
-                    data,
-                    event_type=event_type,
-                    event_id=event.id,
-                    trigger_name=trigger.name,
-                    durable=bool(trigger.spec.get("is_durable", True)),
-                )
-                for trigger in self._triggers.of_project(project)
-                if trigger.call and self._dispatch.trigger_wants(trigger, source, event_type, data, event.id)
-            ]
-            subscribers = self._dispatch.subscribers(project.id, source, event_type, data, event.id)
-            if subscribers:
-                # `source` answers `next_event(...).connection_id` (the trigger or connection it came from)
-                payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id, "source": source})
-                for sub in subscribers:
-                    self._signals.send(project.id, sub.session_id, sub.id, payload)
+        started = [
+            self._sessions.create(
+                project,
+                trigger.call,
+                data,
+                event_type=event_type,
+                event_id=event.id,
+                trigger_name=trigger.name,
+                durable=bool(trigger.spec.get("is_durable", True)),
+            )
+            for trigger in self._triggers.of_project(project)
+            if trigger.call and self._dispatch.trigger_wants(trigger, source, event_type, data, event.id)
+        ]
+        subscribers = self._dispatch.subscribers(project.id, source, event_type, data, event.id)
+        if subscribers:
+            # `source` answers `next_event(...).connection_id` (the trigger or connection it came from)
+            payload = pickle.dumps({"data": data, "event_type": event_type, "event_id": event.id, "source": source})
+            for sub in subscribers:
+                self._signals.send(project.id, sub.session_id, sub.id, payload)
         return started
 
     # -- events stored -------------------------------------------------------------------------
@@ -145,7 +148,8 @@ class EventService:
         today's filters) and reaches the subscriptions live now; the new sessions' ids. The event is not
         stored twice: the new sessions name it as theirs, as its first sessions do."""
         event = self.get(team_id, event_id)
-        return self._deliver(self._projects.get(event.project_id), event)
+        with self._committer.write():
+            return self._deliver(self._projects.get(event.project_id), event)
 
     # -- subscriptions (a session's host operations) -------------------------------------------
     def subscribe(self, session: Session, source: str, expression: str) -> str:

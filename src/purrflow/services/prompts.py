@@ -86,6 +86,9 @@ class PromptService:
         with self._committer.write():
             self._store.mark_answered(prompt.id)
             self._journal.append(prompt.session_id, prompt.seq, StepName.PROMPT, result, False)
+            # Under way again, in the same commit: a restart replays it rather than waits for a prompt
+            # already answered.
+            self._store.set_session_state(prompt.session_id, "running")
         ended = self._on_wait_ended
         self._committer.after_commit(lambda: ended(prompt.session_id, prompt.seq, result))
         return value

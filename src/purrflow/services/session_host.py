@@ -16,6 +16,7 @@ from purrflow.engine.sandbox import FIRST_TEAM_UID, SandboxPolicy
 from purrflow.engine.seams import Admission, SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.errors import InternalError
+from purrflow.opsyml import is_ops_call
 from purrflow.services.connections import ConnectionService
 from purrflow.services.host_ops import HostServices, SessionOps
 from purrflow.services.identity import OPERATOR_TEAM
@@ -23,18 +24,25 @@ from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.triggers import TriggerService
 from purrflow.services.vars import VarService
-from purrflow.store import OpenWait, Session, Store
+from purrflow.store import Deployment, OpenWait, Session, Store
 from purrflow.wire import (
+    JOURNAL_PAGE,
     NO_RETRIES,
     EventWait,
     HostOps,
     InboxWait,
+    JournalRecord,
     Limits,
+    Prime,
     PromptWait,
     RetryPolicy,
+    SandboxSpec,
     StartSession,
     WaitSpec,
 )
+
+#: How many deployments and sandbox specs a host remembers before it starts over.
+_REMEMBERED = 1024
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,14 @@ class ServerSessionHost:
         self._connections = connections
         self._interface_of = interface_of
         self._uids: dict[str, int] = {}
+        #: Folders made already, sandbox specs set up already, deployments read already (bounded).
+        self._made: set[Path] = set()
+        self._specs: dict[tuple[object, ...], SandboxSpec] = {}
+        self._deployments_seen: dict[str, Deployment] = {}
 
     def prepare(self, session: Session) -> StartSession:
+        """What the session's runner starts with: the session, and the `Prime` of its shape (which a warm
+        runner was prepared with already)."""
         team_id = self._projects.team_of(session.project_id)
         if not self._sandbox.runs_any_team:
             self._sandbox.check_team(self._services.identity.team(team_id).name, OPERATOR_TEAM)
@@ -93,31 +107,44 @@ class ServerSessionHost:
         if not session.durable:  # a non-durable session that was interrupted runs again from the start
             self._journal.clear(session.id)
         self._store.mark_running(session.id)
-        env, writable = self.environment(session)
-        deployment = self._projects.deployment(session.deployment_id)
+        deployment = self._deployment(session.deployment_id)
+        env, writable = self.shape_environment(session, team_id, deployment)
         site_dir = self._projects.environment_of(deployment) if deployment is not None else None
         if site_dir is not None:  # also for the programs the session starts (an ops.yml's `python3 …`)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(site_dir), env.get("PYTHONPATH"))))
         sandbox = None
+        uid = None
         if self._sandbox.enabled:
             uid = self._uids.get(team_id)
             if uid is None:  # allocated once per team, and never changed
                 uid = self._uids[team_id] = self._store.team_run_uid(team_id, first=FIRST_TEAM_UID)
-            sandbox = self._sandbox.spec(uid, project_dir, writable, read_only=[site_dir] if site_dir else [])
-        return StartSession(
-            session_id=session.id,
+            sandbox = self._sandbox_spec(uid, project_dir, writable, [site_dir] if site_dir else [])
+        entry_file = None if is_ops_call(session.entrypoint) else session.entrypoint.partition(":")[0]
+        prime = Prime(
             project_dir=str(project_dir),
-            entrypoint=session.entrypoint,
-            event=session.event,
-            journal=self._journal.read(session.id),
+            entry_file=entry_file,
             env=env,
             durable=session.durable,
-            output_position=self._store.output_position(session.id) if session.durable else (0, 0),
             sandbox=sandbox,
             limits=self._settings.limits,
             site_dir=str(site_dir) if site_dir is not None else None,
-            retries=self.retries(session),
         )
+        journal = self._journal.read(session.id, limit=JOURNAL_PAGE)
+        return StartSession(
+            session_id=session.id,
+            entrypoint=session.entrypoint,
+            event=session.event,
+            journal=journal,
+            more_journal=len(journal) == JOURNAL_PAGE,
+            env=self.session_environment(session, team_id),
+            output_position=self._store.output_position(session.id) if session.durable else (0, 0),
+            retries=self.retries(session),
+            prime=prime,
+        )
+
+    def journal_after(self, session_id: str, seq: int) -> list[JournalRecord]:
+        """The next page of a streamed journal: the steps after `seq`."""
+        return self._journal.read(session_id, after=seq, limit=JOURNAL_PAGE)
 
     def timeout(self, session: Session) -> float | None:
         """The session's trigger's `timeout`, else the server's (`--session-timeout`)."""
@@ -173,25 +200,26 @@ class ServerSessionHost:
         self._services.sessions.finish(session_id, end)
 
     # -- the runner's environment --------------------------------------------------------------
-    def environment(self, session: Session) -> tuple[dict[str, str], list[Path]]:
-        """The runner's whole environment — what every runner gets (PATH, LANG, TZ, NO_PROXY and what the
-        operator passes), manifest vars, webhook URLs, connection fields, CTO.ai's SDK variables — and
-        the folders of the run it may write (its HOME and TMPDIR the runner makes itself)."""
+    def shape_environment(
+        self, session: Session, team_id: str, deployment: Deployment | None
+    ) -> tuple[dict[str, str], list[Path]]:
+        """What every runner of the session's shape gets — what every runner gets (PATH, LANG, TZ,
+        NO_PROXY and what the operator passes), manifest vars, webhook URLs, connection fields, CTO.ai's
+        SDK variables — and the folders it may write: its team's state folders, and its project's config
+        folder (its HOME and TMPDIR the runner makes itself)."""
         data_dir = self._settings.data_dir
-        state_dir = data_dir / "state" / self._root_session(session)
-        state_dir.mkdir(parents=True, exist_ok=True)
+        team_states = data_dir / "state" / team_id
         config_dir = data_dir / "workflow-config" / session.project_id  # CTO.ai's (deprecated) config folder
-        config_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (team_states, config_dir):
+            if folder not in self._made:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._made.add(folder)
         env = self._sandbox.environment_base()
         env |= {
-            "PURRFLOW_SESSION_ID": session.id,
             "PURRFLOW_PROJECT": session.project_name,
-            "SDK_STATE_DIR": str(state_dir),
             "SDK_CONFIG_DIR": str(config_dir),
-            "SDK_INTERFACE_TYPE": self._interface_of(session) or self._settings.interface,
             "OPS_HOST_PLATFORM": self._settings.host_platform,
         }
-        deployment = self._projects.deployment(session.deployment_id)
         manifest_vars = deployment.manifest.get("project", {}).get("vars", []) if deployment is not None else []
         env |= self._vars.environment(session.project_id, manifest_vars, session.created_at)  # as it was then
         for trigger in self._triggers.of(session.project_id):
@@ -201,17 +229,59 @@ class ServerSessionHost:
         for connection, fields in self._connections.fields_of(session.project_id).items():
             for name, value in fields.items():
                 env[f"{connection}__{name}"] = value
-        return env, [state_dir, config_dir]
+        return env, [team_states, config_dir]
+
+    def session_environment(self, session: Session, team_id: str) -> dict[str, str]:
+        """The session's own variables: its id, its interface and its state folder (inside its team's, where
+        its runner makes it: the host's loop does no file system work per session for it)."""
+        root = self._root_session(session)
+        states = self._settings.data_dir / "state"
+        earlier = states / root  # where a state folder was kept before they were kept by team
+        if earlier.is_dir():
+            earlier.rename(states / team_id / root)
+        return {
+            "PURRFLOW_SESSION_ID": session.id,
+            "SDK_STATE_DIR": str(states / team_id / root),
+            "SDK_INTERFACE_TYPE": self._interface_of(session) or self._settings.interface,
+        }
+
+    def _deployment(self, deployment_id: str) -> Deployment | None:
+        """A deployment (they never change: remembered)."""
+        found = self._deployments_seen.get(deployment_id)
+        if found is None:
+            found = self._projects.deployment(deployment_id)
+            if found is not None:
+                if len(self._deployments_seen) >= _REMEMBERED:
+                    self._deployments_seen.clear()
+                self._deployments_seen[deployment_id] = found
+        return found
+
+    def _sandbox_spec(self, uid: int, project_dir: Path, writable: list[Path], read_only: list[Path]) -> SandboxSpec:
+        """The sandbox of a shape, its folders' owners and modes set once (per server start)."""
+        key = (uid, project_dir, tuple(writable), tuple(read_only))
+        spec = self._specs.get(key)
+        if spec is None:
+            made = self._sandbox.spec(uid, project_dir, writable, read_only=read_only)
+            assert made is not None  # the sandbox is enabled
+            if len(self._specs) >= _REMEMBERED:
+                self._specs.clear()
+            spec = self._specs[key] = made
+        return spec
 
     def forget_sessions(self, session_ids: list[str]) -> None:
         """Deleted sessions: the state folders they were the first session of go too (a child of theirs
         that still runs finds no parent from now on, and gets a folder of its own)."""
+        states = self._settings.data_dir / "state"
         for session_id in session_ids:
-            shutil.rmtree(self._settings.data_dir / "state" / session_id, ignore_errors=True)
+            for folder in (states / session_id, *states.glob(f"*/{session_id}")):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def forget_project(self, project_id: str) -> None:
         """A deleted project: its sessions' shared config folder goes too."""
-        shutil.rmtree(self._settings.data_dir / "workflow-config" / project_id, ignore_errors=True)
+        config_dir = self._settings.data_dir / "workflow-config" / project_id
+        shutil.rmtree(config_dir, ignore_errors=True)
+        self._made.discard(config_dir)
+        self._specs.clear()
 
     def _root_session(self, session: Session) -> str:
         """The first session of a workflow run: its state folder is shared by every session it starts."""

@@ -66,6 +66,12 @@ class SessionService:
         self._on_stopped = on_stopped
         self._on_deleted = on_deleted
         self._change_watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._pending = 0
+
+    @property
+    def pending(self) -> int:
+        """Sessions created but not yet handed to the orchestrator (their commit is under way)."""
+        return self._pending
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, team_id: str, session_id: str) -> Session:
@@ -201,12 +207,17 @@ class SessionService:
                 user_id=user_id or project.owner_id,
             )
         created = self._on_created
+        self._pending += 1
 
         def announce() -> None:
+            self._pending -= 1
             created(session_id)
             self._announce_change(project.team_id, session_id)
 
-        self._committer.after_commit(announce)
+        def aborted() -> None:
+            self._pending -= 1
+
+        self._committer.after_commit(announce, aborted)
         return session_id
 
     def start(

@@ -17,13 +17,15 @@ class Target:
 
 
 class TriggerService:
-    """Triggers are read for every session and event, and change only when a project is deployed: they
-    are kept per project until a deployment says they changed (`forget`)."""
+    """Triggers are read for every session and event, and change only when a project is deployed or
+    deleted: they are kept per project, and webhook triggers by slug, until that says they changed
+    (`forget`). A webhook then costs no trigger query at all."""
 
     def __init__(self, store: Store, *, public_url: str) -> None:
         self._store = store
         self._public_url = public_url.rstrip("/")
         self._by_project: dict[str, list[Trigger]] = {}
+        self._by_slug: dict[str, Trigger] = {}
 
     def of_project(self, project: Project) -> list[Trigger]:
         return self.of(project.id)
@@ -35,11 +37,20 @@ class TriggerService:
         return found
 
     def forget(self, project_id: str) -> None:
-        """The project's triggers changed (a deployment, or a deployment's commit failed)."""
+        """The project's triggers changed (a deployment, its commit failing, the project deleted)."""
         self._by_project.pop(project_id, None)
+        for slug in [slug for slug, trigger in self._by_slug.items() if trigger.project_id == project_id]:
+            del self._by_slug[slug]
 
     def by_slug(self, slug: str) -> Trigger | None:
-        return self._store.get_trigger_by_slug(slug)
+        """The webhook trigger at `/webhooks/<slug>` (unknown slugs are not remembered: a deployment may
+        make them live, and a flood of them must not grow the cache)."""
+        trigger = self._by_slug.get(slug)
+        if trigger is None:
+            trigger = self._store.get_trigger_by_slug(slug)
+            if trigger is not None:
+                self._by_slug[slug] = trigger
+        return trigger
 
     def webhook_url(self, trigger: Trigger) -> str | None:
         return f"{self._public_url}/webhooks/{trigger.slug}" if trigger.slug else None

@@ -91,9 +91,16 @@ class Database:
             self._in_tx = True
 
     def commit(self) -> None:
+        """Commit the open transaction. Where `needs_sync`, it is on disk only after `sync()`."""
         if self._in_tx:
             self._in_tx = False
             self._conn.execute("COMMIT")
+
+    #: Commits reach the disk only with `sync()` (which may run in another thread than the connection's).
+    needs_sync = False
+
+    def sync(self) -> None:
+        """Make every commit so far durable (a no-op where commits are)."""
 
     def rollback(self) -> None:
         if self._in_tx:
@@ -123,6 +130,8 @@ class Database:
             self.rollback()
             raise
         self.commit()
+        if self.needs_sync:  # a transaction of its own is durable when it ends, as a caller expects
+            self.sync()
 
     _begin_sql = "BEGIN"
 

@@ -326,11 +326,11 @@ class SessionStore(Database):
         row = self._one("SELECT name, payload, failed FROM journal WHERE session_id = ? AND seq = ?", session_id, seq)
         return (row[0], self._open(row[1]), bool(row[2])) if row else None
 
-    def read_journal(self, session_id: str, *, args: bool = True, after: int = 0, limit: int = -1) -> list[JournalRow]:
-        """The steps after `after` in order (at most `limit`; -1: all), with their details. A replay needs
-        no argument summaries: `args=False` leaves them out (and unseals nothing more than the outcomes)."""
+    def read_journal(self, session_id: str, *, after: int = 0, limit: int = -1) -> list[JournalRow]:
+        """The steps after `after` in order (at most `limit`; -1: all), with their details (a replay reads
+        `replay_journal`, which leaves them out)."""
         rows = self._all(
-            f"SELECT seq, name, payload, failed, recorded_at, {'args' if args else 'NULL'}, started_at, attempt,"
+            "SELECT seq, name, payload, failed, recorded_at, args, started_at, attempt,"
             " retried FROM journal WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             session_id, after, limit,
         )  # fmt: skip
@@ -340,6 +340,21 @@ class SessionStore(Database):
                 StepDetails(self._open_text(row[5]) or "", row[6], row[7] or 0, bool(row[8])),
             )
             for row in rows
+        ]  # fmt: skip
+
+    def replay_journal(
+        self, session_id: str, *, after: int = 0, limit: int = -1
+    ) -> list[tuple[int, str, bytes, bool, int, bool]]:
+        """What a replay needs of the steps after `after` (at most `limit`): (seq, name, outcome, failed,
+        attempt, retried), nothing else read or unsealed — it is on the path of every resume."""
+        open_ = self._cipher.open
+        return [
+            (seq, name, open_(payload), bool(failed), attempt or 0, bool(retried))
+            for seq, name, payload, failed, attempt, retried in self._all(
+                "SELECT seq, name, payload, failed, attempt, retried FROM journal"
+                " WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                session_id, after, limit,
+            )
         ]  # fmt: skip
 
     def last_step(self, session_id: str) -> int:

@@ -44,6 +44,11 @@ class Census:
     sessions: Mapping[tuple[str, str, str], int]
     runners: int
     queued: int
+    #: Waiting sessions that keep their runner (sticky), and what those runners hold.
+    hot: int = 0
+    hot_bytes: int = 0
+    #: Deployments with a warm zygote ready.
+    warm_shapes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,4 +145,13 @@ class _CensusCollector:
         yield GaugeMetricFamily("purrflow_runners", "Runner processes running a session", value=census.runners)
         yield GaugeMetricFamily(
             "purrflow_queue_depth", "Sessions waiting for a runner (admission)", value=census.queued
+        )
+        yield GaugeMetricFamily(
+            "purrflow_hot_waiting_sessions", "Waiting sessions that keep their runner (--hot-memory)", value=census.hot
+        )
+        yield GaugeMetricFamily(
+            "purrflow_hot_memory_bytes", "Memory (PSS) of the runners of waiting sessions", value=census.hot_bytes
+        )
+        yield GaugeMetricFamily(
+            "purrflow_warm_shapes", "Deployments with a zygote that has imported their code", value=census.warm_shapes
         )
