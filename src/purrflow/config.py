@@ -61,7 +61,7 @@ class ServerConfig:
     max_runners: int | None = None
     max_queued: int = 10_000
     #: A new session may wait this long to start before webhooks answer 503 (seconds).
-    max_queue_wait: float = 0.25
+    max_queue_wait: float = 1.0
     #: Runners running user code at once, waiting ones aside (None: 8 per CPU).
     max_active: int | None = None
     #: Encrypt what sessions carry at rest (PURRFLOW_ENCRYPT_AT_REST=0 turns it off, to measure its cost).

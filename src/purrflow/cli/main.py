@@ -131,7 +131,7 @@ def up(
         int | None, typer.Option(help="runners running user code at once, waiting ones aside (8 per CPU)")
     ] = None,
     max_queue_wait: Annotated[
-        float | None, typer.Option(help="seconds a new session may wait to start before webhooks get 503 (0.25)")
+        float | None, typer.Option(help="seconds a new session may wait to start before webhooks get 503 (1)")
     ] = None,
     max_queued: Annotated[
         int | None, typer.Option(help="queued sessions before webhooks answer 503 + Retry-After (10000)")

@@ -39,8 +39,10 @@ MAX_DEFAULT_RUNNERS = 1024
 #: How long a new session may be expected to wait before it starts, past which webhooks are turned away.
 #: Measured with 50 clients that honour Retry-After (whole seconds): 0.1 s kept the accepted sessions' first
 #: line at ~100 ms but left the runners idle while the refused waited (16 sessions/s); 1 s kept them busy
-#: (39/s) at ~270 ms. A quarter of a second is between the two.
-DEFAULT_MAX_QUEUE_WAIT = 0.25
+#: (39/s) at ~270 ms. A burst of 1,000 at once ran at 72 sessions/s under 0.25 s, against ~180/s that the
+#: server can serve: a Retry-After is whole seconds, so the queue must hold about a second of work for the
+#: runners to be busy still when the refused come back. One second it is.
+DEFAULT_MAX_QUEUE_WAIT = 1.0
 #: How many of the latest intervals between departures from the queue its pace is measured over.
 PACE_WINDOW = 32
 #: The longest Retry-After asked for: past it, the estimate says more about a stall than about a pace.

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -220,6 +221,19 @@ class _Zygote:
         self._reader.cancel()
 
 
+async def _handed(request: Callable[[socket.socket], Awaitable[int]]) -> tuple[socket.socket, int]:
+    """A socket pair whose other end `request` hands to a zygote: our end, and the pid that got theirs."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = await request(theirs)
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    return ours, pid
+
+
 def _parent_of(pid: int) -> int | None:
     """The parent of process `pid` (None if it is gone)."""
     try:
@@ -291,14 +305,7 @@ class ZygoteLauncher:
         return self._warm.warm
 
     async def _launch_from(self, zygote: _Zygote, *, warm: bool) -> ChildRunner:
-        host_end, runner_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            pid = await zygote.fork(runner_end)
-        except BaseException:
-            host_end.close()
-            raise
-        finally:
-            runner_end.close()
+        host_end, pid = await _handed(zygote.fork)
         reader, writer = await asyncio.open_unix_connection(sock=host_end)
         return ChildRunner(pid=pid, reader=reader, writer=writer, ended=zygote.ended(pid), warm=warm)
 
@@ -314,16 +321,9 @@ class ZygoteLauncher:
         """A zygote primed for `prime`'s shape, or None when it could not prime itself (its sessions then
         start cold, and show why)."""
         loop = asyncio.get_running_loop()
-        host_end, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            async with self._lock:
-                server = await self._server_zygote()
-            pid = await server.fork_shape(zygote_end)
-        except BaseException:
-            host_end.close()
-            raise
-        finally:
-            zygote_end.close()
+        async with self._lock:
+            server = await self._server_zygote()
+        host_end, pid = await _handed(server.fork_shape)
         shape = _Zygote(loop, host_end, pid, trusted=False)
         try:
             await loop.sock_sendall(host_end, encode(prime))
