@@ -36,7 +36,7 @@ from purrflow import sdk
 
 @sdk.activity
 def work():
-    time.sleep(2)
+    time.sleep(2)  # sleep-ok: the handler holds its runner, busy, while the test overloads the server
 
 def hold(event):
     work()

@@ -37,7 +37,7 @@ class Shapes:
 
     async def take(self, p: Prime) -> Zygote | None:
         found = self.warm.take(p)
-        await asyncio.sleep(0)  # let a zygote being made finish
+        await asyncio.sleep(0)  # sleep-ok: one turn of the loop, in which the zygote being made is made
         return found
 
 
@@ -76,7 +76,7 @@ def test_at_most_max_shapes_the_least_recently_used_idle_one_making_room() -> No
         shapes.now += 1
         a.running = 1  # a has a runner at work: it is not idle, so b makes room
         await shapes.take(prime("c"))
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # sleep-ok: one turn of the loop, in which b is closed
         assert a.alive and not b.alive and await shapes.take(prime("c")) is not None
         await shapes.warm.close()
 
@@ -95,7 +95,7 @@ def test_no_shape_is_made_while_memory_is_short_or_when_turned_off() -> None:
         off = WarmShapes(make, WarmPolicy(max_shapes=0))
         for warm in (short, off):
             warm.take(prime("a"))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # sleep-ok: one turn of the loop, in which a zygote would be made
             assert warm.take(prime("a")) is None
         assert made == []
 

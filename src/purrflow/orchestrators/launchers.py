@@ -138,8 +138,9 @@ class _Zygote:
         self._forked: asyncio.Future[int] | None = None
         self._primed: asyncio.Future[bool] = loop.create_future()
         self._ends: dict[int, asyncio.Future[RunnerExit]] = {}
-        #: Runners forked and not yet ended.
+        #: Runners forked and not yet ended (a shape zygote forked by the server's is not one).
         self.running = 0
+        self._asked = FORK_REQUEST
         self._reader = loop.create_task(self._read())
 
     @property
@@ -161,6 +162,7 @@ class _Zygote:
     async def _request(self, kind: bytes, end: socket.socket) -> int:
         async with self._turn:
             self._forked = self._loop.create_future()
+            self._asked = kind
             socket.send_fds(self.control, [kind], [end.fileno()])
             pid = await self._forked
         if kind == FORK_REQUEST and not self.trusted and _parent_of(pid) != self.pid:
@@ -201,7 +203,8 @@ class _Zygote:
 
     def _note(self, kind: bytes, pid: int, code: int, cpu: float) -> None:
         if kind == FORKED and self._forked is not None:
-            self.running += 1
+            if self._asked == FORK_REQUEST:
+                self.running += 1
             _settle(self._forked, pid)
         elif kind == REFUSED and self._forked is not None and not self._forked.done():
             self._forked.set_exception(OSError(pid, f"the zygote could not fork: {os.strerror(pid)}"))

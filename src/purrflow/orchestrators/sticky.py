@@ -71,15 +71,12 @@ class HotWaits:
         self._measure = measure
         self._clock = clock
         self._waiting: OrderedDict[str, HotSession] = OrderedDict()
-        #: Each waiting runner's last reading: (bytes, when).
+        #: Each waiting runner's last reading: (bytes, when), and their sum.
         self._sizes: dict[str, tuple[int, float]] = {}
+        self.used_bytes = 0
 
     def __len__(self) -> int:
         return len(self._waiting)
-
-    @property
-    def used_bytes(self) -> int:
-        return sum(size for size, _ in self._sizes.values())
 
     def hold(self, session: HotSession) -> bool:
         """The session waits in its runner: keep it (most recently active now) if the budget allows, and
@@ -95,7 +92,7 @@ class HotWaits:
     def release(self, session_id: str) -> None:
         """It no longer waits (its wait ended, or it was suspended, stopped or ended)."""
         self._waiting.pop(session_id, None)
-        self._sizes.pop(session_id, None)
+        self._forget_size(session_id)
 
     def make_room(self) -> bool:
         """A queued session needs a runner: suspend the least recently active waiting one; False if none."""
@@ -110,8 +107,9 @@ class HotWaits:
         if known is not None and now - known[1] < MEASURE_EVERY_SECONDS:
             return
         pid = session.runner_pid
-        size = self._measure(pid) if pid is not None else None
-        self._sizes[session.session_id] = (size if size is not None else 0, now)
+        size = (self._measure(pid) if pid is not None else None) or 0
+        self.used_bytes += size - (known[0] if known is not None else 0)
+        self._sizes[session.session_id] = (size, now)
 
     def _enforce(self) -> None:
         while self._waiting and self.used_bytes > self.budget_bytes:
@@ -119,5 +117,9 @@ class HotWaits:
 
     def _suspend_oldest(self) -> None:
         session_id, session = self._waiting.popitem(last=False)
-        self._sizes.pop(session_id, None)
+        self._forget_size(session_id)
         session.give_up_runner()
+
+    def _forget_size(self, session_id: str) -> None:
+        size, _ = self._sizes.pop(session_id, (0, 0.0))
+        self.used_bytes -= size
