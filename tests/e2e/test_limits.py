@@ -4,6 +4,7 @@ the others go on; a burst far beyond the server's descriptors queues instead of 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
@@ -179,11 +180,20 @@ def test_past_its_queue_a_webhook_answers_503_with_retry_after(tmp_path: Path) -
     server.start()
     try:
         triggers = "- name: hook\n  type: webhook\n  call: program.py:hold"
-        program = "import time\n\ndef hold(event):\n    time.sleep(2)\n    return 'held'\n"  # sleep-ok: holds a runner
-        deployed = server.deploy(
-            write_project(tmp_path / "busy", {"purrflow.yaml": manifest("busy", triggers), "program.py": program})
+        # The runner stays busy (no durable wait, which would lend the runner to a queued session) until the
+        # test opens the gate.
+        program = (
+            "import os, select\n\ndef hold(event):\n"
+            "    while not os.path.exists(os.environ['GATE']):\n"
+            "        select.select([], [], [], 0.01)\n"  # sleep-ok: polls the test's gate
+            "    return 'held'\n"
         )
-        hook = deployed["triggers"][0]["webhook_url"]
+        gate = server.outside / "gate"
+        files = {
+            "purrflow.yaml": manifest("busy", triggers, vars=f"- name: GATE\n  value: {gate}"),
+            "program.py": program,
+        }
+        hook = server.deploy(write_project(tmp_path / "busy", files))["triggers"][0]["webhook_url"]
         first = httpx.post(hook)
         wait_until(lambda: server.session(first.json()["session_id"])["state"] == "running", what="the first to run")
         second = httpx.post(hook)
@@ -193,8 +203,32 @@ def test_past_its_queue_a_webhook_answers_503_with_retry_after(tmp_path: Path) -
         assert third.status_code == 503
         assert third.headers["Retry-After"] == "1"
         assert "nothing was stored" in third.json()["error"]["message"]
+        gate.touch()
         for answer in (first, second):
             assert server.wait_state(answer.json()["session_id"], "completed", timeout=30)["result_repr"] == "'held'"
         assert httpx.post(hook).status_code == 202  # room again
+    finally:
+        server.stop()
+
+
+def test_two_sleeping_sessions_that_share_one_runner_both_finish(tmp_path: Path) -> None:
+    # They sleep until the same moment, each lending the runner to the other while it sleeps. The one woken
+    # first replays to a sleep already due: it must end at once, not wait again (holding the wait, it lent
+    # the runner back to the other before its timer fired, and the two took it from each other forever).
+    server = Server(tmp_path / "data", extra_args=["--max-runners", "1", "--hot-wait", "30"]).start()
+    try:
+        triggers = "- name: hook\n  type: webhook\n  call: program.py:nap"
+        program = (
+            "import time\n\ndef nap(event):\n"
+            "    time.sleep(max(0.0, float(event.data.url.query.at) - time.time()))\n"  # sleep-ok: the wait
+            "    return 'rested'\n"
+        )
+        hook = server.deploy(
+            write_project(tmp_path / "naps", {"purrflow.yaml": manifest("naps", triggers), "program.py": program})
+        )["triggers"][0]["webhook_url"]
+        wake = time.time() + 3
+        sessions = [httpx.post(f"{hook}?at={wake}").json()["session_id"] for _ in range(2)]
+        for session_id in sessions:
+            assert server.wait_state(session_id, "completed", "error", timeout=30)["result_repr"] == "'rested'"
     finally:
         server.stop()

@@ -299,3 +299,25 @@ def test_a_killed_warm_zygote_takes_its_runners_along_and_their_sessions_replay(
         server.stop()
     ran = Counter(line.split()[0] for line in (server.outside / "steps").read_text().splitlines())
     assert ran["orphan-before"] == 1 and ran["orphan-after-0"] == 1
+
+
+def test_a_spare_killed_while_it_waits_is_replaced_and_no_session_notices(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    try:
+        deploy(server, tmp_path)
+        wait_until(lambda: eval(run(server)["result_repr"])["warm"], what="a warm runner")
+        (zygote,) = processes_named("purr-warm", server)
+
+        def spares() -> set[int]:
+            return {pid for pid in processes_named("purr-spare", server) if pid in descendants(zygote)}
+
+        waiting = wait_until(spares, what="a spare of the warm zygote")
+        for pid in waiting:
+            os.kill(pid, 9)
+        wait_until(lambda: spares() and not spares() & waiting, what="a new spare in place of the killed one")
+        sessions = [run(server) for _ in range(3)]
+        assert [s["state"] for s in sessions] == ["completed"] * 3, [s["error"] for s in sessions]
+        assert [eval(s["result_repr"])["warm"] for s in sessions] == [True] * 3
+        assert not any("replay" in line for s in sessions for line in server.logs(s["id"]))
+    finally:
+        server.stop()

@@ -161,5 +161,10 @@ def test_oversized_body_and_unknown_slug_are_refused_and_store_nothing(server: S
     assert "512 KiB" in response.json()["error"]["message"]
     unknown = httpx.get(server.url + "/webhooks/nope")
     assert unknown.status_code == 404 and "purr triggers list" in unknown.json()["error"]["hint"]
+    traced = httpx.request("TRACE", hooks["echo"])  # a method no webhook takes
+    assert traced.status_code == 405 and "POST" in traced.headers["allow"]
+    assert traced.json()["error"]["type"] == "HTTPError"
+    chunked = httpx.post(hooks["echo"], content=iter([b"x" * (300 * 1024)] * 2))  # no Content-Length: counted
+    assert chunked.status_code == 413
     with server.client() as client:
         assert client.get("/api/v1/sessions", params={"project": "hooks"}).json()["sessions"] == []

@@ -5,6 +5,11 @@ starts with (`data.user == "U1" && …`, `event_type == "message"`): an event lo
 and evaluates only the filters that can match it, plus those with no such equality. A filter that
 cannot apply to an event (a missing key, a non-boolean result) counts as no match, and is logged once
 per trigger or subscription rather than once per event.
+
+A filter that is nothing but such an equality with a plain string (`data.url.query.to == "k42"`, the
+usual way to wait for one's own event) is matched by the index alone and never compiled: a value found
+there equals the string exactly when CEL would say so, and a compiled CEL program would cost each
+waiting session ~3 KiB of the server's memory.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ _EQUALITY = re.compile(
     r"""^\s*(event_type|data(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*==\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*(?:&&.*)?$""",
     re.DOTALL,
 )
+#: Nothing but a path equal to a string without escapes (whose CEL and JSON readings are the same).
+_PURE_EQUALITY = re.compile(r"""^\s*(event_type|data(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*==\s*"([^"\\]*)"\s*$""")
 _MISSING = object()
 IndexKey = tuple[str, Any]
 
@@ -37,7 +44,30 @@ def equality_key(expression: str) -> IndexKey | None:
     if match is None:
         return None
     path, literal = match.group(1), match.group(2)
-    return path, (json.loads(literal) if literal.startswith('"') else int(literal))
+    if not literal.startswith('"'):
+        return path, int(literal)
+    try:
+        return path, json.loads(literal)
+    except ValueError:  # a CEL escape JSON does not know (\x41, \101): evaluated, not indexed
+        return None
+
+
+#: Words CEL reserves: a path through one is refused by the compiler, so it is never taken as pure.
+_CEL_RESERVED = frozenset(
+    {
+        *("as", "break", "const", "continue", "else", "false", "for", "function", "if", "import", "in"),
+        *("let", "loop", "namespace", "null", "package", "return", "true", "var", "void", "while"),
+    }
+)
+
+
+def pure_equality(expression: str) -> IndexKey | None:
+    """(path, string) when the filter is `path == "string"` and nothing else (always valid CEL): the
+    index decides it."""
+    match = _PURE_EQUALITY.match(expression)
+    if match is None or _CEL_RESERVED.intersection(match.group(1).split(".")):
+        return None
+    return match.group(1), match.group(2)
 
 
 def _lookup(path: str, event_type: str, data: dict[str, Any]) -> Any:
@@ -55,7 +85,8 @@ class EventDispatch:
     """The live subscriptions of every project, indexed, and the matching of events against filters."""
 
     def __init__(self) -> None:
-        self._subs: dict[tuple[str, str], dict[str, tuple[Subscription, Filter]]] = defaultdict(dict)
+        #: Each live subscription and its compiled filter (None: a pure equality, which the index decides).
+        self._subs: dict[tuple[str, str], dict[str, tuple[Subscription, Filter | None]]] = defaultdict(dict)
         self._by_session: dict[str, set[str]] = defaultdict(set)
         self._sources: dict[str, tuple[str, str]] = {}
         self._equal: dict[tuple[str, str], dict[IndexKey, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -68,12 +99,13 @@ class EventDispatch:
 
     # -- subscriptions -------------------------------------------------------------------------
     def add(self, sub: Subscription) -> None:
-        compiled = Filter.compile(sub.filter, where=f"subscription {sub.id}")
+        pure = pure_equality(sub.filter)
+        compiled = None if pure else Filter.compile(sub.filter, where=f"subscription {sub.id}")
         key = (sub.project_id, sub.source)
         self._subs[key][sub.id] = (sub, compiled)
         self._by_session[sub.session_id].add(sub.id)
         self._sources[sub.id] = key
-        index = equality_key(sub.filter)
+        index = pure or equality_key(sub.filter)
         if index is None:
             self._unindexed[key].add(sub.id)
         else:
@@ -87,7 +119,7 @@ class EventDispatch:
         sub, _ = self._subs[key].pop(subscription_id)
         if not self._subs[key]:
             del self._subs[key]
-        index = equality_key(sub.filter)
+        index = pure_equality(sub.filter) or equality_key(sub.filter)
         if index is None:
             self._unindexed[key].discard(subscription_id)
         else:
@@ -122,7 +154,8 @@ class EventDispatch:
         wanted = []
         for subscription_id in sorted(self._candidates(key, event_type, data)):
             sub, compiled = subs[subscription_id]
-            if self._matches(sub.id, compiled, event_type, data, event_id):
+            # A pure equality is a candidate only when the event's value equals its string.
+            if compiled is None or self._matches(sub.id, compiled, event_type, data, event_id):
                 wanted.append(sub)
         return wanted
 

@@ -530,6 +530,13 @@ class SessionDriver:
         if not self.alive:
             return
         cx = self._cx
+        if fire_at <= cx.clock():
+            # Due already (a replay past its deadline): it ends now. Held as a wait instead, it could lend its
+            # runner to a queued session before its timer fired, and two such sessions suspend each other
+            # forever.
+            self.pending_wait = seq
+            self.timer_fired(seq)
+            return
         # A non-durable session cannot be replayed, so it keeps its process however long it waits; so
         # does one running an external command, which replay would start again.
         keep = not self.durable or self.hold_waits

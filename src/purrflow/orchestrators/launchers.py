@@ -7,6 +7,7 @@ code runs only in those processes: they are started by module name, never import
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import logging
@@ -25,12 +26,14 @@ from purrflow.linux import die_with_parent
 from purrflow.orchestrators.warm import WarmPolicy, WarmShapes
 from purrflow.wire import (
     EXITED,
-    FORK_REQUEST,
     FORKED,
     FRAME_VARIABLE,
+    NO_SPARE,
     PRIMED,
     REFUSED,
     SHAPE_REQUEST,
+    SPARE,
+    SPARE_REQUEST,
     ZYGOTE_NOTE,
     Prime,
     SandboxFrame,
@@ -40,6 +43,14 @@ from purrflow.wire import (
 log = logging.getLogger("purrflow.orchestrators.launchers")
 #: How long a shape zygote may take to import its project before its sessions start cold instead.
 PRIME_TIMEOUT_SECONDS = 30.0
+#: Spares a zygote keeps ready: one to start with; a launch that finds none asks for one more, up to the
+#: most. Sessions that find none wait for the next spares forked, with at most MOST_ASKED asked at once.
+FIRST_SPARES = 1
+MOST_SPARES = 4
+MOST_ASKED = 8
+#: A spare taken is replaced once its session's runner has ended, or this long after, whichever is first:
+#: a fork while the session runs would take a core from it (and from the server) on a small machine.
+REFILL_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -121,11 +132,11 @@ class SpawnLauncher:
 
 
 class _Zygote:
-    """One zygote process, and the notes it sends: runners forked, runners ended.
+    """One zygote process: the spares it has handed us, and the notes it sends (runners forked, ended).
 
     The server's own zygote runs no user code; a shape zygote (`trusted=False`) has imported a team's
     project, so the pids it announces are checked to be its own children before the host ever signals
-    them.
+    them (or writes a session's start to them).
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, control: socket.socket, pid: int, *, trusted: bool) -> None:
@@ -138,18 +149,59 @@ class _Zygote:
         self._forked: asyncio.Future[int] | None = None
         self._primed: asyncio.Future[bool] = loop.create_future()
         self._ends: dict[int, asyncio.Future[RunnerExit]] = {}
-        #: Runners forked and not yet ended (a shape zygote forked by the server's is not one).
+        #: Spares ready for a session (pid → our end of its socket), oldest first.
+        self._spares: dict[int, socket.socket] = {}
+        #: Spares we closed unused: their end is nobody's business.
+        self._dropped: set[int] = set()
+        self._wanted = FIRST_SPARES
+        self._asked = 1  # the zygote offers its first spare unasked
+        #: Sockets that came with notes, in order; each SPARE note takes the next.
+        self._fds: collections.deque[int] = collections.deque()
+        #: Launches waiting for the next spare, first come first served.
+        self._waiters: collections.deque[asyncio.Future[tuple[socket.socket, int]]] = collections.deque()
+        #: Runners handed out and not yet ended (a shape zygote forked by the server's is not one).
         self.running = 0
-        self._asked = FORK_REQUEST
         self._reader = loop.create_task(self._read())
 
     @property
     def alive(self) -> bool:
         return not self._reader.done()
 
-    async def fork(self, runner_end: socket.socket) -> int:
-        """Hand the zygote a runner's socket; the forked runner's pid."""
-        return await self._request(FORK_REQUEST, runner_end)
+    async def take(self) -> tuple[socket.socket, int]:
+        """A runner waiting for its start on the socket returned, and its pid: a spare at hand, or the next
+        one the zygote forks."""
+        if self._spares:
+            pid = next(iter(self._spares))
+            self.running += 1
+            self._loop.call_later(REFILL_SECONDS, self._refill)
+            return self._spares.pop(pid), pid
+        if not self.alive:
+            raise ConnectionError("the zygote has gone")
+        waiter: asyncio.Future[tuple[socket.socket, int]] = self._loop.create_future()
+        self._waiters.append(waiter)
+        self._wanted = min(MOST_SPARES, self._wanted + 1)
+        self._refill()
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                sock, pid = waiter.result()  # handed to us as we were cancelled: back to the pool
+                self.running -= 1
+                self._spares[pid] = sock
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(waiter)
+
+    def _refill(self) -> None:
+        """Ask for as many spares as launches wait for, plus those to keep at hand."""
+        want = min(len(self._waiters) + self._wanted - len(self._spares), MOST_ASKED)
+        while self.alive and self._asked < want:
+            try:
+                self.control.send(SPARE_REQUEST)
+            except OSError:  # full (it is busy forking) or gone: the next launch or end asks again
+                return
+            self._asked += 1
 
     async def fork_shape(self, control_end: socket.socket) -> int:
         """Ask the server's zygote for a shape zygote on `control_end`; its pid."""
@@ -162,12 +214,11 @@ class _Zygote:
     async def _request(self, kind: bytes, end: socket.socket) -> int:
         async with self._turn:
             self._forked = self._loop.create_future()
-            self._asked = kind
             socket.send_fds(self.control, [kind], [end.fileno()])
-            pid = await self._forked
-        if kind == FORK_REQUEST and not self.trusted and _parent_of(pid) != self.pid:
-            raise ConnectionError(f"the shape zygote {self.pid} announced a process {pid} that is not its runner")
-        return pid
+            return await self._forked
+
+    def _own(self, pid: int) -> bool:
+        return self.trusted or _parent_of(pid) == self.pid
 
     def ended(self, pid: int) -> asyncio.Future[RunnerExit]:
         """How runner `pid` ends; kept here only until whoever launched it holds it."""
@@ -181,43 +232,101 @@ class _Zygote:
         return future
 
     async def _read(self) -> None:
-        buffer = b""
+        """Read notes as they come (each read takes all there are), until the zygote is gone."""
+        gone: asyncio.Future[None] = self._loop.create_future()
+        buffer = bytearray()
+
+        def readable() -> None:
+            try:
+                chunk, fds, flags, _ = socket.recv_fds(self.control, 65536, 64)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                _settle(gone, None)
+                return
+            self._fds.extend(fds)
+            if not chunk or flags & socket.MSG_CTRUNC:  # gone, or a spare's socket lost: nothing is certain
+                _settle(gone, None)
+                return
+            buffer.extend(chunk)
+            whole = len(buffer) - len(buffer) % ZYGOTE_NOTE.size
+            for kind, pid, code, cpu in ZYGOTE_NOTE.iter_unpack(bytes(buffer[:whole])):
+                self._note(kind, pid, code, cpu)
+            del buffer[:whole]
+
+        self._loop.add_reader(self.control, readable)
         try:
-            while True:
-                chunk = await self._loop.sock_recv(self.control, 4096)
-                if not chunk:
-                    return
-                buffer += chunk
-                while len(buffer) >= ZYGOTE_NOTE.size:
-                    kind, pid, code, cpu = ZYGOTE_NOTE.unpack_from(buffer)
-                    buffer = buffer[ZYGOTE_NOTE.size :]
-                    self._note(kind, pid, code, cpu)
-        except OSError:
-            return
+            await gone
         finally:  # the zygote is gone, and its runners with it: nobody can say how they ended
+            with contextlib.suppress(ValueError, OSError):
+                self._loop.remove_reader(self.control)
             if self._forked is not None and not self._forked.done():
                 self._forked.set_exception(ConnectionError("the zygote closed its control socket"))
             _settle(self._primed, False)
             for future in list(self._ends.values()):
                 _settle(future, RunnerExit())
+            self._drop_spares()
+            while self._waiters:
+                _fail(self._waiters.popleft(), ConnectionError("the zygote closed its control socket"))
 
     def _note(self, kind: bytes, pid: int, code: int, cpu: float) -> None:
-        if kind == FORKED and self._forked is not None:
-            if self._asked == FORK_REQUEST:
-                self.running += 1
+        if kind == SPARE:
+            self._asked = max(0, self._asked - 1)
+            self._add_spare(pid, self._fds.popleft() if self._fds else None)
+        elif kind == NO_SPARE:  # out of processes or memory: the first launch waiting hears why
+            self._asked = max(0, self._asked - 1)
+            if self._waiters:
+                _fail(self._waiters.popleft(), OSError(pid, f"the zygote could not fork: {os.strerror(pid)}"))
+        elif kind == FORKED and self._forked is not None:
             _settle(self._forked, pid)
         elif kind == REFUSED and self._forked is not None and not self._forked.done():
             self._forked.set_exception(OSError(pid, f"the zygote could not fork: {os.strerror(pid)}"))
         elif kind == PRIMED:
             _settle(self._primed, pid == 0)
         elif kind == EXITED:
+            if pid in self._dropped or self._spares.get(pid) is not None:
+                self._dropped.discard(pid)
+                spare = self._spares.pop(pid, None)
+                if spare is not None:  # it died waiting (killed, out of memory): no session had it
+                    spare.close()
+                    self._refill()
+                return
             self.running = max(0, self.running - 1)
             ending = self._ends.get(pid)
             if ending is None:  # it ended before its launch asked: keep it for that
                 ending = self._ends[pid] = self._loop.create_future()
             _settle(ending, RunnerExit(int(code), cpu))
+            self._refill()
+
+    def _add_spare(self, pid: int, fd: int | None) -> None:
+        if fd is None:
+            log.warning("zygote %d announced spare %d without its socket", self.pid, pid)
+            return
+        sock = socket.socket(fileno=fd)
+        if not self._own(pid):
+            log.warning("the shape zygote %d announced a process %d that is not its runner", self.pid, pid)
+            sock.close()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.running += 1
+                waiter.set_result((sock, pid))
+                return
+        self._spares[pid] = sock
+
+    def _drop_spares(self) -> None:
+        for pid, sock in self._spares.items():
+            sock.close()  # the spare reads the end of its socket and exits
+            self._dropped.add(pid)
+        self._spares.clear()
+        while self._fds:
+            os.close(self._fds.popleft())
 
     async def close(self) -> None:
+        self._drop_spares()
+        with contextlib.suppress(ValueError, OSError):
+            self._loop.remove_reader(self.control)  # before its descriptor is closed (and maybe reused)
         self.control.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(self.pid, signal.SIGKILL)
@@ -308,7 +417,7 @@ class ZygoteLauncher:
         return self._warm.warm
 
     async def _launch_from(self, zygote: _Zygote, *, warm: bool) -> ChildRunner:
-        host_end, pid = await _handed(zygote.fork)
+        host_end, pid = await zygote.take()
         reader, writer = await asyncio.open_unix_connection(sock=host_end)
         return ChildRunner(pid=pid, reader=reader, writer=writer, ended=zygote.ended(pid), warm=warm)
 
@@ -350,3 +459,8 @@ T = TypeVar("T")
 def _settle(future: asyncio.Future[T], value: T) -> None:
     if not future.done():
         future.set_result(value)
+
+
+def _fail(future: asyncio.Future[T], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)

@@ -49,6 +49,8 @@ from purrflow.wire import Failure, Finished, Limits, Prime, StartSession
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 MAX_REPR = 2000
+#: A session's (HOME, TMPDIR).
+Home = tuple[str, str]
 
 
 @dataclass
@@ -88,10 +90,16 @@ def warm_up(primed: Primed) -> None:
         primed.importer.load_entry_module(primed.prime.entry_file)
 
 
-def serve(sock: socket.socket, shell: Frame | SandboxError | None = None, primed: Primed | None = None) -> int:
+def serve(
+    sock: socket.socket,
+    shell: Frame | SandboxError | None = None,
+    primed: Primed | None = None,
+    home: Home | None = None,
+) -> int:
     """Run the session the host sends on `sock`; return the process exit code. `shell` is the sandbox
     frame this process set up already (or the failure to), when the server sandboxes its sessions;
-    `primed`, what a warm runner was prepared with (a cold one is told in the `StartSession`)."""
+    `primed`, what a warm runner was prepared with (a cold one is told in the `StartSession`); `home`, the
+    HOME and TMPDIR a warm runner made for its session while it waited for one."""
     channel = Channel(sock)
     try:
         start = channel.recv()
@@ -111,7 +119,7 @@ def serve(sock: socket.socket, shell: Frame | SandboxError | None = None, primed
     elif primed is None:
         return 2  # a warm start sent to a runner that was never primed: a bug of the host's
     os.environ.update(start.env)
-    _own_folders()
+    _own_folders(home)
     runtime = primed.runtime
     runtime.begin(
         channel,
@@ -150,10 +158,10 @@ def _shut_in(prime: Prime, frame: Frame | SandboxError | None) -> None:
     time.tzset()  # local time is the session's TZ (zone-less times in sdk.events() are read in it)
 
 
-def _own_folders() -> None:
+def _own_folders(home: Home | None) -> None:
     """The session's HOME and TMPDIR, fresh (the runners of a warm zygote share its /tmp, not these), and
     its state folder, inside its team's (which the runner may write), made on its first run."""
-    _use_home(*private_home())
+    _use_home(*(home or private_home()))
     folder = os.environ.get("SDK_STATE_DIR")
     if folder:
         with contextlib.suppress(OSError):  # it is not needed to run; the SDK says so where it is used
@@ -162,7 +170,7 @@ def _own_folders() -> None:
 
 def _use_home(home: str, tmp: str) -> None:
     os.environ.update(HOME=home, TMPDIR=tmp, SDK_HOME_DIR=home)
-    tempfile.tempdir = None  # found again from TMPDIR
+    tempfile.tempdir = tmp  # what tempfile would find in TMPDIR, without probing it again
 
 
 def _cpu_limit_reached(signum: int, frame: object) -> None:

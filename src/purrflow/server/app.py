@@ -83,8 +83,6 @@ def create_app(config: ServerConfig) -> FastAPI:
     errors.install(app, page_for=ui.not_found_page)
     app.add_middleware(DurableResponses, committed=lambda scope: platform_of_app(scope).committed())
     app.add_middleware(BodySizeLimit)  # outermost of ours: a body over its limit reaches nothing
-    # First: the router tries routes in order, and webhooks are the hot path (no other route is under /webhooks).
-    app.router.routes.extend(webhooks.routes)
     app.include_router(api.router)
     app.include_router(values_api.router)
     app.include_router(events_api.router)
@@ -183,8 +181,9 @@ def run_server(config: ServerConfig) -> None:
         scrape = "open to all (--metrics-public)" if config.metrics_public else "with the API token"
         traces = "OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT)" if config.tracing else "off"
         print(f"  metrics: {config.url}/metrics, {scrape}   traces: {traces}", flush=True)
+        app = create_app(config)
         uvicorn.run(
-            create_app(config),
+            webhooks.WebhookFront(app, state=app.state),  # webhooks on a lean path; the rest to the app
             host=config.host,
             port=config.port,
             log_level="warning",

@@ -12,7 +12,7 @@ import pickle
 from typing import Any
 
 from purrflow.engine.commit import GroupCommitter
-from purrflow.engine.dispatch import EventDispatch
+from purrflow.engine.dispatch import EventDispatch, pure_equality
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.webhooks import WebhookRequest, event_data
 from purrflow.errors import InvalidInputError, NotFoundError
@@ -159,7 +159,8 @@ class EventService:
                 f"subscribe(): project {session.project_name!r} has no trigger or connection named {source!r}",
                 hint=f"subscribe to one of: {', '.join(sorted(known)) or 'none'}",
             )
-        Filter.compile(expression, where=f"subscribe({source!r})")  # refused here, with its position
+        if pure_equality(expression) is None:  # a pure equality is valid CEL, and is never compiled
+            Filter.compile(expression, where=f"subscribe({source!r})")  # refused here, with its position
         with self._committer.write(atomic=False):
             sub = self._store.add_subscription(session.id, session.project_id, source, expression.strip())
         self._dispatch.add(sub)

@@ -32,18 +32,22 @@ HEADER = struct.Struct(">I")
 #: rest in `JournalChunk`s, each read by the host while the runner replays the one before.
 JOURNAL_PAGE = 1000
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-#: The zygote's control protocol: the host sends FORK_REQUEST with the runner's socket attached
-#: (SCM_RIGHTS); the zygote answers with notes — (b"F", pid, 0, 0) when it forked that runner,
-#: (b"R", errno, 0, 0) when it could not fork, and (b"X", pid, exit code, CPU seconds) when one of its
-#: runners ended (a negative code is the signal). SHAPE_REQUEST, with a control socket attached, asks
-#: the server's zygote for a zygote of one shape: it answers (b"F", pid, 0, 0) too; the new zygote reads
-#: its `Prime` (framed) from that socket, prepares itself, says (b"P", 0, 0, 0) when ready or
-#: (b"P", 1, 0, 0) when it could not, and then serves FORK_REQUESTs on it.
-FORK_REQUEST = b"F"
+#: The zygote's control protocol. Each request is one byte. A zygote keeps the host supplied with *spares*:
+#: runners forked in advance, each announced as (b"s", pid, 0, 0) with the host's end of its socket attached
+#: (SCM_RIGHTS), so that a session starts by writing its start there. It offers one as it begins, and one
+#: more for each SPARE_REQUEST, or says (b"n", errno, 0, 0) when it could not fork. (b"X", pid, exit code,
+#: CPU seconds) says that one of its spares ended, used or not (a negative code is the signal).
+#: SHAPE_REQUEST, with a control socket attached, asks the server's zygote for a zygote of one shape: it
+#: answers (b"F", pid, 0, 0), or (b"R", errno, 0, 0) when it could not fork; the new zygote reads its
+#: `Prime` (framed) from that socket, prepares itself, says (b"P", 0, 0, 0) when ready or (b"P", 1, 0, 0)
+#: when it could not, and then serves spares on it the same way.
 SHAPE_REQUEST = b"S"
+SPARE_REQUEST = b"s"
 ZYGOTE_NOTE = struct.Struct(">cidd")
 FORKED = b"F"
 REFUSED = b"R"
+SPARE = b"s"
+NO_SPARE = b"n"
 EXITED = b"X"
 PRIMED = b"P"
 
