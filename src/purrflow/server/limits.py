@@ -2,8 +2,9 @@
 
 `BodySizeLimit` is a pure ASGI middleware: a request whose Content-Length is over its route's limit is
 answered 413 without reading a byte of it; a body without one (chunked) is counted as it arrives and
-answered 413 as soon as it passes the limit, whatever the route was doing with it. Webhooks are left to
-`server/webhooks.py`, which streams them against their own limit (MAX_BODY_BYTES).
+answered 413 as soon as it passes the limit, whatever the route was doing with it. Webhooks never come
+here: `server/webhooks.py` answers them before the API app, reading them against their own limit
+(MAX_BODY_BYTES).
 
 Parts of a body have limits of their own: a session's or an event's `data` (and a session's `memo`)
 may be as large as a webhook body, measured as JSON (`check_data_size`).
@@ -41,10 +42,8 @@ DATA_BYTES = MAX_BODY_BYTES
 _UPLOAD_HINT = "send a reference to the data (a URL or an id) instead of the data itself"
 
 
-def body_limit(path: str) -> int | None:
-    """The most bytes a request to `path` may send (None: the route limits itself)."""
-    if path == "/webhooks" or path.startswith("/webhooks/"):
-        return None
+def body_limit(path: str) -> int:
+    """The most bytes a request to `path` may send."""
     if path.rstrip("/") == DEPLOY_PATH:
         return DEPLOY_BODY_BYTES
     if path.rstrip("/") == UPLOAD_PATH:
@@ -77,10 +76,10 @@ class BodySizeLimit:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = body_limit(str(scope.get("path", ""))) if scope["type"] == "http" else None
-        if limit is None:
+        if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        limit = body_limit(str(scope.get("path", "")))
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _send_413(send, too_large_body(scope["path"], limit), close=True)
