@@ -374,8 +374,8 @@ class LeanConnection:
         self._request = f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Length: 0\r\n\r\n".encode()
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
-    async def post(self) -> tuple[int, dict[str, str]]:
-        """The answer's status and headers (ConnectionError: the server dropped the connection)."""
+    async def post(self) -> tuple[int, dict[str, str], bytes]:
+        """The answer's status, headers and body (ConnectionError: the server dropped the connection)."""
         try:
             if self._streams is None:
                 self._streams = await asyncio.open_connection(self._host, self._port)
@@ -388,13 +388,13 @@ class LeanConnection:
             while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
                 name, _, value = line.decode("latin-1").partition(":")
                 headers[name.strip().lower()] = value.strip()
-            await reader.readexactly(int(headers.get("content-length", "0")))
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
         except (OSError, asyncio.IncompleteReadError, ValueError) as err:
             self.close()
             raise ConnectionError(str(err)) from err
         if headers.get("connection", "").lower() == "close":
             self.close()
-        return int(status_line.split()[1]), headers
+        return int(status_line.split()[1]), headers, body
 
     def close(self) -> None:
         if self._streams is not None:
@@ -433,7 +433,7 @@ async def burst(server: BenchServer, n: int, concurrency: int = 64) -> tuple[flo
             while True:
                 await todo.get()
                 try:
-                    status, headers = await connection.post()
+                    status, headers, _ = await connection.post()
                 except ConnectionError:
                     count.dropped += 1
                     settle()
@@ -483,22 +483,26 @@ async def concurrent_first_line(server: BenchServer, clients: int, total: int) -
     refused = 0
     left = total
 
-    async def client(http: httpx.AsyncClient) -> None:
+    async def client() -> None:
         nonlocal left, refused
-        while left > 0:
-            left -= 1
-            sent = time.time()
-            response = await http.post(server.hooks["first_line"])
-            if response.status_code == 503:
-                refused += 1
-                await asyncio.sleep(retry_after(response) or 0)  # as a client would, before its next request
-                continue
-            response.raise_for_status()
-            sent_at[response.json()["session_id"]] = sent
+        connection = LeanConnection(server.hooks["first_line"])  # httpx's CPU would take a core from the server
+        try:
+            while left > 0:
+                left -= 1
+                sent = time.time()
+                status, headers, body = await connection.post()
+                delay = retry_after_header(status, headers)
+                if delay is not None:
+                    refused += 1
+                    await asyncio.sleep(delay)  # as a client would, before its next request
+                    continue
+                if not 200 <= status < 300:
+                    raise RuntimeError(f"HTTP {status} from the first_line webhook: {body[:200]!r}")
+                sent_at[json.loads(body)["session_id"]] = sent
+        finally:
+            connection.close()
 
-    async with contextlib.AsyncExitStack() as stack:
-        https = [await stack.enter_async_context(httpx.AsyncClient(timeout=60)) for _ in range(clients)]
-        await asyncio.gather(*(client(http) for http in https))
+    await asyncio.gather(*(client() for _ in range(clients)))
     wait_until(
         lambda: server.count("completed") >= before + len(sent_at),
         f"{len(sent_at)} sessions of {clients} clients completed",
@@ -805,11 +809,15 @@ def measure_once(measure: Measure, setup: Setup) -> Figure:
     if measure.paired is not None:
         paired = measure.paired
         values = [
-            on_server(server_of(measure, setup, hot_wait), lambda s, h=hot_wait: (paired(s, h),))[0]
+            on_server(server_of(measure, setup, hot_wait), functools.partial(_one_of_pair, paired, hot_wait))[0]
             for hot_wait in measure.hot_waits
         ]
         return (*values, values[0] / values[1])
     return on_server(server_of(measure, setup, measure.hot_wait), measure.run)
+
+
+def _one_of_pair(paired: Callable[[BenchServer, float], float], hot_wait: float, server: BenchServer) -> Figure:
+    return (paired(server, hot_wait),)
 
 
 def medians(figures: list[Figure]) -> Figure:

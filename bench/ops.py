@@ -81,17 +81,17 @@ def many(event):
 def deploy(server: BenchServer) -> None:
     files = {"ops.yml": OPS, "purrflow.yaml": MANIFEST, "requests_bench.py": CLIENT, "handler.py": HANDLER}
     encoded = {name: base64.b64encode(text.encode()).decode() for name, text in files.items()}
-    response = server.client.post("/api/v1/projects/deploy", json={"files": encoded})
+    response = server.api().post("/api/v1/projects/deploy", json={"files": encoded})
     response.raise_for_status()
 
 
 def run(server: BenchServer, entrypoint: str, data: dict[str, object] | None = None) -> tuple[str, float]:
     started = time.perf_counter()
     body = {"project": "ops-bench", "entrypoint": entrypoint, "data": data or {}}
-    session_id = str(server.client.post("/api/v1/sessions", json=body).json()["session_id"])
+    session_id = str(server.api().post("/api/v1/sessions", json=body).json()["session_id"])
     server.wait_done(session_id)
     elapsed = (time.perf_counter() - started) * 1000
-    state = server.client.get(f"/api/v1/sessions/{session_id}").json()["session"]
+    state = server.api().get(f"/api/v1/sessions/{session_id}").json()["session"]
     if state["state"] != "completed":
         raise SystemExit(f"{entrypoint} ended {state['state']}: {state['error']}")
     return session_id, elapsed
@@ -116,7 +116,7 @@ def main() -> None:
         line = next(str(e["text"]) for e in server.logs(session_id) if str(e["text"]).startswith("PER_REQUEST_US"))
         rows.append(("daemon request over HTTP (cto-ai config.get)", f"{float(line.split()[1]):.0f} µs"))
         session_id, _ = run(server, "inprocess", {"n": 200})
-        result = server.client.get(f"/api/v1/sessions/{session_id}").json()["session"]["result_repr"]
+        result = server.api().get(f"/api/v1/sessions/{session_id}").json()["session"]["result_repr"]
         rows.append(("the same call in a Python handler (in-process)", f"{float(result):.0f} µs"))
     finally:
         server.close()

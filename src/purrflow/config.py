@@ -141,12 +141,15 @@ class ServerConfig:
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
-def parse_size(text: str) -> int:
-    """`512M`, `1G`, `1.5GiB`, `1048576` → bytes (binary units, as memory is counted)."""
+def parse_size(text: str, what: str) -> int:
+    """`512M`, `1G`, `1.5GiB`, `1048576` → bytes (binary units, as memory is counted); `what` names where
+    the size came from (`--hot-memory`), for the error."""
     raw = text.strip().lower().removesuffix("ib").removesuffix("b")
     number, unit = (raw[:-1], raw[-1]) if raw and raw[-1] in _SIZE_UNITS else (raw, "")
     try:
         value = float(number) * _SIZE_UNITS[unit]
     except ValueError:
-        raise InvalidInputError(f"{text!r} is not a size", hint="e.g. 512M, 1G or 2GiB") from None
+        raise InvalidInputError(f"{what} {text!r} is not a size", hint="e.g. 512M, 1G or 2GiB") from None
+    if not 0 <= value < float("inf"):
+        raise InvalidInputError(f"{what} {text!r} must be zero or more", hint="e.g. 512M, 1G or 2GiB")
     return int(value)

@@ -362,6 +362,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
             config.data_dir, config.interface, config.host_platform, config.limits, config.session_timeout
         ),
     )
+    host.move_old_state_folders()  # once, before any session starts
     orchestrator = LocalOrchestrator(
         store=store,
         committer=committer,

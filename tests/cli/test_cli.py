@@ -155,3 +155,20 @@ def test_version_url_without_scheme_and_unknown_states(tmp_path: Path) -> None:
         assert "'done' is not a session state" in listed.stderr and "completed" in listed.stderr
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--hot-memory", "lots", "--hot-memory 'lots' is not a size"),
+        ("--session-memory", "-1G", "--session-memory '-1G' must be zero or more"),
+    ],
+)
+def test_a_bad_size_for_up_names_its_option_and_starts_nothing(
+    tmp_path: Path, option: str, value: str, says: str
+) -> None:
+    refused = purr("up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"), option, value)
+    assert refused.returncode != 0
+    assert says in refused.stderr and "512M" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+    assert not (tmp_path / "data").exists()

@@ -149,7 +149,6 @@ def up(
     """Start the server (SQLite in the data folder, nothing else needed)."""
     from purrflow.config import ServerConfig, parse_size
     from purrflow.cron import parse_duration
-    from purrflow.server.app import run_server
 
     config = ServerConfig.from_env(
         host=host,
@@ -157,7 +156,7 @@ def up(
         data_dir=data_dir,
         demo=demo,
         hot_wait_seconds=hot_wait,
-        hot_memory=parse_size(hot_memory) if hot_memory is not None else None,
+        hot_memory=parse_size(hot_memory, "--hot-memory") if hot_memory is not None else None,
         warm_shapes=warm_shapes,
         sync_timeout_seconds=sync_timeout,
         timezone=timezone,
@@ -166,7 +165,7 @@ def up(
         sandbox_allow=tuple(sandbox_allow or ()) or None,
         pass_env=tuple(pass_env or ()) or None,
         trust_all_code=trust_all_code or None,
-        session_memory=parse_size(session_memory) if session_memory else None,
+        session_memory=parse_size(session_memory, "--session-memory") if session_memory else None,
         session_cpu=session_cpu,
         session_files=session_files,
         session_timeout=parse_duration(session_timeout, "--session-timeout") if session_timeout else None,
@@ -179,6 +178,8 @@ def up(
         log_format=log_format,
         metrics_public=metrics_public or None,
     )
+    from purrflow.server.app import run_server  # the web stack's import, once the options are known good
+
     run_server(config)
 
 

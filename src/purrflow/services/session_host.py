@@ -3,6 +3,7 @@ operations and waits mean, and where its end is recorded."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from purrflow.opsyml import is_ops_call
 from purrflow.services.connections import ConnectionService
 from purrflow.services.host_ops import HostServices, SessionOps
 from purrflow.services.identity import OPERATOR_TEAM
+from purrflow.services.ids import SESSION
 from purrflow.services.projects import ProjectService
 from purrflow.services.prompts import PromptService
 from purrflow.services.triggers import TriggerService
@@ -43,6 +45,8 @@ from purrflow.wire import (
 
 #: How many deployments and sandbox specs a host remembers before it starts over.
 _REMEMBERED = 1024
+
+log = logging.getLogger("purrflow.services.session_host")
 
 
 @dataclass(frozen=True)
@@ -236,9 +240,6 @@ class ServerSessionHost:
         its runner makes it: the host's loop does no file system work per session for it)."""
         root = self._root_session(session)
         states = self._settings.data_dir / "state"
-        earlier = states / root  # where a state folder was kept before they were kept by team
-        if earlier.is_dir():
-            earlier.rename(states / team_id / root)
         return {
             "PURRFLOW_SESSION_ID": session.id,
             "SDK_STATE_DIR": str(states / team_id / root),
@@ -268,12 +269,27 @@ class ServerSessionHost:
             spec = self._specs[key] = made
         return spec
 
+    def move_old_state_folders(self) -> None:
+        """State folders kept where servers before this one kept them (`state/<root session>`) move into
+        their team's (`state/<team>/<root session>`), once, at start: no session start looks for them."""
+        states = self._settings.data_dir / "state"
+        if not states.is_dir():
+            return
+        for folder in states.glob(f"{SESSION.prefix}_*"):
+            session = self._store.get_session(folder.name)
+            if session is None or not folder.is_dir():
+                continue  # its session was deleted: `forget_sessions` no longer looks here, the operator may
+            team_dir = states / self._projects.team_of(session.project_id)
+            team_dir.mkdir(mode=0o700, exist_ok=True)
+            folder.rename(team_dir / folder.name)
+            log.info("moved the state folder of session %s into its team's", folder.name)
+
     def forget_sessions(self, session_ids: list[str]) -> None:
         """Deleted sessions: the state folders they were the first session of go too (a child of theirs
         that still runs finds no parent from now on, and gets a folder of its own)."""
         states = self._settings.data_dir / "state"
         for session_id in session_ids:
-            for folder in (states / session_id, *states.glob(f"*/{session_id}")):
+            for folder in states.glob(f"*/{session_id}"):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def forget_project(self, project_id: str) -> None:
