@@ -348,12 +348,8 @@ class BurstCount:
     retried_503: int = 0
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
     """The delay a 503's Retry-After asks for, in seconds (None: not such an answer)."""
-    return retry_after_header(response.status_code, response.headers)
-
-
-def retry_after_header(status: int, headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if status != 503 or value is None:
         return None
@@ -438,7 +434,7 @@ async def burst(server: BenchServer, n: int, concurrency: int = 64) -> tuple[flo
                     count.dropped += 1
                     settle()
                     continue
-                delay = retry_after_header(status, headers)
+                delay = retry_after(status, headers)
                 if delay is not None:
                     count.retried_503 += 1
                     task = asyncio.get_running_loop().create_task(again_after(delay))
@@ -491,7 +487,7 @@ async def concurrent_first_line(server: BenchServer, clients: int, total: int) -
                 left -= 1
                 sent = time.time()
                 status, headers, body = await connection.post()
-                delay = retry_after_header(status, headers)
+                delay = retry_after(status, headers)
                 if delay is not None:
                     refused += 1
                     await asyncio.sleep(delay)  # as a client would, before its next request

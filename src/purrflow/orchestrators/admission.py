@@ -294,12 +294,13 @@ class Backpressure:
             why = f"{queued} sessions wait for a runner, as many as this server queues"
         elif may_queue or wait <= self._max_wait:
             return None
-        elif in_queue >= lag:
-            why = f"a new session would wait about {wait:.1f} s for a runner ({queued} are queued)"
         else:
-            why = f"the server runs {lag * 1000:.0f} ms behind its requests"
-        if queued < self._max_queued:
-            why += f"; it accepts webhooks while they start within {self._max_wait:g} s"
+            late = (
+                f"a new session would wait about {wait:.1f} s for a runner ({queued} are queued)"
+                if in_queue >= lag
+                else f"the server runs {lag * 1000:.0f} ms behind its requests"
+            )
+            why = f"{late}; it accepts webhooks while they start within {self._max_wait:g} s"
         # The plan counts the queue at its measured pace, after the time it has stalled (a stall may last as
         # long again): a cold start looks like a stall, and a plan made at a stall's pace (its length for
         # every session queued) called everyone back long after the runners were free again.

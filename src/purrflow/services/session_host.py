@@ -278,7 +278,7 @@ class ServerSessionHost:
         for folder in states.glob(f"{SESSION.prefix}_*"):
             session = self._store.get_session(folder.name)
             if session is None or not folder.is_dir():
-                continue  # its session was deleted: `forget_sessions` no longer looks here, the operator may
+                continue  # its session was deleted: nothing reads the folder, and an operator may remove it
             team_dir = states / self._projects.team_of(session.project_id)
             team_dir.mkdir(mode=0o700, exist_ok=True)
             folder.rename(team_dir / folder.name)
