@@ -45,6 +45,27 @@ def encode_folder(folder: Path) -> dict[str, str]:
     }
 
 
+#: The database of each data folder's server when the run is on PostgreSQL (`pytest --store postgres`):
+#: conftest sets `new_database`, and a server started again over the same folder finds the same database.
+new_database: Callable[[], str] | None = None
+_databases: dict[Path, str] = {}
+
+
+def database_url(data_dir: Path) -> str | None:
+    """The PostgreSQL database of the server over `data_dir`, or None where servers use their SQLite."""
+    if new_database is None:
+        return None
+    key = data_dir.resolve()
+    if key not in _databases:
+        _databases[key] = new_database()
+    return _databases[key]
+
+
+def server_database(data_dir: Path) -> Path | str:
+    """The database of the server over `data_dir`: its SQLite file, or its PostgreSQL database's URL."""
+    return database_url(data_dir) or data_dir / "purrflow.db"
+
+
 class Server:
     """`purr up` as a real subprocess on a free port, with its own data folder.
 
@@ -77,11 +98,14 @@ class Server:
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port)]
         args += ["--data-dir", str(self.data_dir), *self.extra_args]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        env = {**os.environ, **self.env}
+        if (url := database_url(self.data_dir)) is not None:
+            env.setdefault("PURRFLOW_DATABASE_URL", url)
         self.proc = subprocess.Popen(
             args,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **self.env},
+            env=env,
             start_new_session=True,
             preexec_fn=self._limit_files if self.open_files else None,
         )
@@ -100,6 +124,10 @@ class Server:
             return httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+    @property
+    def database(self) -> Path | str:
+        return server_database(self.data_dir)
 
     @property
     def token(self) -> str:

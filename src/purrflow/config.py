@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from purrflow.errors import InvalidInputError
 from purrflow.faults import ENV_VAR as FAULTS_ENV_VAR
+from purrflow.store import POSTGRES_SCHEMES
 
 DEFAULT_PORT = 9980
 #: The admin token a server writes beside its database, for the CLI on the same machine.
@@ -26,6 +27,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     data_dir: Path = field(default_factory=default_data_dir)
+    #: A PostgreSQL database instead of the data folder's SQLite file (PURRFLOW_DATABASE_URL).
+    database_url: str | None = None
     demo: bool = False
     #: The longest a waiting session keeps its runner (within `hot_memory`), in seconds.
     hot_wait_seconds: float = 300.0
@@ -105,19 +108,27 @@ class ServerConfig:
             raise InvalidInputError("sessions need at least 1 s of CPU time and 64 open files")
         if self.durability not in ("full", "normal"):
             raise InvalidInputError(f"durability {self.durability!r} is unknown", hint="use 'full' or 'normal'")
+        if self.database_url is not None and not self.database_url.startswith(POSTGRES_SCHEMES):
+            raise InvalidInputError(
+                "the database URL must name a PostgreSQL database",
+                hint="postgresql://user:password@host:port/database, or leave it unset for the data folder's SQLite",
+            )
         if self.log_format not in ("text", "json"):
             raise InvalidInputError(f"log format {self.log_format!r} is unknown", hint="use 'text' or 'json'")
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerConfig:
-        """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DURABILITY, PURRFLOW_RUNNER, PURRFLOW_TIMEZONE,
-        PURRFLOW_FAULTS, PURRFLOW_ENCRYPT_AT_REST, PURRFLOW_LOG_FORMAT, OpenTelemetry's OTEL_*) < overrides."""
+        """Defaults < environment (PURRFLOW_PUBLIC_URL, PURRFLOW_DATABASE_URL, PURRFLOW_DURABILITY,
+        PURRFLOW_RUNNER, PURRFLOW_TIMEZONE, PURRFLOW_FAULTS, PURRFLOW_ENCRYPT_AT_REST, PURRFLOW_LOG_FORMAT,
+        OpenTelemetry's OTEL_*) < overrides."""
         # Imported here: the server's start is the only caller, and the rest of the CLI loads no telemetry.
         from purrflow.telemetry import tracing_wanted
 
         values: dict[str, object] = {"tracing": tracing_wanted(os.environ)}
         if url := os.environ.get("PURRFLOW_PUBLIC_URL"):
             values["public_url"] = url
+        if database_url := os.environ.get("PURRFLOW_DATABASE_URL"):
+            values["database_url"] = database_url
         if durability := os.environ.get("PURRFLOW_DURABILITY"):
             values["durability"] = durability
         if runner := os.environ.get("PURRFLOW_RUNNER"):

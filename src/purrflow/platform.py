@@ -63,6 +63,8 @@ DATABASE_FILE = "purrflow.db"
 @dataclass(frozen=True)
 class PlatformConfig:
     data_dir: Path
+    #: A PostgreSQL database (`postgresql://…`) instead of the data folder's SQLite file.
+    database_url: str | None = None
     #: "full" fsyncs every commit; "normal" may lose the last commits on power loss, never on a crash.
     durability: Durability = "full"
     #: "zygote": runners forked from a pre-warmed process (~4 ms); "spawn": a fresh interpreter each.
@@ -246,7 +248,8 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     launcher = make_launcher(config.runner, sandbox.frame(), config.warm)
     box = SecretBox.load(config.data_dir)
     cipher = box.data_cipher() if config.encrypt_at_rest else IN_CLEAR
-    store = open_store(config.data_dir / DATABASE_FILE, durability=config.durability, cipher=cipher)
+    where = config.database_url or config.data_dir / DATABASE_FILE
+    store = open_store(where, durability=config.durability, cipher=cipher)
     committer = GroupCommitter(store)
     journal = Journal(store)
     deployments = DeploymentFiles(store, config.data_dir / "deployments")

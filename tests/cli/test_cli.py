@@ -172,3 +172,19 @@ def test_a_bad_size_for_up_names_its_option_and_starts_nothing(
     assert says in refused.stderr and "512M" in refused.stderr
     assert "Traceback" not in refused.stderr + refused.stdout
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "says", "hint"),
+    [
+        ("mysql://db/x", "must name a PostgreSQL database", "postgresql://user:password@host:port/database"),
+        ("postgresql://127.0.0.1:1/nowhere", "cannot connect to the PostgreSQL database", "PURRFLOW_DATABASE_URL"),
+    ],
+)
+def test_a_database_url_up_cannot_use_is_refused_with_what_to_check(
+    tmp_path: Path, url: str, says: str, hint: str
+) -> None:
+    refused = purr("up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"), "--database-url", url)
+    assert refused.returncode != 0
+    assert says in refused.stderr and hint in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout

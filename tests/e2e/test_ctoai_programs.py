@@ -27,6 +27,7 @@ from projects import write_project
 
 from conftest import EXAMPLES
 from helpers import Server, wait_until
+from store_rows import stored_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +119,7 @@ def test_release_command_runs_unmodified_on_a_server(server: Server) -> None:
         assert [(e["event"], e["event_action"], e["repo"]) for e in events] == [("deployment", "succeeded", "api")]
 
     server.stop()  # checkpoint the WAL, then read every byte the server stored
-    stored = b"".join(p.read_bytes() for p in server.data_dir.glob("purrflow.db*"))
+    stored = stored_bytes(server.database)
     for clear in (REGISTRY_TOKEN, SIGNING_KEY, APPROVER, PASSWORD):
         assert clear.encode() not in stored, f"{clear} is stored in clear"
 

@@ -15,6 +15,7 @@ import pytest
 from projects import manifest, write_project
 
 from helpers import Server
+from store_rows import stored_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +108,6 @@ def test_each_step_has_its_arguments_times_and_replay_mark(server: Server, tmp_p
 def test_the_arguments_rest_sealed(server: Server, tmp_path: Path) -> None:
     run_session(server, tmp_path)
     server.stop()  # the WAL checkpointed or not, neither file may hold them in clear
-    for path in server.data_dir.glob("purrflow.db*"):
-        content = path.read_bytes()
-        assert MARKER.encode() not in content, path
-        assert SECRET.encode() not in content, path
+    content = stored_bytes(server.database)
+    assert MARKER.encode() not in content
+    assert SECRET.encode() not in content

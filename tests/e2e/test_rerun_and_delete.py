@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from projects import manifest, write_project
 
 from helpers import Server, encode_folder, wait_until
+from store_rows import count
 
 pytestmark = pytest.mark.slow
 
@@ -67,17 +67,11 @@ def start(client: httpx.Client, project: str, entrypoint: str, data: dict[str, o
 
 
 def rows_of(server: Server, session_id: str) -> dict[str, int]:
-    """How many rows of each table name the session (read beside the running server: SQLite in WAL mode)."""
-    db = sqlite3.connect(f"file:{server.data_dir / 'purrflow.db'}?mode=ro", uri=True)
-    try:
-        counts = {"sessions": db.execute("SELECT COUNT(*) FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]}
-        for table in ("journal", "session_logs", "prompts", "timers", "waits"):
-            counts[table] = db.execute(f"SELECT COUNT(*) FROM {table} WHERE session_id = ?", (session_id,)).fetchone()[
-                0
-            ]
-        return counts
-    finally:
-        db.close()
+    """How many rows of each table name the session (read beside the running server)."""
+    counts = {"sessions": count(server.database, "sessions", "id", session_id)}
+    for table in ("journal", "session_logs", "prompts", "timers", "waits"):
+        counts[table] = count(server.database, table, "session_id", session_id)
+    return counts
 
 
 def test_rerun_from_step_3_runs_steps_3_to_5_again_on_the_old_deployment(server: Server, tmp_path: Path) -> None:

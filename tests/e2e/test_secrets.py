@@ -11,6 +11,7 @@ import pytest
 from projects import manifest, write_project
 
 from helpers import Server, wait_until
+from store_rows import stored_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -94,10 +95,10 @@ def test_secrets_end_to_end_and_never_in_clear_at_rest(server: Server, tmp_path:
     assert "path separator" in bad["error"]["message"]
 
     server.stop()  # checkpoint the WAL, then read every byte the server stored
-    stored_bytes = b"".join(p.read_bytes() for p in server.data_dir.glob("purrflow.db*"))
+    stored = stored_bytes(server.database)
     for clear in (STORED, TYPED, "fresh-value-42"):
-        assert clear.encode() not in stored_bytes, f"{clear} is stored in clear"
-    assert b"GITHUB_TOKEN" in stored_bytes  # names are not secret; the test would notice a wrong file
+        assert clear.encode() not in stored, f"{clear} is stored in clear"
+    assert b"GITHUB_TOKEN" in stored  # names are not secret; the test would notice a wrong file
     logs = (server.data_dir / "server.log").read_text()
     assert STORED not in logs and TYPED not in logs
 

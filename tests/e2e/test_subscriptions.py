@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from projects import write_project
 
 from helpers import Server, wait_until
+from store_rows import raw_rows
 
 pytestmark = pytest.mark.slow
 
@@ -202,9 +202,8 @@ def test_a_finished_session_keeps_no_subscription_even_after_a_restart(server: S
     server.start()
     sent = purr(server, "events", "send", "chat", "--project", "subs", "--type", "message", "--data", "{}")
     assert sent.returncode == 0, sent.stderr
-    with sqlite3.connect(server.data_dir / "purrflow.db") as db:
-        assert db.execute("SELECT COUNT(*) FROM subscriptions WHERE active = 1").fetchone()[0] == 0
-        assert db.execute("SELECT COUNT(*) FROM signals").fetchone()[0] == 0  # nothing queued for the ended one
+    assert raw_rows(server.database, "SELECT COUNT(*) FROM subscriptions WHERE active = 1") == [(0,)]
+    assert raw_rows(server.database, "SELECT COUNT(*) FROM signals") == [(0,)]  # nothing queued for the ended one
 
 
 def test_connection_fields_reach_sessions_as_environment_variables(server: Server, hook_url: str) -> None:

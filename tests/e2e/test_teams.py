@@ -15,6 +15,7 @@ import pytest
 from projects import manifest, write_project
 
 from helpers import Server, wait_until
+from store_rows import stored_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,7 @@ def test_users_tokens_roles_and_revocation(server: Server) -> None:
     assert revoked.returncode == 1 and "unknown or revoked" in revoked.stderr
     again = purr(server, "tokens", "revoke", laptop["id"], token=member_token)
     assert again.returncode == 1 and "no live token" in again.stderr
-    assert member_token.encode() not in (server.data_dir / "purrflow.db").read_bytes()  # stored hashed
+    assert member_token.encode() not in stored_bytes(server.database)  # stored hashed
 
 
 def test_login_remembers_the_server_and_token(server: Server, tmp_path: Path) -> None:

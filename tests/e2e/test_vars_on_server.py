@@ -13,6 +13,7 @@ import pytest
 from projects import manifest, write_project
 
 from helpers import Server
+from store_rows import stored_bytes
 
 pytestmark = pytest.mark.slow
 
@@ -73,8 +74,7 @@ def test_vars_override_the_manifest_for_later_sessions_only(server: Server, tmp_
             assert client.request(method, path, json=body, headers=other).status_code == 404, (method, path)
         refused = client.put("/api/v1/projects/greet/vars/not-an-identifier", json={"value": "x"})
         assert refused.status_code == 400 and "not-an-identifier" in refused.json()["error"]["message"]
-    for path in server.data_dir.glob("purrflow.db*"):
-        assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET.encode() not in stored_bytes(server.database)
 
 
 def test_purr_vars_commands(server: Server, tmp_path: Path) -> None:

@@ -5,21 +5,9 @@ from __future__ import annotations
 
 import math
 import pickle
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from purrflow.engine.secretbox import SecretBox
-from purrflow.store import OpenWait, Store, open_store
-
-
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(tmp_path / "purrflow.db", cipher=SecretBox.load(tmp_path).data_cipher())
-    yield opened
-    opened.close()
+from purrflow.store import OpenWait, Store
+from store_rows import count, where
 
 
 def seed(store: Store, team_name: str = "t") -> tuple[str, str, str]:
@@ -44,14 +32,6 @@ def session(store: Store, project_id: str, deployment_id: str, *, steps: int = 0
     return session_id
 
 
-def rows(path: Path, table: str, column: str, value: str | bytes) -> int:
-    db = sqlite3.connect(path)
-    try:
-        return int(db.execute(f"SELECT COUNT(*) FROM {table} WHERE {column} = ?", (value,)).fetchone()[0])
-    finally:
-        db.close()
-
-
 def test_a_rerun_copies_the_steps_before_its_first_and_says_where_it_came_from(store: Store) -> None:
     _, project_id, deployment_id = seed(store)
     old = session(store, project_id, deployment_id, steps=5)
@@ -66,7 +46,7 @@ def test_a_rerun_copies_the_steps_before_its_first_and_says_where_it_came_from(s
     assert store.journal_entry(old, 5) == ("step5", pickle.dumps(50), False)  # the old one is left as it was
 
 
-def test_deleting_sessions_removes_every_row_that_is_theirs(store: Store, tmp_path: Path) -> None:
+def test_deleting_sessions_removes_every_row_that_is_theirs(store: Store) -> None:
     _, project_id, deployment_id = seed(store)
     gone, kept = (session(store, project_id, deployment_id, steps=2) for _ in range(2))
     with store.transaction():
@@ -79,10 +59,9 @@ def test_deleting_sessions_removes_every_row_that_is_theirs(store: Store, tmp_pa
         event = store.add_event(project_id, "hook", "post", {"n": 1})
     with store.transaction():
         assert store.delete_sessions([gone]) == 1
-    path = tmp_path / "purrflow.db"
     for table in ("journal", "prompts", "signals", "subscriptions", "timers", "waits"):
-        assert rows(path, table, "session_id", gone) == 0, table
-        assert rows(path, table, "session_id", kept) >= 1, table
+        assert count(where(store), table, "session_id", gone) == 0, table
+        assert count(where(store), table, "session_id", kept) >= 1, table
     assert store.get_session(gone) is None and store.get_session(kept) is not None
     assert store.get_event(event.id) == event  # an event is its project's
 
@@ -103,11 +82,10 @@ def test_ended_sessions_are_found_by_team_project_state_and_when_they_ended(stor
     assert store.ended_session_ids(ended_before=math.inf, team_id=other_team) == [theirs]
 
 
-def test_deleting_a_project_removes_its_rows_and_only_its_own_file_contents(store: Store, tmp_path: Path) -> None:
+def test_deleting_a_project_removes_its_rows_and_only_its_own_file_contents(store: Store) -> None:
     team_id, project_id, deployment_id = seed(store)
     _, other_project, other_deployment = seed(store, "u")  # shares the content of b.py
-    path = tmp_path / "purrflow.db"
-    assert rows(path, "blobs", "content", b"A t") == 1
+    assert count(where(store), "blobs", "content", b"A t") == 1
     with store.transaction():
         store.replace_triggers(project_id, [("hook", "webhook", {"call": "a.py:f"})])
         store.replace_connections(project_id, {"chat": "slack"})
@@ -116,11 +94,11 @@ def test_deleting_a_project_removes_its_rows_and_only_its_own_file_contents(stor
         store.add_event(project_id, "hook", "post", {})
         assert store.delete_project(project_id) == [deployment_id]
     for table in ("triggers", "connections", "events", "project_values", "project_vars", "deployments"):
-        assert rows(path, table, "project_id", project_id) == 0, table
+        assert count(where(store), table, "project_id", project_id) == 0, table
     assert store.get_project(project_id) is None and store.get_project_by_name(team_id, "p") is None
     assert store.deployment_files(deployment_id) == {}
     assert store.deployment_files(other_deployment) == {"a.py": b"A u", "b.py": b"B"}
-    assert rows(path, "blobs", "content", b"A t") == 0  # no deployment has it any more
+    assert count(where(store), "blobs", "content", b"A t") == 0  # no deployment has it any more
     assert store.get_project(other_project) is not None
 
 

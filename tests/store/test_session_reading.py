@@ -5,19 +5,8 @@ from __future__ import annotations
 
 import pickle
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from purrflow.store import OpenWait, StepDetails, Store, open_store
-
-
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(tmp_path / "purrflow.db")
-    yield opened
-    opened.close()
+from purrflow.store import OpenWait, StepDetails, Store
 
 
 def test_steps_keep_when_they_were_recorded_and_waits_are_found_per_session(store: Store) -> None:

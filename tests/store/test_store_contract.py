@@ -1,23 +1,19 @@
-"""The Store contract, run against every backend (SQLite today)."""
+"""The Store contract, run against every dialect (tests/store/conftest.py)."""
 
 from __future__ import annotations
 
 import pickle
 import sqlite3
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 import purrflow.store
+from purrflow.errors import InvalidInputError
 from purrflow.store import LogRecord, SessionError, Store, open_store
-
-
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(tmp_path / "purrflow.db")
-    yield opened
-    opened.close()
+from purrflow.store.postgres import PostgresStore
+from store_rows import INTEGRITY_ERRORS, raw_rows, where
 
 
 def seed(store: Store) -> tuple[str, str, str]:
@@ -67,7 +63,7 @@ def test_session_journal_logs_and_finish(store: Store) -> None:
     ]
     assert [r.text for r in store.read_logs(session_id, after=1)] == ["oh"]
     assert store.last_log_seq(session_id) == 2
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         store.append_journal(session_id, 1, "x", b"", False)  # a step is journaled once
     with store.transaction():
         store.put_timer(session_id, 3, "sleep", 100.0)
@@ -93,14 +89,15 @@ def test_values_are_project_scoped(store: Store) -> None:
     assert store.get_value(other, "k") == b"3"
 
 
-def test_tokens_are_stored_hashed(store: Store, tmp_path: Path) -> None:
+def test_tokens_are_stored_hashed(store: Store) -> None:
     team_id, _, _ = seed(store)
     with store.transaction():
         user = store.create_user(team_id, "ada", role="admin")
         store.add_token(user.id, "purr_secret_token")
     assert store.user_for_token("purr_secret_token") == user
     assert store.user_for_token("other") is None
-    assert b"purr_secret_token" not in (tmp_path / "purrflow.db").read_bytes()
+    stored = raw_rows(where(store), "SELECT token_hash FROM tokens")
+    assert len(stored) == 1 and "purr_secret_token" not in stored[0][0]
 
 
 def test_a_password_hash_and_a_revoked_token_value(store: Store) -> None:
@@ -196,3 +193,23 @@ def test_connections_keep_sealed_fields_deliveries_and_oauth_states(store: Store
         store.set_poll_state(chat.id, "h9", 50.0)
     assert [r.id for r in store.tokens_due(100.0)] == [chat.id] and store.tokens_due(99.0) == []
     assert store.next_token_refresh() == 100.0 and store.poll_state(chat.id) == ("h9", 50.0)
+
+
+def test_postgres_migrates_once_however_many_servers_open_it_together(postgres_url: str) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        opened = list(pool.map(lambda _: open_store(postgres_url), range(4)))
+    migrations = Path(purrflow.store.__file__).parent / "migrations" / "postgres"
+    newest = max(int(path.name.split("_", 1)[0]) for path in migrations.glob("*.sql"))
+    sqlite_newest = max(int(path.name.split("_", 1)[0]) for path in (migrations.parent / "sqlite").glob("*.sql"))
+    assert newest == sqlite_newest  # the two dialects' schemas are at the same version
+    assert raw_rows(where(opened[0]), "SELECT version FROM schema_version") == [(newest,)]
+    for store in opened:
+        assert isinstance(store, PostgresStore)
+        store.close()
+
+
+def test_a_postgres_url_that_leads_nowhere_is_refused_with_what_to_check(postgres_url: str) -> None:
+    wrong = postgres_url.rsplit("/", 1)[0] + "/no_such_database"
+    with pytest.raises(InvalidInputError) as refused:
+        open_store(wrong)
+    assert "no_such_database" in str(refused.value) and "PURRFLOW_DATABASE_URL" in (refused.value.hint or "")

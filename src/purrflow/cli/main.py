@@ -87,6 +87,10 @@ def up(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 9980,
     data_dir: Annotated[Path | None, typer.Option(help="database, deployments, token (default ~/.purrflow)")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="a PostgreSQL database, postgresql://… (PURRFLOW_DATABASE_URL; the data folder's SQLite)"),
+    ] = None,
     demo: Annotated[bool, typer.Option(help="deploy the demo project")] = False,
     hot_wait: Annotated[
         float | None, typer.Option(help="seconds a waiting session keeps its process at most (300)")
@@ -146,7 +150,7 @@ def up(
         bool, typer.Option(help="serve /metrics without a token (by default it needs an operator admin's)")
     ] = False,
 ) -> None:
-    """Start the server (SQLite in the data folder, nothing else needed)."""
+    """Start the server (SQLite in the data folder, nothing else needed; or a PostgreSQL database)."""
     from purrflow.config import ServerConfig, parse_size
     from purrflow.cron import parse_duration
 
@@ -154,6 +158,7 @@ def up(
         host=host,
         port=port,
         data_dir=data_dir,
+        database_url=database_url,
         demo=demo,
         hot_wait_seconds=hot_wait,
         hot_memory=parse_size(hot_memory, "--hot-memory") if hot_memory is not None else None,

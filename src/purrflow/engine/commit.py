@@ -57,7 +57,8 @@ class GroupCommitter:
     def write(self, *, atomic: bool = True, urgent: bool = True) -> Iterator[None]:
         """Join the current batch; statements inside are undone together if the block raises.
 
-        `atomic=False` skips the savepoint, for blocks of one statement (SQLite makes a statement atomic).
+        `atomic=False` skips the savepoint, for blocks of one statement, where a failing statement leaves the
+        rest of the transaction standing (SQLite; PostgreSQL aborts the whole transaction, so it keeps one).
         `urgent=False`: nothing waits for these writes and a crash may lose them; they need no commit of
         their own.
         """
@@ -65,7 +66,7 @@ class GroupCommitter:
             self._open()
         else:
             self._open_lazily()
-        if not atomic:
+        if not atomic and self._store.lone_statements_are_atomic:
             yield
             return
         name = f"sp{next(self._savepoints)}"

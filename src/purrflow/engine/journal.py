@@ -28,9 +28,8 @@ class Journal:
         name, payload, failed = found
         return JournalEntry(seq, name, payload, failed)
 
-    def read(self, session_id: str, *, after: int = 0, limit: int = -1) -> list[JournalRecord]:
-        """The steps a runner replays after step `after` (at most `limit`; -1: all), each with its retry
-        decision."""
+    def read(self, session_id: str, *, after: int = 0, limit: int) -> list[JournalRecord]:
+        """The steps a runner replays after step `after` (at most `limit`), each with its retry decision."""
         return self._store.replay_journal(session_id, after=after, limit=limit)
 
     def clear(self, session_id: str) -> None:

@@ -46,6 +46,7 @@ from purrflow.server import (
 )
 from purrflow.server.durable import DurableResponses
 from purrflow.server.limits import BodySizeLimit
+from purrflow.store import open_store, shown_url
 from purrflow.telemetry import configure_logging
 from purrflow.wire import Limits
 
@@ -105,6 +106,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 def _platform_config(config: ServerConfig) -> PlatformConfig:
     return PlatformConfig(
         data_dir=config.data_dir,
+        database_url=config.database_url,
         durability=config.durability,
         runner=config.runner,
         public_url=config.url,
@@ -171,8 +173,11 @@ def run_server(config: ServerConfig) -> None:
     raise_file_limit()
     try:
         sandbox = SandboxPolicy(config.data_dir, _sandbox_settings(config))  # a bad --sandbox-allow stops here
+        if config.database_url is not None:
+            open_store(config.database_url).close()  # so does a database it cannot reach (and it is migrated)
         configure_logging(config.log_format)  # log lines on stderr; the lines below are for the person who starts it
-        print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir})", flush=True)
+        database = f", database: {shown_url(config.database_url)}" if config.database_url else ""
+        print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir}{database})", flush=True)
         print(f"  web UI: {config.url}/   (log in with the API token, or set a password: purr password)", flush=True)
         print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
         print(f"  {sandbox.describe()}", flush=True)

@@ -15,6 +15,7 @@ from purrflow.store._sessions import NO_DETAILS, JournalRow, SessionFilter, Step
 from purrflow.store._signals import OpenWait, PendingSignal
 from purrflow.store._subscriptions import Subscription
 from purrflow.store._vars import VarRecord
+from purrflow.store.base import SQLStore
 from purrflow.store.records import (
     FINAL_STATES,
     LIVE_STATES,
@@ -33,13 +34,28 @@ from purrflow.store.records import (
 )
 from purrflow.store.sqlite import Durability, SQLiteStore
 
-#: The store the engine and server program against. Dialects share one SQL base (see _db.py).
-Store = SQLiteStore
+#: The store the engine and server program against: its public methods are the protocol (base.py).
+Store = SQLStore
+
+#: The URL schemes that name a PostgreSQL database.
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(path: Path, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> Store:
-    """Open (creating and migrating as needed) the store at `path`; `cipher` encrypts what sessions carry."""
-    return SQLiteStore(path, durability=durability, cipher=cipher)
+def open_store(where: Path | str, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> Store:
+    """Open (creating and migrating as needed) the store at `where`: a SQLite file's path, or a
+    `postgresql://` URL; `cipher` encrypts what sessions carry."""
+    if isinstance(where, str) and where.startswith(POSTGRES_SCHEMES):
+        from purrflow.store.postgres import PostgresStore  # imports psycopg: only where it is asked for
+
+        return PostgresStore(where, durability=durability, cipher=cipher)
+    return SQLiteStore(Path(where), durability=durability, cipher=cipher)
+
+
+def shown_url(url: str) -> str:
+    """A database URL as logs and messages show it: without its password."""
+    from purrflow.store.postgres import shown_url as without_password
+
+    return without_password(url)
 
 
 __all__ = [
@@ -47,6 +63,7 @@ __all__ = [
     "IN_CLEAR",
     "LIVE_STATES",
     "NO_DETAILS",
+    "POSTGRES_SCHEMES",
     "SESSION_STATES",
     "AnalyticsEvent",
     "Cipher",
@@ -60,6 +77,7 @@ __all__ = [
     "PendingSignal",
     "Project",
     "PromptRecord",
+    "SQLStore",
     "SQLiteStore",
     "Session",
     "SessionError",
@@ -74,4 +92,5 @@ __all__ = [
     "User",
     "VarRecord",
     "open_store",
+    "shown_url",
 ]

@@ -69,7 +69,7 @@ class AnalyticsStore(Database):
             sql += " AND event = ?"
             params.append(event)
         if tag is not None:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(analytics_events.tags) WHERE json_each.value = ?)"
+            sql += f" AND {self._json_list_holds('analytics_events.tags')}"
             params.append(tag)
         rows = self._all(sql + " ORDER BY ts DESC, id DESC LIMIT ?", *params, limit)
         return [_event(row) for row in reversed(rows)]

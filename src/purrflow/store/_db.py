@@ -1,8 +1,10 @@
 """The shared base of every SQL store: connection handling, transactions and small helpers.
 
-Dialects (sqlite.py, later postgres.py) subclass the concern mixins over this base and supply the
-connection. The engine groups many writes into one transaction (group commit), so the base exposes
-explicit `begin`/`commit`/`rollback` rather than committing per call.
+Dialects (sqlite.py, postgres.py) subclass `SQLStore` (base.py: every concern's mixin over this base) and
+supply the connection. The SQL the mixins write is the subset both dialects speak — `?` placeholders,
+`INSERT … ON CONFLICT`, no dialect functions; where a statement must differ, the base asks the dialect
+(`_json_list_holds`). The engine groups many writes into one transaction (group commit), so the base
+exposes explicit `begin`/`commit`/`rollback` rather than committing per call.
 """
 
 from __future__ import annotations
@@ -96,6 +98,10 @@ class Database:
             self._in_tx = False
             self._conn.execute("COMMIT")
 
+    #: Whether a statement that fails inside a transaction leaves the rest of it standing (SQLite's rule).
+    #: Where not (PostgreSQL aborts the whole transaction), every write block gets a savepoint of its own.
+    lone_statements_are_atomic = True
+
     #: Commits reach the disk only with `sync()` (which may run in another thread than the connection's).
     needs_sync = False
 
@@ -137,13 +143,21 @@ class Database:
 
     # -- statements --------------------------------------------------------------------------
     def _exec(self, sql: str, *params: Any) -> Cursor:
-        return self._conn.execute(sql, params)
+        return self._conn.execute(self._dialect(sql), params)
 
     def _one(self, sql: str, *params: Any) -> Any:
-        return self._conn.execute(sql, params).fetchone()
+        return self._conn.execute(self._dialect(sql), params).fetchone()
 
     def _all(self, sql: str, *params: Any) -> list[Any]:
-        return self._conn.execute(sql, params).fetchall()
+        return self._conn.execute(self._dialect(sql), params).fetchall()
+
+    def _dialect(self, sql: str) -> str:
+        """The statement as this dialect's driver takes it (SQLite takes the shared form as it is)."""
+        return sql
+
+    def _json_list_holds(self, column: str) -> str:
+        """A condition: the JSON list of strings in `column` holds the string bound to its one `?`."""
+        return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?)"
 
     def close(self) -> None:
         self.rollback()

@@ -94,7 +94,7 @@ class ProjectStore(Database):
         )  # fmt: skip
         for path, content in files.items():
             digest = hashlib.sha256(content).hexdigest()
-            self._exec("INSERT OR IGNORE INTO blobs (sha256, content) VALUES (?, ?)", digest, content)
+            self._exec("INSERT INTO blobs (sha256, content) VALUES (?, ?) ON CONFLICT DO NOTHING", digest, content)
             self._exec(
                 "INSERT INTO deployment_files (deployment_id, path, sha256) VALUES (?, ?, ?)",
                 deployment.id, path, digest,

@@ -18,6 +18,8 @@ _SESSION_COLS = (
     " s.created_at, s.updated_at, p.name, s.user_id, s.runner_deaths, s.active_seconds, s.rerun_of, s.rerun_from"
 )
 _SESSION_FROM = "sessions s JOIN projects p ON p.id = s.project_id"
+#: A `LIMIT` that keeps every row, in both dialects (SQLite's -1 is refused by PostgreSQL).
+ALL_ROWS = 2**63 - 1
 #: Ids per `IN (…)` list, well under SQLite's limit of bound parameters.
 _IN_BATCH = 500
 
@@ -326,8 +328,8 @@ class SessionStore(Database):
         row = self._one("SELECT name, payload, failed FROM journal WHERE session_id = ? AND seq = ?", session_id, seq)
         return (row[0], self._open(row[1]), bool(row[2])) if row else None
 
-    def read_journal(self, session_id: str, *, after: int = 0, limit: int = -1) -> list[JournalRow]:
-        """The steps after `after` in order (at most `limit`; -1: all), with their details (a replay reads
+    def read_journal(self, session_id: str, *, after: int = 0, limit: int = ALL_ROWS) -> list[JournalRow]:
+        """The steps after `after` in order (at most `limit`), with their details (a replay reads
         `replay_journal`, which leaves them out)."""
         rows = self._all(
             "SELECT seq, name, payload, failed, recorded_at, args, started_at, attempt,"
@@ -343,7 +345,7 @@ class SessionStore(Database):
         ]  # fmt: skip
 
     def replay_journal(
-        self, session_id: str, *, after: int = 0, limit: int = -1
+        self, session_id: str, *, after: int = 0, limit: int = ALL_ROWS
     ) -> list[tuple[int, str, bytes, bool, int, bool]]:
         """What a replay needs of the steps after `after` (at most `limit`): (seq, name, outcome, failed,
         attempt, retried), nothing else read or unsealed — it is on the path of every resume."""
@@ -398,7 +400,7 @@ class SessionStore(Database):
     def output_position(self, session_id: str) -> tuple[int, int]:
         """(furthest step position with output, lines printed there): where replayed output goes live again."""
         row = self._one(
-            "SELECT position, COUNT(*) FROM session_logs WHERE session_id = ?"
+            "SELECT MAX(position), COUNT(*) FROM session_logs WHERE session_id = ?"
             " AND position = (SELECT MAX(position) FROM session_logs WHERE session_id = ?)",
             session_id, session_id,
         )  # fmt: skip
@@ -408,7 +410,7 @@ class SessionStore(Database):
     def put_timer(self, session_id: str, seq: int, name: str, fire_at: float) -> Timer:
         """Persist a timer once; a replayed wait for the same step keeps the original deadline."""
         self._exec(
-            "INSERT OR IGNORE INTO timers (session_id, seq, name, fire_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO timers (session_id, seq, name, fire_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             session_id, seq, name, fire_at,
         )  # fmt: skip
         row = self._one("SELECT fire_at FROM timers WHERE session_id = ? AND seq = ?", session_id, seq)

@@ -54,8 +54,9 @@ class SignalStore(Database):
 
     def put_wait(self, wait: OpenWait) -> None:
         self._exec(
-            "INSERT OR REPLACE INTO waits (session_id, seq, project_id, kind, names, deadline)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO waits (session_id, seq, project_id, kind, names, deadline) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id) DO UPDATE SET seq = excluded.seq, project_id = excluded.project_id,"
+            " kind = excluded.kind, names = excluded.names, deadline = excluded.deadline",
             wait.session_id, wait.seq, wait.project_id, wait.kind, dumps(wait.names), wait.deadline,
         )  # fmt: skip
 

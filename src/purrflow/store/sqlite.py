@@ -20,40 +20,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from purrflow.store._analytics import AnalyticsStore
-from purrflow.store._config import ConfigStore
-from purrflow.store._connections import ConnectionStore
 from purrflow.store._db import IN_CLEAR, Cipher, Connection
-from purrflow.store._identity import IdentityStore
-from purrflow.store._ids import IdStore
-from purrflow.store._projects import ProjectStore
-from purrflow.store._prompts import PromptStore
-from purrflow.store._secrets import SecretStore
-from purrflow.store._sessions import SessionStore
-from purrflow.store._signals import SignalStore
-from purrflow.store._subscriptions import SubscriptionStore
-from purrflow.store._values import EventStore, ValueStore
-from purrflow.store._vars import VarStore
+from purrflow.store.base import SQLStore
 
 Durability = Literal["full", "normal"]
 
 
-class SQLiteStore(
-    IdentityStore,
-    ProjectStore,
-    ConnectionStore,
-    SessionStore,
-    SignalStore,
-    SubscriptionStore,
-    ValueStore,
-    EventStore,
-    ConfigStore,
-    PromptStore,
-    SecretStore,
-    AnalyticsStore,
-    VarStore,
-    IdStore,
-):
+class SQLiteStore(SQLStore):
     _begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: Path, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> None:
@@ -64,6 +37,7 @@ class SQLiteStore(
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
         self.path = path
+        self.where = str(path)
         super().__init__(conn, cipher)
         migrate(conn)
         self._sqlite = conn

@@ -1,0 +1,92 @@
+"""A throwaway PostgreSQL cluster on 127.0.0.1 for tests and benches: Debian's server binaries, a fresh
+data folder, a free port; one database per test, made by copying an empty one.
+
+PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user the package
+made. `PURRFLOW_TEST_POSTGRES=postgresql://…` uses a server that is already running instead (a database
+per test is still created and dropped there).
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+
+def server_binaries() -> Path | None:
+    """The newest installed server's bin folder, or None."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, admin_url: str, *, folder: Path | None = None, bin_dir: Path | None = None) -> None:
+        self.admin_url = admin_url
+        self._folder = folder
+        self._bin = bin_dir
+        self._names = itertools.count(1)
+
+    @classmethod
+    def start(cls) -> Cluster:
+        given = os.environ.get("PURRFLOW_TEST_POSTGRES")
+        if given:
+            return cls(given)
+        bin_dir = server_binaries()
+        if bin_dir is None:
+            raise FileNotFoundError("PostgreSQL's server is not installed (scripts/install-postgres installs it)")
+        folder = Path(tempfile.mkdtemp(prefix="purrflow-pg-"))
+        as_user: list[str] = []
+        if os.getuid() == 0:
+            postgres = pwd.getpwnam("postgres")
+            os.chown(folder, postgres.pw_uid, postgres.pw_gid)
+            as_user = ["runuser", "-u", "postgres", "--"]
+        port = _free_port()
+        subprocess.run(
+            [*as_user, str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "-A", "trust",
+             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
+             "-t", "30", "-o", options, "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", folder=folder, bin_dir=bin_dir)
+
+    def new_database(self) -> str:
+        """The URL of a new, empty database of this cluster."""
+        name = f"purrflow_test_{os.getpid()}_{next(self._names)}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def stop(self) -> None:
+        if self._folder is None or self._bin is None:
+            return
+        as_user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        subprocess.run(
+            [*as_user, str(self._bin / "pg_ctl"), "-D", str(self._folder / "data"), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(self._folder, ignore_errors=True)
