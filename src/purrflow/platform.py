@@ -52,7 +52,7 @@ from purrflow.services.slack_interface import SlackInterface
 from purrflow.services.triggers import TriggerService
 from purrflow.services.values import ValueService
 from purrflow.services.vars import VarService
-from purrflow.store import IN_CLEAR, Durability, Store, open_store
+from purrflow.store import IN_CLEAR, Durability, Store, bridge, open_store
 from purrflow.telemetry import Metrics, Telemetry, Tracing
 from purrflow.wire import Limits
 
@@ -189,7 +189,17 @@ class Platform:
         return self._sandbox.describe()
 
     async def start(self) -> None:
-        """Resume everything the last process left: running sessions replay, waits and schedules re-arm."""
+        """Resume everything the last process left: running sessions replay, waits and schedules re-arm.
+
+        Over a networked store, every task and timer from here on waits for the database off the event loop
+        (`store/bridge.py`), and so does this start."""
+        if not self._store.networked:
+            await self._start()
+            return
+        bridge.enable(asyncio.get_running_loop())
+        await bridge.drive(self._start())
+
+    async def _start(self) -> None:
         self._sandbox.secure_data_dir()
         self._deployments.sweep_staging()  # what deploys cut short by a crash left behind
         self._envs.sweep()  # and requirements installs
@@ -205,6 +215,13 @@ class Platform:
         self._lag_task = asyncio.get_running_loop().create_task(self._lag.run())
 
     async def close(self) -> None:
+        if not self._store.networked:
+            await self._close()
+            return
+        await bridge.drive(self._close())
+        bridge.disable(asyncio.get_running_loop())
+
+    async def _close(self) -> None:
         if self._lag_task is not None:
             self._lag_task.cancel()
         await self._retention.close()

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from purrflow.store import Store
+from purrflow.store.bridge import bridged
 
 log = logging.getLogger("purrflow.engine.commit")
 Callback = Callable[[], None]
@@ -107,13 +108,13 @@ class GroupCommitter:
             self._scheduled = True
             # In a context of its own: the flush is every writer's, not that of the first one this tick (whose
             # session its log lines would otherwise name).
-            asyncio.get_running_loop().call_soon(self.flush, context=contextvars.Context())
+            asyncio.get_running_loop().call_soon(bridged(self.flush), context=contextvars.Context())
 
     def _open_lazily(self) -> None:
         self._store.begin()
         if not self._scheduled and self._lazy is None:
             self._lazy = asyncio.get_running_loop().call_later(
-                LAZY_COMMIT_SECONDS, self.flush, context=contextvars.Context()
+                LAZY_COMMIT_SECONDS, bridged(self.flush), context=contextvars.Context()
             )
 
     def flush(self) -> None:

@@ -13,6 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from purrflow.store.bridge import bridged
+
 TimerKey = tuple[str, int]  # (session id, step)
 #: A timer whose callback failed is tried again this much later (the failure is logged each time).
 RETRY_SECONDS = 5.0
@@ -58,7 +60,7 @@ class TimerQueue:
         at = self._heap[0][0]
         loop = asyncio.get_running_loop()
         self._next_at = at
-        self._handle = loop.call_at(loop.time() + max(0.0, at - self._clock()), self._fire)
+        self._handle = loop.call_at(loop.time() + max(0.0, at - self._clock()), bridged(self._fire))
 
     def _fire(self) -> None:
         self._handle, self._next_at = None, None

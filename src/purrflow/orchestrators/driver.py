@@ -28,6 +28,7 @@ from purrflow.orchestrators import exits
 from purrflow.orchestrators.launchers import RESOURCE_ERRORS
 from purrflow.orchestrators.sticky import HotWaits
 from purrflow.store import NO_DETAILS, LogRecord, Session, SessionError, StepDetails, Store
+from purrflow.store.bridge import bridged
 from purrflow.telemetry import SessionTelemetry
 from purrflow.wire import (
     HEADER,
@@ -287,7 +288,7 @@ class SessionDriver:
         if self._timeout is not None:
             left = self._timeout - self._ran_before - self._ran
             self._deadline = loop.call_later(
-                max(0.0, left), self._guarded("ending a timed-out session", self._timed_out)
+                max(0.0, left), bridged(self._guarded("ending a timed-out session", self._timed_out))
             )
 
     def _save_time(self) -> None:
@@ -495,7 +496,7 @@ class SessionDriver:
             if not self._cx.hot.hold(self):
                 self._give_up(seq)
                 return
-            asyncio.get_running_loop().call_later(self._cx.hot_wait_seconds, self._give_up, seq)
+            asyncio.get_running_loop().call_later(self._cx.hot_wait_seconds, bridged(self._give_up), seq)
         self._show_waiting()
         self._cx.on_waiting()
 

@@ -22,6 +22,7 @@ from purrflow.orchestrators.admission import AdmissionQueue, Backpressure, Overl
 from purrflow.orchestrators.driver import DriverContext, SessionDriver
 from purrflow.orchestrators.sticky import HotWaits
 from purrflow.store import Session, Store
+from purrflow.store.bridge import bridged
 from purrflow.telemetry import Census, SessionInfo, SessionTelemetry, Telemetry
 from purrflow.wire import Limits
 
@@ -220,7 +221,7 @@ class LocalOrchestrator:
     def _relaunch(self, session_id: str, delay: float) -> None:
         """Its runner died: replay the session after a backoff (unless it has ended meanwhile)."""
         if not self._closing:
-            asyncio.get_running_loop().call_later(delay, self._resume, session_id)
+            asyncio.get_running_loop().call_later(delay, bridged(self._resume), session_id)
 
     def _resume(self, session_id: str) -> None:
         session = self._store.get_session(session_id)

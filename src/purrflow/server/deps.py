@@ -35,7 +35,7 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-def admitted(request: Request) -> None:
+async def admitted(request: Request) -> None:
     """A route that starts sessions on a person's request: they queue as long as it takes, but past the
     queue's limit the route answers 503 with Retry-After before anything is stored (`Platform.admit`)."""
     platform_of(request).admit(may_queue=True)
@@ -51,7 +51,7 @@ bearer = HTTPBearer(
 )
 
 
-def current_user(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
+async def current_user(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> User:
     """The user behind the request's bearer token (401 otherwise)."""
     return platform_of(request).identity.authenticate(request.headers.get("authorization", ""))
 
@@ -59,59 +59,59 @@ def current_user(request: Request, _: Annotated[HTTPAuthorizationCredentials | N
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def _sessions(request: Request) -> SessionService:
+async def _sessions(request: Request) -> SessionService:
     return platform_of(request).sessions
 
 
-def _operations(request: Request) -> SessionOperations:
+async def _operations(request: Request) -> SessionOperations:
     return platform_of(request).operations
 
 
-def _projects(request: Request) -> ProjectService:
+async def _projects(request: Request) -> ProjectService:
     return platform_of(request).projects
 
 
-def _triggers(request: Request) -> TriggerService:
+async def _triggers(request: Request) -> TriggerService:
     return platform_of(request).triggers
 
 
-def _events(request: Request) -> EventService:
+async def _events(request: Request) -> EventService:
     return platform_of(request).events
 
 
-def _values(request: Request) -> ValueService:
+async def _values(request: Request) -> ValueService:
     return platform_of(request).values
 
 
-def _config(request: Request) -> ConfigService:
+async def _config(request: Request) -> ConfigService:
     return platform_of(request).config
 
 
-def _secrets(request: Request) -> SecretService:
+async def _secrets(request: Request) -> SecretService:
     return platform_of(request).secrets
 
 
-def _identity(request: Request) -> IdentityService:
+async def _identity(request: Request) -> IdentityService:
     return platform_of(request).identity
 
 
-def _analytics(request: Request) -> AnalyticsService:
+async def _analytics(request: Request) -> AnalyticsService:
     return platform_of(request).analytics
 
 
-def _connections(request: Request) -> ConnectionService:
+async def _connections(request: Request) -> ConnectionService:
     return platform_of(request).connections
 
 
-def _oauth(request: Request) -> OAuthService:
+async def _oauth(request: Request) -> OAuthService:
     return platform_of(request).oauth
 
 
-def _prompts(request: Request) -> PromptService:
+async def _prompts(request: Request) -> PromptService:
     return platform_of(request).prompts
 
 
-def _vars(request: Request) -> VarService:
+async def _vars(request: Request) -> VarService:
     return platform_of(request).vars
 
 

@@ -9,6 +9,7 @@ exposes explicit `begin`/`commit`/`rollback` rather than committing per call.
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
@@ -69,6 +70,7 @@ class Database:
         self._conn = conn
         self._in_tx = False
         self._cipher = cipher
+        self._joins = itertools.count()
 
     # -- encryption at rest ------------------------------------------------------------------
     def _seal(self, data: bytes) -> bytes:
@@ -88,19 +90,30 @@ class Database:
 
     # -- transactions ------------------------------------------------------------------------
     def begin(self) -> None:
-        if not self._in_tx:
-            self._conn.execute(self._begin_sql)
-            self._in_tx = True
+        self._enter_unit()
+        try:
+            if not self._in_tx:
+                self._conn.execute(self._begin_sql)
+                self._in_tx = True
+        finally:
+            self._leave_unit()
 
     def commit(self) -> None:
         """Commit the open transaction. Where `needs_sync`, it is on disk only after `sync()`."""
-        if self._in_tx:
-            self._in_tx = False
-            self._conn.execute("COMMIT")
+        self._enter_unit()
+        try:
+            if self._in_tx:
+                self._in_tx = False
+                self._conn.execute("COMMIT")
+        finally:
+            self._leave_unit()
 
     #: Whether a statement that fails inside a transaction leaves the rest of it standing (SQLite's rule).
     #: Where not (PostgreSQL aborts the whole transaction), every write block gets a savepoint of its own.
     lone_statements_are_atomic = True
+
+    #: Statements wait for a database across the network: on an event loop they must wait off it (bridge.py).
+    networked = False
 
     #: Commits reach the disk only with `sync()` (which may run in another thread than the connection's).
     needs_sync = False
@@ -109,33 +122,68 @@ class Database:
         """Make every commit so far durable (a no-op where commits are)."""
 
     def rollback(self) -> None:
-        if self._in_tx:
-            self._in_tx = False
-            self._conn.execute("ROLLBACK")
+        self._enter_unit()
+        try:
+            if self._in_tx:
+                self._in_tx = False
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._leave_unit()
 
     def savepoint(self, name: str) -> None:
-        self._conn.execute(f"SAVEPOINT {name}")
+        """Open a savepoint: the statements until its `release` (or `rollback_to`) are one unit."""
+        self._enter_unit()
+        try:
+            self._conn.execute(f"SAVEPOINT {name}")
+        except BaseException:
+            self._leave_unit()
+            raise
 
     def release(self, name: str) -> None:
-        self._conn.execute(f"RELEASE {name}")
+        try:
+            self._conn.execute(f"RELEASE {name}")
+        finally:
+            self._leave_unit()
 
     def rollback_to(self, name: str) -> None:
-        self._conn.execute(f"ROLLBACK TO {name}")
-        self._conn.execute(f"RELEASE {name}")
+        try:
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
+        finally:
+            self._leave_unit()
+
+    def _enter_unit(self) -> None:
+        """The statements from here to `_leave_unit` are one writer's: no other writer's come between them
+        (a dialect whose statements wait for the network, with the loop going on, holds the others off)."""
+
+    def _leave_unit(self) -> None:
+        """The end of what `_enter_unit` began."""
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """A transaction of its own; joins the open one (group commit) when there is one."""
-        if self._in_tx:
-            yield
-            return
-        self.begin()
+        """A transaction of its own; joins the open one (group commit) when there is one, as a savepoint
+        of its own there, so that what it wrote is undone if it raises and the rest of the batch is not."""
+        self._enter_unit()  # whether a transaction is open is decided inside the unit, where it cannot change
         try:
-            yield
-        except BaseException:
-            self.rollback()
-            raise
-        self.commit()
+            if self._in_tx:
+                name = f"tx{next(self._joins)}"
+                self.savepoint(name)
+                try:
+                    yield
+                except BaseException:
+                    self.rollback_to(name)
+                    raise
+                self.release(name)
+                return
+            self.begin()
+            try:
+                yield
+            except BaseException:
+                self.rollback()
+                raise
+            self.commit()
+        finally:
+            self._leave_unit()
         if self.needs_sync:  # a transaction of its own is durable when it ends, as a caller expects
             self.sync()
 

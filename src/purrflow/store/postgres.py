@@ -6,6 +6,13 @@ inside a transaction aborts the whole transaction there, so every write block ta
 (`lone_statements_are_atomic`), and a commit that PostgreSQL turned into a rollback raises instead of
 passing for a success.
 
+Every statement waits for the network. On a server's event loop it does so through `bridge.py`: the
+statement runs in the store's database thread while the loop goes on, and the synchronous call that made
+it resumes with its rows. One connection serves the server, so one writer holds it at a time: a write
+block (a savepoint to its release) or a transaction of its own is a *unit*, and another writer's
+statements wait, off the loop, until it ends. Outside a bridge (at start-up, in a command) a statement
+simply runs where it is called.
+
 `full` durability commits synchronously (the commit is on the database's disk when it returns);
 `normal` sets `synchronous_commit = off`, PostgreSQL's own form of the same trade as SQLite's: a crash
 of the database host may lose the last commits, a crash of purrflow never does.
@@ -13,13 +20,20 @@ of the database host may lose the last commits, a crash of purrflow never does.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+import greenlet
+
 from purrflow.errors import InvalidInputError
-from purrflow.store._db import IN_CLEAR, Cipher, Cursor
+from purrflow.store import bridge
+from purrflow.store._db import IN_CLEAR, Cipher
 from purrflow.store.base import SQLStore
 from purrflow.store.sqlite import Durability
 
@@ -39,6 +53,7 @@ class TransactionAborted(RuntimeError):
 
 class PostgresStore(SQLStore):
     lone_statements_are_atomic = False
+    networked = True
 
     def __init__(self, url: str, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> None:
         if psycopg is None:
@@ -58,16 +73,29 @@ class PostgresStore(SQLStore):
         if durability == "normal":
             conn.execute("SET synchronous_commit = off")
         self.where = shown_url(url)
-        super().__init__(_Connection(conn), cipher)
-        self._pg = conn
+        self._pg = _Connection(conn)
+        super().__init__(self._pg, cipher)
         migrate(conn)
 
     def commit(self) -> None:
-        if self._in_tx:
-            self._in_tx = False
-            done = self._pg.execute("COMMIT")
-            if done.statusmessage == "ROLLBACK":
-                raise TransactionAborted("PostgreSQL rolled the transaction back: a statement in it had failed")
+        self._enter_unit()
+        try:
+            if self._in_tx:
+                self._in_tx = False
+                if self._pg.execute("COMMIT").statusmessage == "ROLLBACK":
+                    raise TransactionAborted("PostgreSQL rolled the transaction back: a statement in it had failed")
+        finally:
+            self._leave_unit()
+
+    def _enter_unit(self) -> None:
+        self._pg.enter()
+
+    def _leave_unit(self) -> None:
+        self._pg.leave()
+
+    def close(self) -> None:
+        super().close()
+        self._pg.stop()
 
     def _dialect(self, sql: str) -> str:
         return _placeholders(sql)
@@ -76,14 +104,88 @@ class PostgresStore(SQLStore):
         return f"EXISTS (SELECT 1 FROM json_array_elements_text({column}::json) AS t(value) WHERE t.value = ?)"
 
 
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """A statement's whole answer, read in the database thread (the loop's side only looks at it)."""
+
+    rows: list[Any]
+    rowcount: int
+    statusmessage: str | None
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
 class _Connection:
-    """psycopg's connection as the base's `Connection`."""
+    """psycopg's connection as the base's `Connection`, held by one unit at a time (see the module's doc).
+
+    The holder is a greenlet: the one running the unit's synchronous code, suspended or not."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+        self._thread: ThreadPoolExecutor | None = None
+        self._holder: greenlet.greenlet | None = None
+        self._depth = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
 
-    def execute(self, sql: str, params: Sequence[Any] = (), /) -> Cursor:
-        return self._conn.execute(sql, params)
+    def execute(self, sql: str, params: Sequence[Any] = (), /) -> _Result:
+        self.enter()
+        try:
+            if not bridge.in_bridge():
+                return self._run(sql, params)
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="purrflow-postgres")
+            loop = asyncio.get_running_loop()
+            return bridge.wait_for(loop.run_in_executor(self._thread, self._run, sql, params))
+        finally:
+            self.leave()
+
+    def _run(self, sql: str, params: Sequence[Any]) -> _Result:
+        cursor = self._conn.execute(sql, params)
+        rows = cursor.fetchall() if cursor.description is not None else []
+        return _Result(rows, cursor.rowcount, cursor.statusmessage)
+
+    def enter(self) -> None:
+        """Hold the connection (again, where this greenlet holds it); wait off the loop while another does."""
+        me = greenlet.getcurrent()
+        if self._holder is me:
+            self._depth += 1
+            return
+        while self._holder is not None:
+            if not bridge.in_bridge():
+                raise bridge.NotBridged("the database is held by a unit that waits for it, and this call cannot wait")
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.append(turn)
+            try:
+                bridge.wait_for(turn)
+            except BaseException:
+                if turn.done() and not turn.cancelled():
+                    self._next()  # it was this one's turn: pass it on
+                else:
+                    self._waiting.remove(turn)
+                raise
+        self._holder, self._depth = me, 1
+
+    def leave(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._holder = None
+            self._next()
+
+    def _next(self) -> None:
+        while self._waiting and self._holder is None:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+            self._thread = None
 
     def close(self) -> None:
         self._conn.close()

@@ -19,7 +19,7 @@ from purrflow.store import User
 router = APIRouter(route_class=UiRoute)
 
 
-def admin_user(request: Request, user: Annotated[User, Depends(ui_user)]) -> User:
+async def admin_user(request: Request, user: Annotated[User, Depends(ui_user)]) -> User:
     """The logged-in user if they administer their team; for anyone else these pages do not exist."""
     if user.role != "admin":
         raise NotFoundError(f"no page {request.url.path}", hint="administration is for your team's admins")

@@ -30,7 +30,7 @@ LOGIN_CSRF_COOKIE = "purr_login_csrf"
 _NOT_LOGGED_IN = "you are not logged in, or your login ended"
 
 
-def ui_user(request: Request) -> User:
+async def ui_user(request: Request) -> User:
     """The user of the session cookie. Without a live one, pages redirect to /login (`render.error_page`)
     and scripts' requests (SSE, fetch) get 401."""
     token = session_token(request)

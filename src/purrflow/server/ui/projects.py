@@ -96,7 +96,7 @@ class _ProjectView:
         return self.render(user, name, status_code, error=err.message, hint=err.hint, **context)
 
 
-def _project_view(
+async def _project_view(
     request: Request, projects: Projects, triggers: Triggers, connections: Connections, project_vars: Vars
 ) -> _ProjectView:
     return _ProjectView(request, projects, triggers, connections, project_vars)
