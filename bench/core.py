@@ -1,6 +1,6 @@
 """Core performance of a real server, printed row by row against the design's targets, alone or beside peers.
 
-    python bench/core.py [--quick] [--against DIR | --protection | --peers] [--rounds N] [--only TEXT]
+    python bench/core.py [--quick] [--against DIR | --protection | --peers | --stores] [--rounds N] [--only TEXT]
 
 Each measurement starts its own `purr up` on a free port with a throw-away data folder (in the durability mode
 and with the hot-wait it needs), deploys a small project, warms the runners up with a few empty sessions, and
@@ -36,6 +36,9 @@ by default with --against, --protection or --peers, 1 without. --only TEXT runs 
 TEXT. --protection measures what the sandbox and encryption at rest cost: session start and step cost with both
 on (the defaults) beside both off (`--sandbox off`, PURRFLOW_ENCRYPT_AT_REST=0), with the difference.
 
+--stores measures every row on the data folder's SQLite beside PostgreSQL (each server on a new database of
+a throw-away cluster on 127.0.0.1, started from Debian's server binaries as the tests start theirs).
+
 --peers measures DBOS (its SQLite system database) and Temporal (its dev server, a worker in the benchmark's
 process) beside purrflow, with bench/peers/dbos_bench.py and temporal_bench.py run by the peers' own venv
 (bench/peers/.venv, pinned in bench/peers/requirements.txt; bench/peers/install makes it first when it is
@@ -56,9 +59,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import base64
 import contextlib
 import functools
+import importlib
 import json
 import os
 import signal
@@ -73,6 +78,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -160,6 +166,8 @@ class Setup:
     src: Path | None = None  # None: the installed package
     args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    #: Each server on a new database of the bench's own PostgreSQL cluster, instead of its SQLite file.
+    postgres: bool = False
 
 
 #: `--protection`: the sandbox and encryption at rest on (the default), against both off.
@@ -167,6 +175,19 @@ PROTECTED = Setup("protected")
 UNPROTECTED = Setup("unprotected", args=("--sandbox", "off"), env=(("PURRFLOW_ENCRYPT_AT_REST", "0"),))
 #: The rows `--protection` measures (their names start so): what the sandbox and encryption may cost.
 PROTECTION_ROWS = ("empty session", "webhook →", "burst of", "per durable step")
+#: `--stores`: the data folder's SQLite, against a PostgreSQL database on this machine.
+ON_SQLITE = Setup("sqlite")
+ON_POSTGRES = Setup("postgresql", postgres=True)
+
+
+@functools.cache
+def postgres_cluster() -> Any:
+    """The bench's PostgreSQL: a throw-away cluster on 127.0.0.1 (the tests' own, tests/postgres_cluster.py),
+    started at the first server that needs it and stopped when the bench exits."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    cluster = importlib.import_module("postgres_cluster").Cluster.start(fsync=True)  # commits cost what they cost
+    atexit.register(cluster.stop)
+    return cluster
 
 
 def server_env(src: Path | None, durability: str | None = None) -> dict[str, str]:
@@ -212,6 +233,8 @@ class BenchServer:
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port), "--data-dir", str(self.data)]
         args += ["--hot-wait", str(hot_wait), *(setup.args if setup else ()), *extra]
         env = server_env(src, durability) | dict(setup.env if setup else ())
+        if setup is not None and setup.postgres:
+            env["PURRFLOW_DATABASE_URL"] = postgres_cluster().new_database()
         self.client: httpx.Client | None = None
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -899,18 +922,25 @@ def main() -> None:
         help="session start and step cost with the sandbox and encryption at rest on, against both off",
     )
     parser.add_argument("--peers", action="store_true", help="measure DBOS and Temporal beside purrflow")
+    parser.add_argument(
+        "--stores", action="store_true", help="each row on the data folder's SQLite, against PostgreSQL on this machine"
+    )
     args = parser.parse_args()
     if args.protection and args.against:
         parser.error("--protection compares this checkout with itself; leave out --against")
     if args.peers and (args.against or args.protection):
         parser.error("--peers compares this checkout with DBOS and Temporal; leave out --against and --protection")
-    several = args.against or args.protection or args.peers
+    if args.stores and (args.against or args.protection or args.peers):
+        parser.error("--stores compares this checkout's two stores; leave out --against, --protection and --peers")
+    several = args.against or args.protection or args.peers or args.stores
     rounds = args.rounds if args.rounds is not None else 3 if several else 1
     if rounds < 1:
         parser.error("--rounds must be at least 1")
     setups = [Setup("this")]
     if args.protection:
         setups = [PROTECTED, UNPROTECTED]
+    if args.stores:
+        setups = [ON_SQLITE, ON_POSTGRES]
     if args.against is not None:
         other = args.against.resolve() / "src"
         if not (other / "purrflow").is_dir():
@@ -923,6 +953,9 @@ def main() -> None:
             parser.error(f"{args.against} is this checkout")
         for label, origin in origins.items():
             print(f"{label}: purrflow from {origin}")
+    if args.stores:
+        print("sqlite: the data folder's purrflow.db; postgresql: a new database per server, of a PostgreSQL cluster")
+        print("on 127.0.0.1 (Debian's server, fsync on); sqlite/postgresql below 1: SQLite is faster")
     if args.protection:
         print("protected: sandbox and encryption at rest on (the defaults); unprotected: --sandbox off and")
         print("PURRFLOW_ENCRYPT_AT_REST=0; the difference is what they cost")

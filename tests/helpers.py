@@ -176,19 +176,19 @@ class Server:
         return [line["text"] for line in response.json()["logs"]]
 
 
-def session_runners() -> list[int]:
+def session_runners(server: Server) -> list[int]:
     """The pids of the runner processes serving a session (named so; zygotes, warm zygotes and their
-    spares waiting for a session are named otherwise), of every server on this machine."""
+    spares waiting for a session are named otherwise) of `server`: other tests' servers run beside it."""
+    assert server.proc is not None
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            if fields.get("Name", "").strip() == "purr-session" and fields.get("State", "").split()[0] != "Z":
-                found.append(int(entry.name))
+    for pid in sorted(descendants(server.proc.pid)):
+        try:
+            status = (Path("/proc") / str(pid) / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("Name", "").strip() == "purr-session" and fields.get("State", "").split()[0] != "Z":
+            found.append(pid)
     return found
 
 

@@ -41,7 +41,9 @@ class Cluster:
         self._names = itertools.count(1)
 
     @classmethod
-    def start(cls) -> Cluster:
+    def start(cls, *, fsync: bool = False) -> Cluster:
+        """A cluster of its own (or the one PURRFLOW_TEST_POSTGRES names). Tests run it without fsync (a
+        crash of the machine is not what they test); a bench that measures commits asks for `fsync`."""
         given = os.environ.get("PURRFLOW_TEST_POSTGRES")
         if given:
             return cls(given)
@@ -60,7 +62,9 @@ class Cluster:
              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
             check=True, capture_output=True,
         )  # fmt: skip
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not fsync:
+            options += " -c fsync=off"
         subprocess.run(
             [*as_user, str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"), "-w",
              "-t", "30", "-o", options, "start"],

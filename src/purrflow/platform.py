@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -183,6 +184,7 @@ class Platform:
         self._sandbox = sandbox
         self._deployments = deployments
         self._store = store
+        self._admitting = 0
 
     def describe_sandbox(self) -> str:
         """What sessions can reach here, in one line (the server says it when it starts)."""
@@ -245,17 +247,24 @@ class Platform:
             self._orchestrator.live_runners, self._orchestrator.queued, len(self._timers), self._committer.commits
         )
 
-    def admit(self, *, may_queue: bool = False) -> None:
+    @contextmanager
+    def admission(self, *, may_queue: bool = False) -> Iterator[None]:
         """Raise OverloadedError (503, Retry-After) when a new session would not start soon enough (a
         webhook), or, when it `may_queue` as long as it takes (started through the API), when the queue is
-        full: every entry point that starts sessions from outside asks before it stores anything.
-        Sessions created but not yet handed to the orchestrator count too: a burst arriving in one tick
-        is seen whole."""
+        full: every entry point that starts sessions from outside asks before it stores anything, and
+        stores inside the block. Sessions created but not yet handed to the orchestrator count too, and so
+        do requests admitted and still storing theirs (over a networked store they wait for the database
+        one beside the other): a burst is seen whole."""
         overload = self._orchestrator.overloaded(
-            arriving=self.sessions.pending, lag=self._lag.standing(), may_queue=may_queue
+            arriving=self.sessions.pending + self._admitting, lag=self._lag.standing(), may_queue=may_queue
         )
         if overload is not None:
             raise OverloadedError(overload)
+        self._admitting += 1
+        try:
+            yield
+        finally:
+            self._admitting -= 1
 
 
 def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.time) -> Platform:

@@ -49,7 +49,7 @@ def test_200_sleeping_sessions_hold_no_runner_processes(server: Server, tmp_path
     )
     assert stats(server)["runners"] == 0
     assert stats(server)["timers"] == 200
-    wait_until(lambda: not session_runners(), timeout=10, what="runner processes to exit")
+    wait_until(lambda: not session_runners(server), timeout=10, what="runner processes to exit")
     assert server.logs(ids[0]) == ["going to sleep"]
 
 

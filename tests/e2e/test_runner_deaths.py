@@ -86,7 +86,7 @@ def test_killed_runners_are_replayed_and_no_finished_step_runs_twice(tmp_path: P
                 # killed more often than --runner-attempts allows ends in error by design (the next test).
                 victims = [
                     pid
-                    for pid in session_runners()
+                    for pid in session_runners(server)
                     if kills_of[owner.get(str(pid), "")] < KILLS_PER_SESSION and str(pid) in owner
                 ]
                 if not victims:
@@ -143,9 +143,9 @@ def test_a_runner_killed_four_times_ends_its_session_with_the_reason(tmp_path: P
             ]
             wait_until(lambda: server.session(session_id)["steps"] >= 1, what="its first step to be journaled")
             for kill in range(4):
-                pid = wait_until(lambda: session_runners(), what=f"runner {kill + 1} to start")[0]
+                pid = wait_until(lambda: session_runners(server), what=f"runner {kill + 1} to start")[0]
                 os.kill(pid, signal.SIGKILL)
-                wait_until(lambda pid=pid: pid not in session_runners(), what="the killed runner to be gone")
+                wait_until(lambda pid=pid: pid not in session_runners(server), what="the killed runner to be gone")
             session = server.wait_state(session_id, "error", timeout=30)
         assert session["error"]["type"] == "RunnerDied"
         assert "killed by signal 9 (SIGKILL" in session["error"]["message"]

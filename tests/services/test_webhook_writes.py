@@ -78,8 +78,8 @@ class Counted:
         self.counting = True
         trigger = platform.triggers.by_slug(self.trigger.slug)
         assert trigger is not None
-        platform.admit()
-        _, session_id = platform.events.receive_webhook(trigger, request)
+        with platform.admission():
+            _, session_id = platform.events.receive_webhook(trigger, request)
         assert session_id is not None
         ends = platform.sessions.watch_all()  # before the commit that hands the session to the orchestrator
         async with asyncio.timeout(60):

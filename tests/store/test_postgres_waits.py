@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from purrflow.engine.commit import GroupCommitter
 from purrflow.store import Store, bridge, open_store
 
 
@@ -132,3 +133,38 @@ def test_a_call_that_cannot_wait_is_refused_while_a_unit_holds_the_database(
 
     loop.run_until_complete(main())
     assert len(refused) == 1 and "cannot wait" in str(refused[0])
+
+
+def test_group_commit_acknowledges_each_write_after_its_commit_and_in_order(
+    loop: asyncio.AbstractEventLoop, pg_store: Store, postgres_url: str
+) -> None:
+    _, project_id = project_of(pg_store)
+    committer = GroupCommitter(pg_store)
+    acknowledged: list[int] = []
+    visible_when_acknowledged: list[bool] = []
+    beside = psycopg.connect(postgres_url, autocommit=True)  # what another server would see
+
+    def acknowledge(i: int) -> None:
+        acknowledged.append(i)
+        row = beside.execute(
+            "SELECT COUNT(*) FROM project_values WHERE project_id = %s AND key = %s", (project_id, f"k{i}")
+        ).fetchone()
+        visible_when_acknowledged.append(row is not None and row[0] == 1)
+
+    async def writer(i: int) -> None:
+        with committer.write():
+            pg_store.set_value(project_id, f"k{i}", b"v")
+        committer.after_commit(lambda: acknowledge(i))
+        await committer.flushed()
+
+    async def main() -> None:
+        tasks = []
+        for i in range(30):  # each starts while the ones before wait for the database
+            tasks.append(loop.create_task(writer(i)))
+            await asyncio.sleep(0)
+        await asyncio.wait_for(asyncio.gather(*tasks), 20)
+
+    loop.run_until_complete(main())
+    beside.close()
+    assert acknowledged == list(range(30))
+    assert visible_when_acknowledged == [True] * 30

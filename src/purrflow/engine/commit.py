@@ -78,6 +78,8 @@ class GroupCommitter:
             self._store.rollback_to(name)
             raise
         self._store.release(name)
+        if self._store.networked:  # it waited for the database: the batch it wrote to may be a later one
+            self._open() if urgent else self._open_lazily()
 
     def after_commit(self, on_commit: Callback, on_abort: Callback | None = None) -> None:
         self._open()

@@ -6,6 +6,7 @@ services it needs, so a route can reach nothing else.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,10 +36,12 @@ def platform_of(request: Request) -> Platform:
     return platform
 
 
-async def admitted(request: Request) -> None:
+async def admitted(request: Request) -> AsyncIterator[None]:
     """A route that starts sessions on a person's request: they queue as long as it takes, but past the
-    queue's limit the route answers 503 with Retry-After before anything is stored (`Platform.admit`)."""
-    platform_of(request).admit(may_queue=True)
+    queue's limit the route answers 503 with Retry-After before anything is stored (`Platform.admission`,
+    held until the route has answered)."""
+    with platform_of(request).admission(may_queue=True):
+        yield
 
 
 #: The API's security scheme as the OpenAPI document declares it, so `/api/v1/docs`' "Authorize" sends the

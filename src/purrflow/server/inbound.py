@@ -30,8 +30,8 @@ async def receive(request: Request) -> Response:
         )
     headers = {key: value for key, value in request.headers.items()}
     platform = platform_of(request)
-    platform.admit()  # nothing awaited from here until the event is stored: see `server/webhooks.py`
-    answer = platform.connections.receive(integration, connection_id, headers, body)
+    with platform.admission():  # see `server/webhooks.py`
+        answer = platform.connections.receive(integration, connection_id, headers, body)
     if answer.challenge is not None:
         return PlainTextResponse(answer.challenge)
     if answer.status != 200:

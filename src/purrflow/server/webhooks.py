@@ -173,8 +173,8 @@ async def answer(platform: Platform, sync_timeout: float, scope: Scope, receive:
         path_suffix=suffix,
     )
     sessions = platform.sessions
-    platform.admit()  # turned away at once (503), rather than queued for longer than a caller waits
-    event, session_id = platform.events.receive_webhook(trigger, webhook)
+    with platform.admission():  # turned away at once (503), rather than queued for longer than a caller waits
+        event, session_id = platform.events.receive_webhook(trigger, webhook)
     pending = sessions.expect_answer(session_id) if (session_id and trigger.is_sync) else None
     accepted: dict[str, Any] = {"event_id": event.id, "session_id": session_id}
     if session_id is None:  # a valid request all the same: subscriptions may still want the event

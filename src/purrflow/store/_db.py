@@ -131,9 +131,12 @@ class Database:
             self._leave_unit()
 
     def savepoint(self, name: str) -> None:
-        """Open a savepoint: the statements until its `release` (or `rollback_to`) are one unit."""
+        """Open a savepoint: the statements until its `release` (or `rollback_to`) are one unit. Where the
+        batch it was to join was committed while it waited for its turn, it begins the next one."""
         self._enter_unit()
         try:
+            if not self._in_tx:
+                self.begin()
             self._conn.execute(f"SAVEPOINT {name}")
         except BaseException:
             self._leave_unit()

@@ -129,7 +129,7 @@ class _Connection:
         self._thread: ThreadPoolExecutor | None = None
         self._holder: greenlet.greenlet | None = None
         self._depth = 0
-        self._waiting: deque[asyncio.Future[None]] = deque()
+        self._waiting: deque[tuple[greenlet.greenlet, asyncio.Future[None]]] = deque()
 
     def execute(self, sql: str, params: Sequence[Any] = (), /) -> _Result:
         self.enter()
@@ -149,36 +149,40 @@ class _Connection:
         return _Result(rows, cursor.rowcount, cursor.statusmessage)
 
     def enter(self) -> None:
-        """Hold the connection (again, where this greenlet holds it); wait off the loop while another does."""
+        """Hold the connection (again, where this greenlet holds it); wait off the loop, in turn, while
+        another does. Turns are first come, first served: the group commit's flushes take theirs in the
+        order they took their batches, so the batches' acknowledgements go out in that order too."""
         me = greenlet.getcurrent()
         if self._holder is me:
             self._depth += 1
             return
-        while self._holder is not None:
-            if not bridge.in_bridge():
-                raise bridge.NotBridged("the database is held by a unit that waits for it, and this call cannot wait")
-            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiting.append(turn)
-            try:
-                bridge.wait_for(turn)
-            except BaseException:
-                if turn.done() and not turn.cancelled():
-                    self._next()  # it was this one's turn: pass it on
-                else:
-                    self._waiting.remove(turn)
-                raise
-        self._holder, self._depth = me, 1
+        if self._holder is None and not self._waiting:
+            self._holder, self._depth = me, 1
+            return
+        if not bridge.in_bridge():
+            raise bridge.NotBridged("the database is held by a unit that waits for it, and this call cannot wait")
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((me, turn))
+        try:
+            bridge.wait_for(turn)
+        except BaseException:
+            if self._holder is me:  # its turn came as it was cancelled: pass it on
+                self._depth = 1
+                self.leave()
+            else:
+                self._waiting.remove((me, turn))
+            raise
+        self._depth = 1  # `leave` made this greenlet the holder
 
     def leave(self) -> None:
         self._depth -= 1
-        if self._depth == 0:
-            self._holder = None
-            self._next()
-
-    def _next(self) -> None:
-        while self._waiting and self._holder is None:
-            turn = self._waiting.popleft()
+        if self._depth > 0:
+            return
+        self._holder = None
+        while self._waiting:
+            waiter, turn = self._waiting.popleft()
             if not turn.done():
+                self._holder = waiter  # handed over: nobody arriving meanwhile comes before it
                 turn.set_result(None)
                 return
 
