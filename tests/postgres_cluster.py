@@ -85,6 +85,17 @@ class Cluster:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def restart(self) -> None:
+        """Stop the server at once, as a crash would, and start it again (a cluster of this run's own)."""
+        if self._folder is None or self._bin is None:
+            raise RuntimeError("PURRFLOW_TEST_POSTGRES names a server these tests do not own")
+        as_user = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        subprocess.run(
+            [*as_user, str(self._bin / "pg_ctl"), "-D", str(self._folder / "data"), "-l", str(self._folder / "log"),
+             "-m", "immediate", "-w", "-t", "30", "restart"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
     def stop(self) -> None:
         if self._folder is None or self._bin is None:
             return

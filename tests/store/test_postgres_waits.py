@@ -11,8 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from postgres_cluster import Cluster
 from purrflow.engine.commit import GroupCommitter
 from purrflow.store import Store, bridge, open_store
+from purrflow.store.postgres import TransactionAborted
 
 
 @pytest.fixture
@@ -168,3 +170,31 @@ def test_group_commit_acknowledges_each_write_after_its_commit_and_in_order(
     beside.close()
     assert acknowledged == list(range(30))
     assert visible_when_acknowledged == [True] * 30
+
+
+def test_a_database_restart_is_survived_and_a_transaction_it_cut_is_refused(
+    pg_store: Store, postgres_cluster: Cluster
+) -> None:
+    _, project_id = project_of(pg_store)
+    with pg_store.transaction():
+        pg_store.set_value(project_id, "before", b"1")
+    postgres_cluster.restart()
+    assert pg_store.get_value(project_id, "before") == b"1"  # a statement of its own: on a new connection
+
+    with pytest.raises(TransactionAborted), pg_store.transaction():
+        pg_store.set_value(project_id, "cut", b"1")
+        postgres_cluster.restart()  # its first write is gone with the old connection
+        pg_store.set_value(project_id, "cut too", b"1")
+    assert pg_store.get_value(project_id, "cut") is None and pg_store.get_value(project_id, "cut too") is None
+
+    pg_store.begin()  # as a group commit's batch: the commit after the cut raises, and commits nothing
+    pg_store.set_value(project_id, "batch", b"1")
+    postgres_cluster.restart()
+    with pytest.raises(TransactionAborted):
+        pg_store.set_value(project_id, "batch too", b"1")
+    with pytest.raises(TransactionAborted):
+        pg_store.commit()
+    assert pg_store.get_value(project_id, "batch") is None and pg_store.get_value(project_id, "batch too") is None
+    with pg_store.transaction():  # and the store goes on
+        pg_store.set_value(project_id, "after", b"1")
+    assert pg_store.get_value(project_id, "after") == b"1"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,7 +48,11 @@ _MIGRATION_LOCK = 0x7075_7272  # "purr"
 
 
 class TransactionAborted(RuntimeError):
-    """PostgreSQL rolled the transaction back at its commit: a statement in it had failed."""
+    """The transaction is gone: PostgreSQL rolled it back at its commit (a statement in it had failed), or
+    the connection broke inside it."""
+
+
+_LOST = "the connection to PostgreSQL broke inside this transaction; the transaction was lost"
 
 
 class PostgresStore(SQLStore):
@@ -61,19 +65,24 @@ class PostgresStore(SQLStore):
                 "the database URL names PostgreSQL, but purrflow's PostgreSQL driver is not installed",
                 hint="pip install 'purrflow[postgres]'",
             )
-        try:
+
+        def connect() -> psycopg.Connection[Any]:
             conn = psycopg.connect(url, autocommit=True)
+            conn.adapters.register_dumper(bool, IntDumper)  # flags are integers in the schema, as in SQLite
+            if durability == "normal":
+                conn.execute("SET synchronous_commit = off")
+            return conn
+
+        try:
+            conn = connect()
         except psycopg.Error as err:
             raise InvalidInputError(
                 f"cannot connect to the PostgreSQL database {shown_url(url)}: {str(err).strip()}",
                 hint="check PURRFLOW_DATABASE_URL (postgresql://user:password@host:port/database) and that the"
                 " server accepts connections from here",
             ) from err
-        conn.adapters.register_dumper(bool, IntDumper)  # flags are integers in the schema, as in SQLite
-        if durability == "normal":
-            conn.execute("SET synchronous_commit = off")
         self.where = shown_url(url)
-        self._pg = _Connection(conn)
+        self._pg = _Connection(conn, connect)
         super().__init__(self._pg, cipher)
         migrate(conn)
 
@@ -124,8 +133,12 @@ class _Connection:
 
     The holder is a greenlet: the one running the unit's synchronous code, suspended or not."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], connect: Callable[[], psycopg.Connection[Any]]) -> None:
         self._conn = conn
+        self._connect = connect
+        #: The connection broke inside a transaction: its writes are gone, and until the store ends that
+        #: transaction (its commit raises, a rollback is quiet) no statement may pass for a part of it.
+        self._lost_transaction = False
         self._thread: ThreadPoolExecutor | None = None
         self._holder: greenlet.greenlet | None = None
         self._depth = 0
@@ -144,7 +157,30 @@ class _Connection:
             self.leave()
 
     def _run(self, sql: str, params: Sequence[Any]) -> _Result:
-        cursor = self._conn.execute(sql, params)
+        """Run one statement. A connection that broke (the database restarted, a failover) is made again:
+        a statement outside a transaction then runs on the new one; inside one, the transaction is lost
+        and says so, and nothing of it is committed by mistake."""
+        if self._lost_transaction:
+            if sql in ("COMMIT", "ROLLBACK"):
+                self._lost_transaction = False
+                if sql == "ROLLBACK":
+                    return _Result([], 0, "ROLLBACK")
+            raise TransactionAborted(_LOST)
+        if self._conn.broken or self._conn.closed:
+            self._conn = self._connect()
+        idle = self._conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        try:
+            cursor = self._conn.execute(sql, params)
+        except psycopg.OperationalError as err:
+            if not self._conn.broken:
+                raise
+            self._conn = self._connect()  # raises while the database is still away
+            if not idle:
+                self._lost_transaction = sql not in ("COMMIT", "ROLLBACK")
+                raise TransactionAborted(
+                    "the connection to PostgreSQL broke inside a transaction; it was lost"
+                ) from err
+            cursor = self._conn.execute(sql, params)  # a statement of its own: run it on the new connection
         rows = cursor.fetchall() if cursor.description is not None else []
         return _Result(rows, cursor.rowcount, cursor.statusmessage)
 
