@@ -47,3 +47,10 @@ def stored_bytes(database: Path | str) -> bytes:
             for row in conn.execute(f"SELECT * FROM {table}"):
                 chunks += [value if isinstance(value, bytes) else str(value).encode() for value in row]
     return b"\n".join(chunks)
+
+
+def waiting_on_locks(url: str) -> int:
+    """How many of the database's sessions wait for a lock another holds (a statement stuck in PostgreSQL)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM pg_locks WHERE NOT granted").fetchone()
+        return int(row[0]) if row else 0

@@ -12,11 +12,7 @@ import psycopg
 from projects import manifest, write_project
 
 from helpers import Server, wait_until
-
-
-def waiting_on_locks(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        return int(conn.execute("SELECT COUNT(*) FROM pg_locks WHERE NOT granted").fetchone()[0])  # type: ignore[index]
+from store_rows import waiting_on_locks
 
 
 def test_a_request_stuck_on_the_database_leaves_the_server_answering(tmp_path: Path, postgres_url: str) -> None:

@@ -20,7 +20,8 @@ def lookup(key: str, delay: float) -> str:
     waiting[0] += 1
     waiting[1] = max(waiting)
     try:
-        return bridge.wait_for(asyncio.sleep(delay, result=f"{WHO.get()}:{key}"))
+        answer = asyncio.sleep(delay, result=f"{WHO.get()}:{key}")  # sleep-ok: the database's answer
+        return bridge.wait_for(answer)
     finally:
         waiting[0] -= 1
 
@@ -31,7 +32,7 @@ def test_synchronous_waits_in_many_tasks_overlap_and_keep_each_tasks_context(
     async def handler(name: str) -> tuple[str, str]:
         WHO.set(name)
         first = lookup("a", 0.2)
-        await asyncio.sleep(0)  # the task's own awaits go to the loop as they are
+        await asyncio.sleep(0)  # sleep-ok: the task's own awaits go to the loop as they are
         return first, lookup("b", 0.2)
 
     async def main() -> list[tuple[str, str]]:
@@ -67,7 +68,7 @@ def test_a_failed_wait_raises_in_the_synchronous_code_and_a_cancel_reaches_it(
     def stuck() -> None:
         try:
             loop.call_soon(entered.set)
-            bridge.wait_for(asyncio.sleep(60))
+            bridge.wait_for(asyncio.sleep(60))  # sleep-ok: a wait that never ends, to be cancelled
         finally:
             cleaned.append("finally ran")
 
@@ -96,7 +97,7 @@ def test_a_bridged_callback_that_waits_is_carried_on_by_a_task(loop: asyncio.Abs
         ticks = 0
         while not done:  # the loop runs on while the callback waits
             ticks += 1
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # sleep-ok: each tick is the loop running while the callback waits
         assert ticks > 5
 
     loop.run_until_complete(asyncio.wait_for(main(), 5))

@@ -15,6 +15,7 @@ from postgres_cluster import Cluster
 from purrflow.engine.commit import GroupCommitter
 from purrflow.store import Store, bridge, open_store
 from purrflow.store.postgres import TransactionAborted
+from store_rows import waiting_on_locks
 
 
 @pytest.fixture
@@ -28,6 +29,13 @@ def project_of(store: Store) -> tuple[str, str]:
     with store.transaction():
         team = store.create_team("t")
         return team.id, store.get_or_create_project(team.id, "p").id
+
+
+async def stuck_on_the_lock(url: str) -> None:
+    """Until a statement waits inside PostgreSQL for the table lock (at most 10 s)."""
+    async with asyncio.timeout(10):
+        while await asyncio.to_thread(waiting_on_locks, url) == 0:
+            await asyncio.sleep(0.005)  # sleep-ok: polls the condition, bounded by the timeout
 
 
 class TableLock:
@@ -60,7 +68,7 @@ def test_a_statement_stuck_on_the_database_leaves_the_loop_running(
         nonlocal ticks_while_stuck
         stuck = loop.create_task(writer())
         while ticks_while_stuck < 50:  # the loop goes on: the writer waits in the database thread
-            await asyncio.sleep(0.001)
+            await asyncio.sleep(0.001)  # sleep-ok: each tick is the loop running while the writer is stuck
             ticks_while_stuck += 1
             assert not stuck.done()
         await asyncio.to_thread(lock.release)
@@ -94,11 +102,10 @@ def test_another_writer_waits_for_the_unit_in_flight(
 
     async def main() -> None:
         first = loop.create_task(run(slow_unit))
-        for _ in range(20):
-            await asyncio.sleep(0.001)
+        await stuck_on_the_lock(postgres_url)
         second = loop.create_task(run(other_writer))
-        for _ in range(20):
-            await asyncio.sleep(0.001)
+        for _ in range(20):  # what is shown: the other writer does not end meanwhile
+            await asyncio.sleep(0.001)  # sleep-ok: a bounded stretch in which nothing may happen
         assert ended == []  # the other writer waits: its statements would have landed in the slow unit
         await asyncio.to_thread(lock.release)
         await asyncio.wait_for(asyncio.gather(first, second), 10)
@@ -127,9 +134,11 @@ def test_a_call_that_cannot_wait_is_refused_while_a_unit_holds_the_database(
 
     async def main() -> None:
         held = loop.create_task(holder())
-        await asyncio.sleep(0.05)
+        await stuck_on_the_lock(postgres_url)
         loop.call_soon(unwrapped_callback)
-        await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while not refused:
+                await asyncio.sleep(0.001)  # sleep-ok: polls the condition, bounded by the timeout
         await asyncio.to_thread(lock.release)
         await asyncio.wait_for(held, 10)
 
@@ -163,7 +172,7 @@ def test_group_commit_acknowledges_each_write_after_its_commit_and_in_order(
         tasks = []
         for i in range(30):  # each starts while the ones before wait for the database
             tasks.append(loop.create_task(writer(i)))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # sleep-ok: a turn of the loop, so that each writer starts before the next
         await asyncio.wait_for(asyncio.gather(*tasks), 20)
 
     loop.run_until_complete(main())

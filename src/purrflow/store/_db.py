@@ -104,9 +104,12 @@ class Database:
         try:
             if self._in_tx:
                 self._in_tx = False
-                self._conn.execute("COMMIT")
+                self._committed(self._conn.execute("COMMIT"))
         finally:
             self._leave_unit()
+
+    def _committed(self, answer: Cursor) -> None:
+        """Check the database's answer to a COMMIT (a dialect that may turn one into a rollback raises)."""
 
     #: Whether a statement that fails inside a transaction leaves the rest of it standing (SQLite's rule).
     #: Where not (PostgreSQL aborts the whole transaction), every write block gets a savepoint of its own.

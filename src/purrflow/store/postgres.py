@@ -33,7 +33,7 @@ import greenlet
 
 from purrflow.errors import InvalidInputError
 from purrflow.store import bridge
-from purrflow.store._db import IN_CLEAR, Cipher
+from purrflow.store._db import IN_CLEAR, Cipher, Cursor
 from purrflow.store.base import SQLStore
 from purrflow.store.sqlite import Durability
 
@@ -86,15 +86,9 @@ class PostgresStore(SQLStore):
         super().__init__(self._pg, cipher)
         migrate(conn)
 
-    def commit(self) -> None:
-        self._enter_unit()
-        try:
-            if self._in_tx:
-                self._in_tx = False
-                if self._pg.execute("COMMIT").statusmessage == "ROLLBACK":
-                    raise TransactionAborted("PostgreSQL rolled the transaction back: a statement in it had failed")
-        finally:
-            self._leave_unit()
+    def _committed(self, answer: Cursor) -> None:
+        if isinstance(answer, _Result) and answer.statusmessage == "ROLLBACK":
+            raise TransactionAborted("PostgreSQL rolled the transaction back: a statement in it had failed")
 
     def _enter_unit(self) -> None:
         self._pg.enter()
