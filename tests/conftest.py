@@ -12,8 +12,6 @@ import helpers
 from helpers import Server
 from postgres_cluster import Cluster
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

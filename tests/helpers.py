@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import httpx
 
 T = TypeVar("T")
+#: The project's example programs (examples/).
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.02, what: str = "") -> T:

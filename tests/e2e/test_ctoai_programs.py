@@ -25,8 +25,7 @@ import httpx
 import pytest
 from projects import write_project
 
-from conftest import EXAMPLES
-from helpers import Server, wait_until
+from helpers import EXAMPLES, Server, wait_until
 from store_rows import stored_bytes
 
 pytestmark = pytest.mark.slow

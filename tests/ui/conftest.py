@@ -59,8 +59,11 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One chromium per test file. Playwright's sync API keeps an event loop running on this thread until it
+    stops, so a browser kept for the whole run would break every later test that runs a loop of its own (as
+    tests after these do, on the same worker of a parallel run)."""
     from playwright.sync_api import sync_playwright  # imported here: collection works without playwright
 
     with sync_playwright() as p:
