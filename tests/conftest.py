@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import helpers
 from helpers import Server
 from postgres_cluster import Cluster
+from temporal_server import TemporalServer
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,24 +21,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="sqlite",
         help="the store every test server uses: its data folder's SQLite, or a database of the run's PostgreSQL",
     )
+    parser.addoption(
+        "--orchestrator",
+        choices=("local", "temporal"),
+        default="local",
+        help="what drives every test server's sessions: the server itself, or the run's Temporal dev server"
+        " (scaled mode: implies --store postgres)",
+    )
+
+
+def _scaled(config: pytest.Config) -> bool:
+    return bool(config.getoption("--orchestrator") == "temporal")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def servers_store(request: pytest.FixtureRequest) -> Iterator[None]:
-    """With `--store postgres`, every `Server` gets a database of the run's PostgreSQL cluster."""
-    if request.config.getoption("--store") != "postgres":
+    """With `--store postgres`, every `Server` gets a database of the run's PostgreSQL cluster; scaled, its
+    sessions are Temporal workflows of the run's Temporal dev server too."""
+    scaled = _scaled(request.config)
+    if request.config.getoption("--store") != "postgres" and not scaled:
         yield
         return
     cluster: Cluster = request.getfixturevalue("postgres_cluster")
     helpers.new_database = cluster.new_database
+    if scaled:
+        helpers.temporal_address = request.getfixturevalue("temporal_server").address
     try:
         yield
     finally:
         helpers.new_database = None
+        helpers.temporal_address = None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Scaled, a test of what only the local orchestrator does (marked `local_orchestrator`) is skipped."""
+    if not _scaled(config):
+        return
+    for item in items:
+        marker = item.get_closest_marker("local_orchestrator")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"local orchestrator only: {marker.args[0]}"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"purrflow servers' store: {config.getoption('--store')}"
+    store = "postgres" if _scaled(config) else config.getoption("--store")
+    return f"purrflow servers' store: {store}, orchestrator: {config.getoption('--orchestrator')}"
 
 
 @pytest.fixture
@@ -69,3 +97,16 @@ def postgres_url(postgres_cluster: Cluster) -> Iterator[str]:
     url = postgres_cluster.new_database()
     yield url
     postgres_cluster.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def temporal_server() -> Iterator[TemporalServer]:
+    """A Temporal dev server of the test run's own, on 127.0.0.1 (skips, naming why, where none is installed)."""
+    try:
+        server = TemporalServer.start()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    try:
+        yield server
+    finally:
+        server.stop()

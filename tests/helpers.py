@@ -63,6 +63,20 @@ def database_url(data_dir: Path) -> str | None:
     return _databases[key]
 
 
+#: The Temporal service every `Server` runs its sessions on when the run is scaled (`--orchestrator temporal`).
+temporal_address: str | None = None
+_task_queues: dict[Path, str] = {}
+
+
+def orchestrator_args(data_dir: Path) -> list[str]:
+    """`purr up`'s options for the run's orchestrator: on Temporal, a task queue of the data folder's own, so
+    that no other test's server takes its sessions (and a server started again finds its workflows)."""
+    if temporal_address is None:
+        return []
+    queue = _task_queues.setdefault(data_dir.resolve(), f"test-{len(_task_queues)}-{os.getpid()}-{time.time_ns()}")
+    return ["--orchestrator", "temporal", "--temporal", temporal_address, "--task-queue", queue]
+
+
 def server_database(data_dir: Path) -> Path | str:
     """The database of the server over `data_dir`: its SQLite file, or its PostgreSQL database's URL."""
     return database_url(data_dir) or data_dir / "purrflow.db"
@@ -98,7 +112,7 @@ class Server:
         self.outside.mkdir(parents=True, exist_ok=True)
         self.outside.chmod(0o1777)  # sessions write there as their team's uid
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port)]
-        args += ["--data-dir", str(self.data_dir), *self.extra_args]
+        args += ["--data-dir", str(self.data_dir), *orchestrator_args(self.data_dir), *self.extra_args]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         env = {**os.environ, **self.env}
         if (url := database_url(self.data_dir)) is not None:
@@ -178,7 +192,59 @@ class Server:
         return [line["text"] for line in response.json()["logs"]]
 
 
-def session_runners(server: Server) -> list[int]:
+class Worker:
+    """`purr worker` as a real subprocess with its own data folder, on `database_url` and the Temporal service at
+    `temporal` (`extra_args`: its task queue, say). Its sessions may read and write `outside` too."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        database_url: str,
+        temporal: str,
+        outside: Path,
+        extra_args: list[str],
+        env: dict[str, str] | None = None,
+    ):
+        self.data_dir = data_dir
+        self.env = env or {}
+        self.args = ["--database-url", database_url, "--temporal", temporal, "--sandbox-allow", str(outside)]
+        self.args += extra_args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "worker.log"
+
+    def start(self) -> Worker:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "purrflow.cli.main", "worker", "--data-dir", str(self.data_dir), *self.args]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        env = {**os.environ, **self.env}
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        wait_until(self._ready, timeout=30, what=f"worker over {self.data_dir} (log: {self.log_path})")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
+        return "ready: taking sessions" in self.log_path.read_text(errors="replace")
+
+    def kill9(self) -> None:
+        """SIGKILL the worker and everything it started."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+def session_runners(server: Server | Worker) -> list[int]:
     """The pids of the runner processes serving a session (named so; zygotes, warm zygotes and their
     spares waiting for a session are named otherwise) of `server`: other tests' servers run beside it."""
     assert server.proc is not None

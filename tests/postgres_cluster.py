@@ -41,27 +41,42 @@ class Cluster:
         self._names = itertools.count(1)
 
     @classmethod
-    def start(cls, *, fsync: bool = False) -> Cluster:
+    def start(cls, *, fsync: bool = False, password: str | None = None, folder: Path | None = None) -> Cluster:
         """A cluster of its own (or the one PURRFLOW_TEST_POSTGRES names). Tests run it without fsync (a
-        crash of the machine is not what they test); a bench that measures commits asks for `fsync`."""
+        crash of the machine is not what they test); a bench that measures commits asks for `fsync`. With a
+        `password`, connections must give it (scram-sha-256), as on a real host; else anyone local may connect.
+        `folder`: where it lives (default: a new temporary folder)."""
         given = os.environ.get("PURRFLOW_TEST_POSTGRES")
         if given:
             return cls(given)
         bin_dir = server_binaries()
         if bin_dir is None:
             raise FileNotFoundError("PostgreSQL's server is not installed (scripts/install-postgres installs it)")
-        folder = Path(tempfile.mkdtemp(prefix="purrflow-pg-"))
+        if folder is None:
+            folder = Path(tempfile.mkdtemp(prefix="purrflow-pg-"))
+        folder.mkdir(parents=True, exist_ok=True)
         as_user: list[str] = []
+        owner = os.getuid(), os.getgid()
         if os.getuid() == 0:
             postgres = pwd.getpwnam("postgres")
-            os.chown(folder, postgres.pw_uid, postgres.pw_gid)
+            owner = postgres.pw_uid, postgres.pw_gid
+            os.chown(folder, *owner)
             as_user = ["runuser", "-u", "postgres", "--"]
         port = _free_port()
+        auth = ["-A", "trust"]
+        if password is not None:
+            secret = folder / "password"
+            secret.write_text(password + "\n")
+            os.chown(secret, *owner)
+            secret.chmod(0o600)
+            auth = ["-A", "scram-sha-256", f"--pwfile={secret}"]
         subprocess.run(
-            [*as_user, str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres", "-A", "trust",
+            [*as_user, str(bin_dir / "initdb"), "-D", str(folder / "data"), "-U", "postgres", *auth,
              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync", "--no-instructions"],
             check=True, capture_output=True,
         )  # fmt: skip
+        if password is not None:
+            (folder / "password").unlink()
         options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not fsync:
             options += " -c fsync=off"
@@ -70,11 +85,12 @@ class Cluster:
              "-t", "30", "-o", options, "start"],
             check=True, capture_output=True,
         )  # fmt: skip
-        return cls(f"postgresql://postgres@127.0.0.1:{port}/postgres", folder=folder, bin_dir=bin_dir)
+        user = "postgres" if password is None else f"postgres:{password}"
+        return cls(f"postgresql://{user}@127.0.0.1:{port}/postgres", folder=folder, bin_dir=bin_dir)
 
-    def new_database(self) -> str:
-        """The URL of a new, empty database of this cluster."""
-        name = f"purrflow_test_{os.getpid()}_{next(self._names)}"
+    def new_database(self, name: str | None = None) -> str:
+        """The URL of a new, empty database of this cluster (named `name`, else after this process)."""
+        name = name or f"purrflow_test_{os.getpid()}_{next(self._names)}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name}")
             conn.execute(f"CREATE DATABASE {name}")

@@ -77,6 +77,16 @@ class ServerConfig:
     tracing: bool = False
     #: Ended sessions are deleted this many seconds after they ended (None: kept forever).
     retention_seconds: float | None = None
+    #: What drives sessions: "local" (this process, its runners its children) or "temporal" (each session a
+    #: Temporal workflow, its code run by workers on any machine; needs `database_url`).
+    orchestrator: Literal["local", "temporal"] = "local"
+    #: The Temporal service's frontend (PURRFLOW_TEMPORAL), its namespace, and the workers' task queue.
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "purrflow-sessions"
+    #: "all": the API and sessions' code; "api": the API only (sessions run on workers); "worker": sessions'
+    #: code only (`purr worker`).
+    role: Literal["all", "api", "worker"] = "all"
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -113,6 +123,20 @@ class ServerConfig:
                 "the database URL must name a PostgreSQL database",
                 hint="postgresql://user:password@host:port/database, or leave it unset for the data folder's SQLite",
             )
+        if self.orchestrator not in ("local", "temporal"):
+            raise InvalidInputError(f"orchestrator {self.orchestrator!r} is unknown", hint="use 'local' or 'temporal'")
+        if self.role not in ("all", "api", "worker"):
+            raise InvalidInputError(f"role {self.role!r} is unknown", hint="use 'all', 'api' or 'worker'")
+        if self.orchestrator == "temporal" and self.database_url is None:
+            raise InvalidInputError(
+                "the temporal orchestrator needs a PostgreSQL database that every server and worker shares",
+                hint="give it with --database-url postgresql://… (PURRFLOW_DATABASE_URL)",
+            )
+        if self.role != "all" and self.orchestrator != "temporal":
+            raise InvalidInputError(
+                f"--role {self.role} needs the temporal orchestrator: sessions run on its workers",
+                hint="add --orchestrator temporal --temporal HOST:PORT, or leave --role out",
+            )
         if self.log_format not in ("text", "json"):
             raise InvalidInputError(f"log format {self.log_format!r} is unknown", hint="use 'text' or 'json'")
 
@@ -129,6 +153,8 @@ class ServerConfig:
             values["public_url"] = url
         if database_url := os.environ.get("PURRFLOW_DATABASE_URL"):
             values["database_url"] = database_url
+        if temporal := os.environ.get("PURRFLOW_TEMPORAL"):
+            values["temporal_address"] = temporal
         if durability := os.environ.get("PURRFLOW_DURABILITY"):
             values["durability"] = durability
         if runner := os.environ.get("PURRFLOW_RUNNER"):

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from purrflow.engine.commit import GroupCommitter
@@ -32,6 +33,7 @@ from purrflow.faults import NO_FAULTS, Faults
 from purrflow.orchestrators.admission import DEFAULT_MAX_QUEUE_WAIT, LoopLag, OverloadedError, default_max_active
 from purrflow.orchestrators.launchers import RunnerKind, make_launcher
 from purrflow.orchestrators.local import LocalOrchestrator
+from purrflow.orchestrators.protocol import Orchestrator
 from purrflow.orchestrators.sticky import DEFAULT_HOT_MEMORY
 from purrflow.orchestrators.warm import WarmPolicy
 from purrflow.rules.values import ValueLimits
@@ -56,6 +58,9 @@ from purrflow.services.vars import VarService
 from purrflow.store import IN_CLEAR, Durability, Store, bridge, open_store
 from purrflow.telemetry import Metrics, Telemetry, Tracing
 from purrflow.wire import Limits
+
+if TYPE_CHECKING:  # imported when asked for: the `temporal` extra brings Temporal's client
+    from purrflow.orchestrators.temporal import TemporalSettings
 
 #: The database, in the data folder.
 DATABASE_FILE = "purrflow.db"
@@ -109,6 +114,12 @@ class PlatformConfig:
     tracing: bool = False
     #: Ended sessions are deleted once they have been over this many seconds (None: kept forever).
     retention: float | None = None
+    #: Sessions as Temporal workflows (the `temporal` orchestrator), over a store every process shares.
+    temporal: TemporalSettings | None = None
+    #: Whether this process runs sessions' code (False: an API server of a scaled platform; its sessions run
+    #: on the workers), and whether it serves the API (False: a worker).
+    runs_sessions: bool = True
+    serves_api: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,7 +156,7 @@ class Platform:
         slack: SlackInterface,
         vars: VarService,
         envs: ProjectEnvs,
-        orchestrator: LocalOrchestrator,
+        orchestrator: Orchestrator,
         signals: SignalWaits,
         scheduler: Scheduler,
         timers: TimerQueue,
@@ -154,8 +165,12 @@ class Platform:
         store: Store,
         telemetry: Telemetry,
         retention: RetentionSweep,
+        serves_api: bool = True,
     ) -> None:
+        """`serves_api`: False for a worker of a scaled platform, which runs sessions' code and nothing of the
+        API's background work (schedules, mailboxes, token renewals, Slack, retention)."""
         self.telemetry = telemetry
+        self._serves_api = serves_api
         self._retention = retention
         self._lag = LoopLag()
         self._lag_task: asyncio.Task[None] | None = None
@@ -206,14 +221,16 @@ class Platform:
         self._deployments.sweep_staging()  # what deploys cut short by a crash left behind
         self._envs.sweep()  # and requirements installs
         self.connections.load()
-        await self.oauth.start()  # due tokens renewed before any session resumes
+        if self._serves_api:
+            await self.oauth.start()  # due tokens renewed before any session resumes
         await self._orchestrator.start()
         self._signals.load()
         self.events.load()
-        self._scheduler.load()
-        self._mailboxes.start()
-        self._slack.start()
-        self._retention.start()
+        if self._serves_api:
+            self._scheduler.load()
+            self._mailboxes.start()
+            self._slack.start()
+            self._retention.start()
         self._lag_task = asyncio.get_running_loop().create_task(self._lag.run())
 
     async def close(self) -> None:
@@ -298,7 +315,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         scheduler.rearm_project(project_id)  # with no triggers left: its schedules stop
         host.forget_project(project_id)
 
-    timers = TimerQueue(timer_due)
+    # On Temporal, the workflows keep every session's time (a stretch whose timers are due fires them through
+    # `timer_due`), so nothing in this process may resume a session when its timer comes.
+    timers = TimerQueue(timer_due if config.temporal is None else _kept_by_temporal)
     signals = SignalWaits(
         store,
         committer,
@@ -392,7 +411,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         ),
     )
     host.move_old_state_folders()  # once, before any session starts
-    orchestrator = LocalOrchestrator(
+    temporal = config.temporal
+    # On Temporal, a session's process never outlives its stretch: every wait gives it up at once.
+    local = LocalOrchestrator(
         store=store,
         committer=committer,
         journal=journal,
@@ -402,9 +423,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         logs=logs,
         faults=config.faults,
         clock=clock,
-        hot_wait_seconds=config.hot_wait_seconds,
-        hot_memory_bytes=config.hot_memory_bytes,
-        prewarm_seconds=config.prewarm_seconds,
+        hot_wait_seconds=config.hot_wait_seconds if temporal is None else 0.0,
+        hot_memory_bytes=config.hot_memory_bytes if temporal is None else 0,
+        prewarm_seconds=config.prewarm_seconds if temporal is None else 0.0,
         runner_attempts=config.runner_attempts,
         limits=config.limits,
         max_runners=config.max_runners,
@@ -413,6 +434,21 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         max_active=config.max_active,
         telemetry=telemetry,
     )
+    orchestrator: Orchestrator = local
+    if temporal is not None:
+        from purrflow.orchestrators.temporal import SessionStretches, TemporalOrchestrator
+
+        runs = config.runs_sessions
+        orchestrator = TemporalOrchestrator(
+            settings=temporal,
+            store=store,
+            local=local if runs else None,
+            stretches=SessionStretches(local=local, store=store, committer=committer, fire_timer=timer_due, clock=clock)
+            if runs
+            else None,
+            max_stretches=config.max_runners,
+            clock=clock,
+        )
     telemetry.metrics.watch(orchestrator.census)
     return Platform(
         committer=committer,
@@ -442,4 +478,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         deployments=deployments,
         store=store,
         telemetry=telemetry,
+        serves_api=config.serves_api,
     )
+
+
+def _kept_by_temporal(session_id: str, seq: int) -> None:
+    """A timer of this process's queue came due: Temporal's timer of the same wait acts on it, not this one."""

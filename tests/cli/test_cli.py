@@ -175,6 +175,39 @@ def test_a_bad_size_for_up_names_its_option_and_starts_nothing(
 
 
 @pytest.mark.parametrize(
+    ("argv", "says", "hint"),
+    [
+        (["up", "--orchestrator", "temporal"], "needs a PostgreSQL database", "--database-url"),
+        (["up", "--role", "api"], "--role api needs the temporal orchestrator", "--orchestrator temporal"),
+        (["worker"], "needs a PostgreSQL database", "--database-url"),
+        (
+            ["worker", "--database-url", "postgresql://127.0.0.1:1/nowhere"],
+            "cannot connect to the PostgreSQL database",
+            "PURRFLOW_DATABASE_URL",
+        ),
+    ],
+)
+def test_a_scaled_process_without_what_it_needs_is_refused_with_what_to_give_it(
+    tmp_path: Path, argv: list[str], says: str, hint: str
+) -> None:
+    refused = purr(*argv, "--data-dir", str(tmp_path / "data"))
+    assert refused.returncode != 0
+    assert says in refused.stderr and hint in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+
+
+def test_a_server_whose_data_key_does_not_open_its_database_refuses_to_start(tmp_path: Path) -> None:
+    server = Server(tmp_path / "data").start()
+    server.stop()
+    (tmp_path / "data" / "secret.key").unlink()  # the next start makes a new key, which opens nothing stored
+    refused = purr("up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"), *server.extra_args)
+    assert refused.returncode != 0
+    assert "data key does not open the database's data" in refused.stderr
+    assert "PURRFLOW_SECRET_KEY" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+
+
+@pytest.mark.parametrize(
     ("url", "says", "hint"),
     [
         ("mysql://db/x", "must name a PostgreSQL database", "postgresql://user:password@host:port/database"),

@@ -19,7 +19,7 @@ import typer
 from rich.text import Text
 
 from purrflow import __version__
-from purrflow.cli import analytics, connections, identity, render, sessions_ops
+from purrflow.cli import analytics, connections, identity, render, serve, sessions_ops
 from purrflow.cli import events as events_cli
 from purrflow.cli import projects as projects_cli
 from purrflow.cli import vars as vars_cli
@@ -81,111 +81,8 @@ def _root(
 # -- server ------------------------------------------------------------------------------------
 
 
-@app.command()
-@friendly
-def up(
-    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on")] = 9980,
-    data_dir: Annotated[Path | None, typer.Option(help="database, deployments, token (default ~/.purrflow)")] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="a PostgreSQL database, postgresql://… (PURRFLOW_DATABASE_URL; the data folder's SQLite)"),
-    ] = None,
-    demo: Annotated[bool, typer.Option(help="deploy the demo project")] = False,
-    hot_wait: Annotated[
-        float | None, typer.Option(help="seconds a waiting session keeps its process at most (300)")
-    ] = None,
-    hot_memory: Annotated[
-        str | None,
-        typer.Option(help="memory the processes of waiting sessions may hold, e.g. 2G; 0 suspends at once (RAM/10)"),
-    ] = None,
-    warm_shapes: Annotated[
-        int | None, typer.Option(help="deployments kept warm, their code imported before sessions start (16)")
-    ] = None,
-    sync_timeout: Annotated[float | None, typer.Option(help="seconds a sync webhook waits for its answer (30)")] = None,
-    timezone: Annotated[str | None, typer.Option(help="time zone of schedule triggers (UTC)")] = None,
-    catch_up: Annotated[
-        bool, typer.Option(help="after downtime, fire the latest missed tick of each schedule once")
-    ] = False,
-    sandbox: Annotated[
-        str, typer.Option(help="auto: sandbox sessions when running as root; on: refuse to start without; off")
-    ] = "auto",
-    sandbox_allow: Annotated[
-        list[Path] | None, typer.Option(help="a folder every session may read and write (repeat)")
-    ] = None,
-    pass_env: Annotated[
-        list[str] | None, typer.Option(help="an environment variable of the server that sessions also get (repeat)")
-    ] = None,
-    trust_all_code: Annotated[
-        bool, typer.Option(help="run every team's code even where it cannot be sandboxed")
-    ] = False,
-    session_memory: Annotated[str | None, typer.Option(help="each session's memory limit (1G)")] = None,
-    session_cpu: Annotated[int | None, typer.Option(help="each runner's CPU time limit, seconds (3600)")] = None,
-    session_files: Annotated[int | None, typer.Option(help="each session's open files limit (1024)")] = None,
-    session_timeout: Annotated[
-        str | None, typer.Option(help="how long a session may run outside waits, e.g. 10m (no limit)")
-    ] = None,
-    runner_attempts: Annotated[
-        int | None, typer.Option(help="replays of a session whose runner died before it errs (3)")
-    ] = None,
-    max_runners: Annotated[
-        int | None, typer.Option(help="runners alive at once; later sessions queue (from memory and fd limit)")
-    ] = None,
-    max_active: Annotated[
-        int | None, typer.Option(help="runners running user code at once, waiting ones aside (8 per CPU)")
-    ] = None,
-    max_queue_wait: Annotated[
-        float | None, typer.Option(help="seconds a new session may wait to start before webhooks get 503 (1)")
-    ] = None,
-    max_queued: Annotated[
-        int | None, typer.Option(help="queued sessions before webhooks answer 503 + Retry-After (10000)")
-    ] = None,
-    retention: Annotated[
-        str | None, typer.Option(help="delete ended sessions this long after they ended, e.g. 30d (keep forever)")
-    ] = None,
-    log_format: Annotated[
-        str | None, typer.Option(help="log lines as text or json, one object a line (PURRFLOW_LOG_FORMAT; text)")
-    ] = None,
-    metrics_public: Annotated[
-        bool, typer.Option(help="serve /metrics without a token (by default it needs an operator admin's)")
-    ] = False,
-) -> None:
-    """Start the server (SQLite in the data folder, nothing else needed; or a PostgreSQL database)."""
-    from purrflow.config import ServerConfig, parse_size
-    from purrflow.cron import parse_duration
-
-    config = ServerConfig.from_env(
-        host=host,
-        port=port,
-        data_dir=data_dir,
-        database_url=database_url,
-        demo=demo,
-        hot_wait_seconds=hot_wait,
-        hot_memory=parse_size(hot_memory, "--hot-memory") if hot_memory is not None else None,
-        warm_shapes=warm_shapes,
-        sync_timeout_seconds=sync_timeout,
-        timezone=timezone,
-        catch_up=catch_up or None,
-        sandbox=sandbox,
-        sandbox_allow=tuple(sandbox_allow or ()) or None,
-        pass_env=tuple(pass_env or ()) or None,
-        trust_all_code=trust_all_code or None,
-        session_memory=parse_size(session_memory, "--session-memory") if session_memory else None,
-        session_cpu=session_cpu,
-        session_files=session_files,
-        session_timeout=parse_duration(session_timeout, "--session-timeout") if session_timeout else None,
-        retention_seconds=parse_duration(retention, "--retention") if retention else None,
-        runner_attempts=runner_attempts,
-        max_runners=max_runners,
-        max_queued=max_queued,
-        max_active=max_active,
-        max_queue_wait=max_queue_wait,
-        log_format=log_format,
-        metrics_public=metrics_public or None,
-    )
-    from purrflow.server.app import run_server  # the web stack's import, once the options are known good
-
-    run_server(config)
+app.command()(friendly(serve.up))
+app.command()(friendly(serve.worker))
 
 
 #: How long `purr deploy` waits for the server (which installs requirements.txt before it answers).

@@ -15,7 +15,6 @@ hears of it after the commit (`on_wait_ended`).
 from __future__ import annotations
 
 import pickle
-from collections import defaultdict
 from dataclasses import replace
 
 from purrflow.engine.commit import GroupCommitter
@@ -28,6 +27,10 @@ _TIMED_OUT = pickle.dumps(None)
 
 
 class SignalWaits:
+    """The store holds every open wait: any process of a platform that shares a database (an API server, a
+    worker) delivers to a session waiting in another, and the project's lock (`Store.lock_signals`) keeps
+    a wait opening and a signal arriving at once from missing each other."""
+
     def __init__(
         self,
         store: Store,
@@ -42,46 +45,42 @@ class SignalWaits:
         self._journal = journal
         self._schedule_deadline = schedule_deadline
         self._on_wait_ended = on_wait_ended
-        self._waits: dict[str, OpenWait] = {}
-        self._by_name: dict[tuple[str, str], set[str]] = defaultdict(set)
-
-    def __len__(self) -> int:
-        return len(self._waits)
 
     def load(self) -> None:
-        """Re-arm every wait recorded before a restart."""
+        """Re-arm the deadline of every wait recorded before a restart."""
         for wait in self._store.list_waits():
-            self._index(wait)
+            if wait.deadline is not None:
+                self._schedule_deadline(wait.session_id, wait.seq, wait.deadline)
 
     # -- a session starts waiting (inside the driver's write batch) ----------------------------
     def begin(self, wait: OpenWait) -> bytes | None:
         """Take a pending signal at once (its journaled result), or record the wait and return None."""
-        earlier = self._waits.get(wait.session_id)
+        self._store.lock_signals(wait.project_id)
+        earlier = self._store.session_wait(wait.session_id)
         if earlier is not None and earlier.seq == wait.seq:  # a replay re-asks: keep the first deadline
             wait = replace(wait, deadline=earlier.deadline)
         target = wait.session_id if wait.kind != WaitKind.SIGNAL else None
         pending = self._store.take_signal(wait.project_id, target, wait.names)
         if pending is not None:
             result = pickle.dumps((pending.name, pending.payload))
+            self._store.delete_wait(wait.session_id)
             self._journal.append(wait.session_id, wait.seq, INBOX_STEPS[WaitKind(wait.kind)], result, False)
             return result
         self._store.put_wait(wait)
-        self._index(wait)
+        if wait.deadline is not None:
+            self._schedule_deadline(wait.session_id, wait.seq, wait.deadline)
         return None
 
     # -- a signal arrives (inside a write batch) -----------------------------------------------
     def send(self, project_id: str, target: str | None, name: str, payload: bytes) -> int:
         """Store the signal and hand it to whoever waits for it now; return how many received it."""
+        self._store.lock_signals(project_id)
         signal_id = self._store.add_signal(project_id, target, name, payload)
         if target is not None:
-            wait = self._waits.get(target)
+            wait = self._store.session_wait(target)
             receivers = [wait] if wait and wait.kind != WaitKind.SIGNAL and name in wait.names else []
         else:
-            receivers = [
-                self._waits[session_id]
-                for session_id in sorted(self._by_name.get((project_id, name), ()))
-                if self._waits[session_id].kind == WaitKind.SIGNAL
-            ]
+            receivers = self._store.waits_for(project_id, WaitKind.SIGNAL, name)
         if receivers:
             self._store.consume_signal(signal_id)
         result = pickle.dumps((name, payload))
@@ -91,18 +90,16 @@ class SignalWaits:
 
     def timeout(self, session_id: str, seq: int) -> bool:
         """The deadline of a wait passed: it ends with None. False if no such wait is open."""
-        wait = self._waits.get(session_id)
+        wait = self._store.session_wait(session_id)
         if wait is None or wait.seq != seq:
             return False
         with self._committer.write():
+            self._store.lock_signals(wait.project_id)
+            wait = self._store.session_wait(session_id)  # again, under the lock: a signal may have ended it
+            if wait is None or wait.seq != seq:
+                return True
             self._finish(wait, _TIMED_OUT)
         return True
-
-    def forget(self, session_id: str) -> None:
-        wait = self._waits.pop(session_id, None)
-        if wait is not None:
-            for name in wait.names:
-                self._by_name[(wait.project_id, name)].discard(session_id)
 
     def _finish(self, wait: OpenWait, result: bytes) -> None:
         self._store.delete_wait(wait.session_id)
@@ -110,13 +107,5 @@ class SignalWaits:
         # Under way again, in the same commit: a restart replays it (to the result journaled here) rather
         # than leave it waiting for what has come already.
         self._store.set_session_state(wait.session_id, "running")
-        self.forget(wait.session_id)
         ended = self._on_wait_ended
         self._committer.after_commit(lambda: ended(wait.session_id, wait.seq, result))
-
-    def _index(self, wait: OpenWait) -> None:
-        self._waits[wait.session_id] = wait
-        for name in wait.names:
-            self._by_name[(wait.project_id, name)].add(wait.session_id)
-        if wait.deadline is not None:
-            self._schedule_deadline(wait.session_id, wait.seq, wait.deadline)

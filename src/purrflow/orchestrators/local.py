@@ -8,6 +8,7 @@ mean is the `SessionHost`'s business (the services); how a runner starts is the 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -91,11 +92,20 @@ class LocalOrchestrator:
         self._tasks: set[asyncio.Task[None]] = set()
         #: Runners asked to be given up for queued sessions, not yet gone.
         self._freeing = 0
+        #: Sessions whose runner died, to be replayed after a backoff.
+        self._relaunching: set[str] = set()
+        #: What `drive` waits on, by session: resolved once the session is out of this process's hands.
+        self._settled: dict[str, asyncio.Future[None]] = {}
         self._closing = False
 
     @property
     def live_runners(self) -> int:
         return sum(1 for driver in self._drivers.values() if driver.proc is not None and driver.alive)
+
+    @property
+    def closing(self) -> bool:
+        """The process is stopping: its runners are being ended, and no session starts any more."""
+        return self._closing
 
     @property
     def queued(self) -> int:
@@ -135,6 +145,25 @@ class LocalOrchestrator:
             await asyncio.wait(self._tasks, timeout=5)
         await self._launcher.close()
 
+    async def drive(self, session_id: str) -> None:
+        """Run the session until it is out of this process's hands — ended, stopped, or waiting with its
+        runner given up — however often its runner dies and replays meanwhile. A Temporal worker runs one
+        stretch of a session this way."""
+        settled = self._settled.get(session_id)
+        if settled is None:
+            settled = self._settled[session_id] = asyncio.get_running_loop().create_future()
+        self.launch(session_id)
+        self._settle(session_id)
+        await asyncio.shield(settled)
+
+    def _settle(self, session_id: str) -> None:
+        """Tell `drive` when nothing of the session is left here: no driver, no place in the queue, no replay due."""
+        if session_id in self._drivers or session_id in self._queue or session_id in self._relaunching:
+            return
+        settled = self._settled.pop(session_id, None)
+        if settled is not None and not settled.done():
+            settled.set_result(None)
+
     # -- what the services announce --------------------------------------------------------------
     def launch(self, session_id: str) -> None:
         """Run the session — start it, or resume it by replaying its journal — as soon as it is admitted."""
@@ -162,7 +191,10 @@ class LocalOrchestrator:
         if driver is not None:
             driver.kill()
         self._timers.cancel_session(session_id)
+        self._relaunching.discard(session_id)
         self._admit()
+        if self._settled:
+            self._settle(session_id)
 
     def _admit(self, fresh: Session | None = None) -> None:
         """Start queued sessions while runners are free (`fresh`: a session just read, which its driver
@@ -189,7 +221,12 @@ class LocalOrchestrator:
             active += 1
             task = asyncio.get_running_loop().create_task(driver.run())
             self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(functools.partial(self._driven, ticket.session_id))
+
+    def _driven(self, session_id: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._settled:
+            self._settle(session_id)
 
     def _active(self) -> int:
         """Runners running user code (or starting to): not waiting in their runner."""
@@ -221,7 +258,14 @@ class LocalOrchestrator:
     def _relaunch(self, session_id: str, delay: float) -> None:
         """Its runner died: replay the session after a backoff (unless it has ended meanwhile)."""
         if not self._closing:
-            asyncio.get_running_loop().call_later(delay, bridged(self._resume), session_id)
+            self._relaunching.add(session_id)
+            asyncio.get_running_loop().call_later(delay, bridged(self._replay), session_id)
+
+    def _replay(self, session_id: str) -> None:
+        self._relaunching.discard(session_id)
+        self._resume(session_id)
+        if self._settled:
+            self._settle(session_id)
 
     def _resume(self, session_id: str) -> None:
         session = self._store.get_session(session_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import resource
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,11 +22,12 @@ from purrflow.config import ADMIN_TOKEN_FILE, ServerConfig
 from purrflow.data_lock import DataDirLock
 from purrflow.engine.deploy import collect_files
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
+from purrflow.engine.secretbox import SecretBox
 from purrflow.faults import Faults
 from purrflow.orchestrators.admission import default_max_active, default_max_runners
 from purrflow.orchestrators.sticky import default_hot_memory
 from purrflow.orchestrators.warm import WarmPolicy
-from purrflow.platform import Platform, PlatformConfig, build_platform
+from purrflow.platform import DATABASE_FILE, Platform, PlatformConfig, build_platform
 from purrflow.server import (
     analytics_api,
     api,
@@ -46,9 +49,12 @@ from purrflow.server import (
 )
 from purrflow.server.durable import DurableResponses
 from purrflow.server.limits import BodySizeLimit
-from purrflow.store import open_store, shown_url
+from purrflow.store import IN_CLEAR, open_store, shown_url
 from purrflow.telemetry import configure_logging
 from purrflow.wire import Limits
+
+if TYPE_CHECKING:
+    from purrflow.orchestrators.temporal import TemporalSettings
 
 log = logging.getLogger("purrflow.server")
 #: How long an idle keep-alive connection stays open. Longer than uvicorn's 5 s: a client that sends its
@@ -60,7 +66,7 @@ KEEP_ALIVE_SECONDS = 30
 def create_app(config: ServerConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        platform = build_platform(_platform_config(config))
+        platform = build_platform(platform_config(config))
         app.state.platform = platform
         platform.identity.bootstrap_admin(config.data_dir / ADMIN_TOKEN_FILE)
         await platform.start()
@@ -103,7 +109,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     return app
 
 
-def _platform_config(config: ServerConfig) -> PlatformConfig:
+def platform_config(config: ServerConfig) -> PlatformConfig:
     return PlatformConfig(
         data_dir=config.data_dir,
         database_url=config.database_url,
@@ -116,7 +122,7 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         timezone=config.timezone,
         catch_up=config.catch_up,
         faults=Faults.of(config.faults),
-        sandbox=_sandbox_settings(config),
+        sandbox=sandbox_settings(config),
         limits=Limits(config.session_memory, config.session_cpu, config.session_files),
         session_timeout=config.session_timeout,
         runner_attempts=config.runner_attempts,
@@ -127,10 +133,21 @@ def _platform_config(config: ServerConfig) -> PlatformConfig:
         encrypt_at_rest=config.encrypt_at_rest,
         tracing=config.tracing,
         retention=config.retention_seconds,
+        temporal=_temporal_settings(config),
+        runs_sessions=config.role != "api",
+        serves_api=config.role != "worker",
     )
 
 
-def _sandbox_settings(config: ServerConfig) -> SandboxSettings:
+def _temporal_settings(config: ServerConfig) -> TemporalSettings | None:
+    if config.orchestrator != "temporal":
+        return None
+    from purrflow.orchestrators.temporal import TemporalSettings  # Temporal's client, only when asked for
+
+    return TemporalSettings(config.temporal_address, config.temporal_namespace, config.task_queue)
+
+
+def sandbox_settings(config: ServerConfig) -> SandboxSettings:
     return SandboxSettings(
         mode=config.sandbox,
         allow=config.sandbox_allow,
@@ -166,18 +183,41 @@ def raise_file_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def check_services(config: ServerConfig) -> None:
+    """Refuse to start, with the reason, when the database or Temporal given does not answer, or when this
+    process's data key does not open the database's data (another server's database, another key)."""
+    box = SecretBox.load(config.data_dir)
+    cipher = box.data_cipher() if config.encrypt_at_rest else IN_CLEAR
+    store = open_store(config.database_url or config.data_dir / DATABASE_FILE, cipher=cipher)  # (and migrated)
+    try:
+        store.check_data_key()
+    finally:
+        store.close()
+    settings = _temporal_settings(config)
+    if settings is not None:
+        from purrflow.orchestrators.temporal import connect
+
+        asyncio.run(connect(settings))
+
+
 def run_server(config: ServerConfig) -> None:
     """Serve until interrupted (`purr up`); refuse at once a data folder another server holds."""
     lock = DataDirLock(config.data_dir)
     lock.acquire()
     raise_file_limit()
     try:
-        sandbox = SandboxPolicy(config.data_dir, _sandbox_settings(config))  # a bad --sandbox-allow stops here
-        if config.database_url is not None:
-            open_store(config.database_url).close()  # so does a database it cannot reach (and it is migrated)
+        sandbox = SandboxPolicy(config.data_dir, sandbox_settings(config))  # a bad --sandbox-allow stops here
+        check_services(config)
         configure_logging(config.log_format)  # log lines on stderr; the lines below are for the person who starts it
         database = f", database: {shown_url(config.database_url)}" if config.database_url else ""
         print(f"purrflow {__version__} serving on {config.url}  (data: {config.data_dir}{database})", flush=True)
+        if config.orchestrator == "temporal":
+            where = "on this server and any `purr worker`" if config.role == "all" else "on the workers (`purr worker`)"
+            print(
+                f"  sessions: Temporal workflows at {config.temporal_address} (task queue {config.task_queue}),"
+                f" their code run {where}",
+                flush=True,
+            )
         print(f"  web UI: {config.url}/   (log in with the API token, or set a password: purr password)", flush=True)
         print(f"  API token: {config.data_dir / 'admin-token'}   API docs: {config.url}/api/v1/docs", flush=True)
         print(f"  {sandbox.describe()}", flush=True)

@@ -325,7 +325,6 @@ class SessionService:
             self._store.finish_session(
                 session_id, state=end.state, result=end.result, result_repr=end.result_repr, error=end.error
             )
-            self._signals.forget(session_id)
             self._dispatch.forget_session(session_id)
             session = self._store.get_session(session_id)
             if session is not None and session.parent_id:

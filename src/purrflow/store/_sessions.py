@@ -197,6 +197,17 @@ class SessionStore(Database):
             for row in self._all(f"SELECT id FROM sessions WHERE state IN ({marks}) ORDER BY created_at", *wanted)
         ]
 
+    def sessions_created_before(self, before: float, limit: int = 1000) -> list[str]:
+        """Sessions still `created` (not yet taken up by an orchestrator) that were made before `before`."""
+        return [
+            row[0]
+            for row in self._all(
+                "SELECT id FROM sessions WHERE state = 'created' AND created_at < ? ORDER BY created_at LIMIT ?",
+                before,
+                limit,
+            )
+        ]
+
     def count_trigger_sessions(self, project_id: str, trigger_name: str, states: Iterable[str]) -> int:
         wanted = list(states)
         marks = ", ".join("?" for _ in wanted)

@@ -26,6 +26,20 @@ class OpenWait:
 
 
 class SignalStore(Database):
+    def lock_signals(self, project_id: str) -> None:
+        """Hold the project's signals and waits until the transaction ends, so that a wait opening and a
+        signal arriving in two processes at once see each other (neither is lost). One process writes a
+        SQLite file, so only a shared database needs it."""
+
+    def waits_for(self, project_id: str, kind: str, name: str) -> list[OpenWait]:
+        """The project's open waits of `kind` that `name` ends, by session id."""
+        rows = self._all(
+            "SELECT session_id, seq, project_id, kind, names, deadline FROM waits WHERE project_id = ? AND kind = ?"
+            f" AND {self._json_list_holds('names')} ORDER BY session_id",
+            project_id, kind, name,
+        )  # fmt: skip
+        return [OpenWait(r[0], r[1], r[2], r[3], loads(r[4]), r[5]) for r in rows]
+
     def add_signal(self, project_id: str, session_id: str | None, name: str, payload: bytes) -> str:
         signal_id = new_id("sig")
         self._exec(

@@ -13,6 +13,7 @@ from purrflow.store._config import ConfigStore
 from purrflow.store._connections import ConnectionStore
 from purrflow.store._identity import IdentityStore
 from purrflow.store._ids import IdStore
+from purrflow.store._keys import KeyStore
 from purrflow.store._projects import ProjectStore
 from purrflow.store._prompts import PromptStore
 from purrflow.store._secrets import SecretStore
@@ -38,6 +39,7 @@ class SQLStore(
     AnalyticsStore,
     VarStore,
     IdStore,
+    KeyStore,
 ):
     #: What the store is, for people: a file's path or a database URL without its password.
     where = ""

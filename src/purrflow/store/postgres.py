@@ -45,6 +45,8 @@ except ImportError:  # pragma: no cover - the `postgres` extra is not installed
 
 #: Held while migrating, so that servers started together migrate the database once, one after another.
 _MIGRATION_LOCK = 0x7075_7272  # "purr"
+#: With a project's hash, held by a transaction that opens a wait or sends a signal (`lock_signals`).
+_SIGNALS_LOCK = 0x7369_6773  # "sigs"
 
 
 class TransactionAborted(RuntimeError):
@@ -102,6 +104,9 @@ class PostgresStore(SQLStore):
 
     def _dialect(self, sql: str) -> str:
         return _placeholders(sql)
+
+    def lock_signals(self, project_id: str) -> None:
+        self._one("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", _SIGNALS_LOCK, project_id)
 
     def _json_list_holds(self, column: str) -> str:
         return f"EXISTS (SELECT 1 FROM json_array_elements_text({column}::json) AS t(value) WHERE t.value = ?)"

@@ -1,0 +1,267 @@
+"""The `temporal` orchestrator: each session a Temporal workflow (`temporal_workflow.py`), run a stretch at a
+time by whichever worker takes the activity.
+
+Every purrflow process of a scaled platform has one. An API server (`purr up --role api`) only announces:
+a new session starts its workflow, a wait that ended signals it, a stop cancels it. A worker (`purr worker`)
+also runs the activities, each stretch in its own runners through a `LocalOrchestrator` that keeps no
+timers and no hot waits — Temporal's timers and signals hold every wait, so nothing waits in a process that
+may die. `purr up --orchestrator temporal` without a role is both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Worker
+
+from purrflow.engine.commit import GroupCommitter
+from purrflow.errors import PurrflowError
+from purrflow.orchestrators.admission import Overload
+from purrflow.orchestrators.local import LocalOrchestrator
+from purrflow.orchestrators.temporal_workflow import (
+    DRIVE,
+    TASK_QUEUE,
+    WAKE,
+    WORKFLOW,
+    Drive,
+    Driven,
+    SessionRun,
+    SessionWorkflow,
+)
+from purrflow.store import Store
+from purrflow.telemetry import Census
+
+log = logging.getLogger("purrflow.orchestrators.temporal")
+#: A running stretch tells Temporal it is alive this often (well within `HEARTBEAT_TIMEOUT`).
+HEARTBEAT_SECONDS = 1.0
+#: Sessions created but whose workflow did not start (the server that made them died first) are started by
+#: any server that finds them this much later.
+ADOPT_AFTER_SECONDS = 10.0
+#: An announcement Temporal refused (it was away) is tried again after 1 s, 2 s, … 30 s.
+RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+class TemporalUnreachable(PurrflowError):
+    """The Temporal service does not answer at the address given."""
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    address: str
+    namespace: str = "default"
+    task_queue: str = TASK_QUEUE
+
+
+async def connect(settings: TemporalSettings) -> Client:
+    try:
+        return await Client.connect(settings.address, namespace=settings.namespace)
+    except Exception as err:  # the client raises RuntimeError with the transport's reason
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {settings.address} (namespace {settings.namespace}): {err}",
+            hint="start it (`temporal server start-dev --headless --ip 127.0.0.1`) or give its address with"
+            " --temporal HOST:PORT (PURRFLOW_TEMPORAL)",
+        ) from err
+
+
+class SessionStretches:
+    """The worker's activity: one stretch of a session, in this process's runners."""
+
+    def __init__(
+        self,
+        *,
+        local: LocalOrchestrator,
+        store: Store,
+        committer: GroupCommitter,
+        fire_timer: Callable[[str, int], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self._local = local
+        self._store = store
+        self._committer = committer
+        self._fire_timer = fire_timer
+        self._clock = clock
+
+    @activity.defn(name=DRIVE)
+    async def drive(self, request: Drive) -> Driven:
+        session_id = request.session_id
+        if request.timers_due:
+            now = self._clock()
+            for timer in self._store.session_timers(session_id):
+                if timer.fire_at <= now:
+                    self._fire_timer(session_id, timer.seq)
+            wait = self._store.session_wait(session_id)
+            if wait is not None and wait.deadline is not None and wait.deadline <= now:
+                self._fire_timer(session_id, wait.seq)
+        stretch = asyncio.ensure_future(self._local.drive(session_id))
+        try:
+            while not stretch.done():
+                await asyncio.wait([stretch], timeout=HEARTBEAT_SECONDS)
+                activity.heartbeat()
+        except asyncio.CancelledError:
+            if not activity.is_worker_shutdown():  # its workflow was cancelled: the session was stopped
+                self._local.stop(session_id)
+            raise  # (on shutdown the runner is abandoned, and Temporal runs the stretch again elsewhere)
+        if self._local.closing:  # its runner was ended with this process: the stretch runs again elsewhere
+            raise ApplicationError(f"the worker stopped while it ran session {session_id}", type="WorkerStopped")
+        await self._committer.flushed()  # what the stretch wrote is committed before Temporal hears of it
+        session = self._store.get_session(session_id)
+        if session is None or session.is_final:
+            return Driven(ended=True)
+        return Driven(ended=False, wake_at=self._next_timer(session_id))
+
+    def _next_timer(self, session_id: str) -> float | None:
+        due = [timer.fire_at for timer in self._store.session_timers(session_id)]
+        wait = self._store.session_wait(session_id)
+        if wait is not None and wait.deadline is not None:
+            due.append(wait.deadline)
+        return min(due) if due else None
+
+
+class TemporalOrchestrator:
+    """Announces sessions to Temporal; with `local`, also runs their stretches (a worker)."""
+
+    def __init__(
+        self,
+        *,
+        settings: TemporalSettings,
+        store: Store,
+        local: LocalOrchestrator | None,
+        stretches: SessionStretches | None,
+        max_stretches: int,
+        clock: Callable[[], float],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._local = local
+        self._stretches = stretches
+        self._max_stretches = max_stretches
+        self._clock = clock
+        self._client: Client | None = None
+        self._worker: Worker | None = None
+        self._worker_task: asyncio.Task[None] | None = None
+        self._adopting: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    @property
+    def live_runners(self) -> int:
+        return self._local.live_runners if self._local is not None else 0
+
+    @property
+    def queued(self) -> int:
+        return self._local.queued if self._local is not None else 0
+
+    def overloaded(self, *, arriving: int, lag: float, may_queue: bool) -> Overload | None:
+        """Never here: new sessions wait in Temporal's task queue for a worker, however many come."""
+        return None
+
+    async def start(self) -> None:
+        self._client = await connect(self._settings)
+        if self._stretches is not None:
+            self._worker = Worker(
+                self._client,
+                task_queue=self._settings.task_queue,
+                workflows=[SessionWorkflow],
+                activities=[self._stretches.drive],
+                max_concurrent_activities=self._max_stretches,
+            )
+            self._worker_task = asyncio.get_running_loop().create_task(self._worker.run())
+        self._adopting = asyncio.get_running_loop().create_task(self._adopt_forever())
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._adopting is not None:
+            self._adopting.cancel()
+        if self._local is not None:
+            # Its runners end first, then their stretches fail (`WorkerStopped`) and run again on another
+            # worker: never two runners of one session at once.
+            await self._local.close()
+        if self._worker is not None:
+            await self._worker.shutdown()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+
+    # -- what the services announce --------------------------------------------------------------
+    def launch(self, session_id: str) -> None:
+        """Start the session's workflow (once: a second start of a running one is the same workflow)."""
+        self._spawn(f"starting session {session_id}", lambda client: self._start_workflow(client, session_id))
+
+    def stop(self, session_id: str) -> None:
+        if self._local is not None:
+            self._local.stop(session_id)
+        self._spawn(f"stopping session {session_id}", lambda client: self._handle(client, session_id).cancel())
+
+    def wait_ended(self, session_id: str, seq: int, result: bytes) -> None:
+        """A wait ended (its result is journaled): the workflow runs the session's next stretch."""
+        self._spawn(f"waking session {session_id}", lambda client: self._handle(client, session_id).signal(WAKE))
+
+    def timer_due(self, session_id: str, seq: int) -> None:
+        """Only through a stretch whose timers are due (`SessionStretches`): the workflow keeps the time."""
+        if self._local is not None:
+            self._local.timer_due(session_id, seq)
+
+    def census(self) -> Census:
+        if self._local is not None:
+            return self._local.census()
+        return Census(Counter(), 0, 0)
+
+    # -- talking to Temporal -------------------------------------------------------------------------
+    async def _start_workflow(self, client: Client, session_id: str) -> None:
+        await client.start_workflow(
+            WORKFLOW,
+            SessionRun(session_id),
+            id=session_id,
+            task_queue=self._settings.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    def _handle(self, client: Client, session_id: str) -> WorkflowHandle[object, object]:
+        return client.get_workflow_handle(session_id)
+
+    def _spawn(self, what: str, call: Callable[[Client], object]) -> None:
+        if self._closing:
+            return
+        task = asyncio.get_running_loop().create_task(self._announce(what, call))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _announce(self, what: str, call: Callable[[Client], object]) -> None:
+        """Tell Temporal, again after a pause while it is away; a workflow that has ended needs telling nothing."""
+        for attempt, pause in enumerate((*RETRY_SECONDS, None)):
+            client = self._client
+            assert client is not None  # connected in start, before anything is announced
+            try:
+                answer = call(client)
+                if asyncio.iscoroutine(answer):
+                    await answer
+                return
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    return
+                if pause is None or self._closing:
+                    log.error("%s: Temporal refused %d times, giving up: %s", what, attempt + 1, err)
+                    return
+                log.warning("%s: Temporal refused (%s); trying again in %g s", what, err, pause)
+                await asyncio.sleep(pause)
+
+    async def _adopt_forever(self) -> None:
+        """Start the workflows of sessions left created by a server that died before it could."""
+        while True:
+            try:
+                self._adopt()
+            except Exception:  # the database is away for a moment: the next round tries again
+                log.exception("looking for sessions whose workflow did not start failed")
+            await asyncio.sleep(ADOPT_AFTER_SECONDS)
+
+    def _adopt(self) -> None:
+        for session_id in self._store.sessions_created_before(self._clock() - ADOPT_AFTER_SECONDS):
+            self.launch(session_id)

@@ -1,0 +1,204 @@
+"""Sessions on Temporal: an API server that runs no session code, workers that do, over one PostgreSQL.
+
+Each test has a task queue of its own on the run's Temporal dev server, so one test's workers never take
+another's sessions (each test has its own database too).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from projects import manifest, write_project
+
+from helpers import Server, Worker, alive, descendants, session_runners, wait_until
+from postgres_cluster import Cluster
+from scaled import ScaledPlatform
+from temporal_server import TemporalServer
+
+pytestmark = pytest.mark.slow
+
+PROGRAM = """
+import os
+import time
+
+from purrflow import sdk
+
+
+@sdk.activity
+def step(name, n):
+    with open(os.environ["OUT"], "a") as out:
+        out.write(f"{name} {n} {os.getppid()}\\n")  # the runner's parent: its worker's zygote
+    time.sleep(0.05)  # sleep-ok: inside an activity, so a kill lands mid-session
+    return n
+
+
+def steps(event):
+    name = event.data.name
+    return sum(step(name, n) for n in range(int(event.data.steps)))
+
+
+def napper(event):
+    step("napper", 0)
+    time.sleep(float(event.data.seconds))
+    step("napper", 1)
+    return "rested"
+
+
+def snoop(event):
+    # Look for the database's URL and the data key wherever a session might: none may be found.
+    found = [
+        name for name, value in os.environ.items()
+        if "postgresql://" in value or name in ("PURRFLOW_DATABASE_URL", "PURRFLOW_SECRET_KEY", "PURRFLOW_TEMPORAL")
+    ]
+    for pid in (entry for entry in os.listdir("/proc") if entry.isdigit()):
+        for what in ("cmdline", "environ"):
+            try:
+                with open(f"/proc/{pid}/{what}", "rb") as source:
+                    text = source.read()
+            except OSError:
+                continue
+            if b"postgresql://" in text or b"PURRFLOW_SECRET_KEY" in text:
+                found.append(f"/proc/{pid}/{what}")
+    return found
+
+
+def waiter(event):
+    got = sdk.wait_for_signal("never", timeout=float(event.data.seconds))
+    return "no signal" if got is None else f"got {got}"
+"""
+
+
+@dataclass
+class Scaled:
+    platform: ScaledPlatform
+    out: Path
+
+    @property
+    def api(self) -> Server:
+        return self.platform.apis[0]
+
+    @property
+    def workers(self) -> list[Worker]:
+        return self.platform.workers
+
+    def start_session(self, entrypoint: str, **data: object) -> str:
+        with self.api.client() as client:
+            answer = client.post(
+                "/api/v1/sessions", json={"project": "scaled", "entrypoint": f"program.py:{entrypoint}", "data": data}
+            )
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["session_id"])
+
+    def side_effects(self) -> list[list[str]]:
+        return [line.split() for line in self.out.read_text().splitlines()]
+
+
+@pytest.fixture
+def scaled(tmp_path: Path, postgres_cluster: Cluster, temporal_server: TemporalServer) -> Iterator[Scaled]:
+    """One API server (`--role api`) and two workers on a new database and a task queue of their own."""
+    database = postgres_cluster.new_database()
+    platform = ScaledPlatform(tmp_path, database=database, temporal=temporal_server.address)
+    try:
+        platform.add_api()
+        platform.add_worker()
+        platform.add_worker()
+        out = platform.outside / "side-effects.txt"
+        out.touch()
+        out.chmod(0o666)  # the sessions append to it as their team's uid
+        files = {"purrflow.yaml": manifest("scaled", vars=f"- name: OUT\n  value: {out}"), "program.py": PROGRAM}
+        platform.apis[0].deploy(write_project(tmp_path / "scaled", files))
+        yield Scaled(platform, out)
+    finally:
+        platform.stop()
+        postgres_cluster.drop_database(database)
+
+
+def test_sessions_run_on_the_workers_and_never_on_the_api_server(scaled: Scaled) -> None:
+    ids = [scaled.start_session("steps", name=f"s{i}", steps=3) for i in range(6)]
+    for session_id in ids:
+        session = scaled.api.wait_state(session_id, "completed", "error", timeout=60)
+        assert session["state"] == "completed", session["error"]
+        assert session["result_repr"] == "3"
+    on_workers: set[int] = set()
+    for worker in scaled.workers:
+        assert worker.proc is not None
+        on_workers |= descendants(worker.proc.pid)
+    zygotes = {int(parent) for (_, _, parent) in scaled.side_effects()}
+    assert len(scaled.side_effects()) == 18
+    assert zygotes <= on_workers, "every step ran in a runner forked by a worker's zygote"
+
+
+def test_a_sleeping_session_holds_no_process_and_wakes_on_temporals_timer(scaled: Scaled) -> None:
+    session_id = scaled.start_session("napper", seconds=3)
+    wait_until(lambda: ["napper", "0"] in [line[:2] for line in scaled.side_effects()], timeout=30, what="step 0")
+    scaled.api.wait_state(session_id, "waiting", timeout=30)
+    wait_until(
+        lambda: not any(session_runners(worker) for worker in scaled.workers),
+        timeout=10,
+        what="the sleeping session's runner to be given up",
+    )
+    session = scaled.api.wait_state(session_id, "completed", "error", timeout=60)
+    assert session["state"] == "completed", session["error"]
+    assert [line[:2] for line in scaled.side_effects()] == [["napper", "0"], ["napper", "1"]]
+
+
+def test_a_wait_for_a_signal_that_never_comes_ends_at_its_deadline(scaled: Scaled) -> None:
+    session_id = scaled.start_session("waiter", seconds=2)
+    scaled.api.wait_state(session_id, "waiting", timeout=30)
+    session = scaled.api.wait_state(session_id, "completed", "error", timeout=60)
+    assert session["state"] == "completed", session["error"]
+    assert session["result_repr"] == repr("no signal")
+
+
+def test_a_stopped_session_ends_its_runner_on_the_worker(scaled: Scaled) -> None:
+    session_id = scaled.start_session("napper", seconds=0)
+    wait_until(lambda: scaled.side_effects(), timeout=30, what="the first step")
+    long_one = scaled.start_session("steps", name="long", steps=1000)
+    wait_until(lambda: any(line[0] == "long" for line in scaled.side_effects()), timeout=30, what="the long one")
+    with scaled.api.client() as client:
+        answer = client.post(f"/api/v1/sessions/{long_one}/stop", json={"reason": "enough"})
+    assert answer.status_code == 200, answer.text
+    wait_until(
+        lambda: not any(session_runners(worker) for worker in scaled.workers), timeout=20, what="its runner to end"
+    )
+    count = len(scaled.side_effects())
+    assert scaled.api.session(long_one)["state"] == "stopped"
+    assert scaled.api.wait_state(session_id, "completed", timeout=30)["result_repr"] == repr("rested")
+    assert len(scaled.side_effects()) == count, "nothing of the stopped session ran after its runner ended"
+
+
+def test_a_worker_killed_mid_session_has_its_sessions_finished_by_the_other(scaled: Scaled) -> None:
+    steps = 10
+    ids = [scaled.start_session("steps", name=f"s{i}", steps=steps) for i in range(8)]
+    wait_until(lambda: len(scaled.side_effects()) >= 15, timeout=60, what="some steps to run")
+    victim = next(w for w in scaled.workers if w.proc is not None and session_runners(w))
+    runners = session_runners(victim)
+    victim.kill9()
+    wait_until(lambda: not any(alive(pid) for pid in runners), timeout=10, what="the dead worker's runners to exit")
+    before = Counter((name, n) for (name, n, _) in scaled.side_effects())
+    for session_id in ids:
+        session = scaled.api.wait_state(session_id, "completed", "error", timeout=90)
+        assert session["state"] == "completed", session["error"]
+        assert session["result_repr"] == str(sum(range(steps)))
+    after = Counter((name, n) for (name, n, _) in scaled.side_effects())
+    for i in range(8):
+        name = f"s{i}"
+        done_before = [int(n) for (who, n) in before if who == name]
+        for n in range(steps):
+            count = after[(name, str(n))]
+            assert count >= 1, f"{name} step {n} never ran"
+            if done_before and n < max(done_before):
+                assert count == 1, f"{name} step {n} finished before the kill but ran {count} times"
+            else:
+                assert count <= 2, f"{name} step {n} ran {count} times"
+
+
+def test_a_session_on_a_worker_finds_neither_the_database_url_nor_the_data_key(scaled: Scaled) -> None:
+    session_id = scaled.start_session("snoop")
+    session = scaled.api.wait_state(session_id, "completed", "error", timeout=60)
+    assert session["state"] == "completed", session["error"]
+    assert session["result_repr"] == "[]"
