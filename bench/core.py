@@ -1,6 +1,7 @@
 """Core performance of a real server, printed row by row against the design's targets, alone or beside peers.
 
-    python bench/core.py [--quick] [--against DIR | --protection | --peers | --stores] [--rounds N] [--only TEXT]
+    python bench/core.py [--quick] [--against DIR | --protection | --peers | --stores | --scaled] [--rounds N]
+                         [--only TEXT]
 
 Each measurement starts its own `purr up` on a free port with a throw-away data folder (in the durability mode
 and with the hot-wait it needs), deploys a small project, warms the runners up with a few empty sessions, and
@@ -38,6 +39,10 @@ on (the defaults) beside both off (`--sandbox off`, PURRFLOW_ENCRYPT_AT_REST=0),
 
 --stores measures every row on the data folder's SQLite beside PostgreSQL (each server on a new database of
 a throw-away cluster on 127.0.0.1, started from Debian's server binaries as the tests start theirs).
+
+--scaled measures every row embedded (one server, its SQLite) beside the scaled mode: a new PostgreSQL database
+and sessions as Temporal workflows of a dev server on 127.0.0.1 (tests/temporal_server.py), each server its
+own worker (`--orchestrator temporal`). A waiting session there always gives its runner up.
 
 --peers measures DBOS (its SQLite system database) and Temporal (its dev server, a worker in the benchmark's
 process) beside purrflow, with bench/peers/dbos_bench.py and temporal_bench.py run by the peers' own venv
@@ -168,6 +173,9 @@ class Setup:
     env: tuple[tuple[str, str], ...] = ()
     #: Each server on a new database of the bench's own PostgreSQL cluster, instead of its SQLite file.
     postgres: bool = False
+    #: Its sessions Temporal workflows on the bench's own Temporal dev server, each server on a task queue of
+    #: its own (the scaled mode, with the server as its own worker).
+    temporal: bool = False
 
 
 #: `--protection`: the sandbox and encryption at rest on (the default), against both off.
@@ -178,6 +186,21 @@ PROTECTION_ROWS = ("empty session", "webhook →", "burst of", "per durable step
 #: `--stores`: the data folder's SQLite, against a PostgreSQL database on this machine.
 ON_SQLITE = Setup("sqlite")
 ON_POSTGRES = Setup("postgresql", postgres=True)
+
+
+#: `--scaled`: one server over its SQLite, against the scaled mode (PostgreSQL, Temporal).
+EMBEDDED = Setup("embedded")
+SCALED = Setup("scaled", postgres=True, temporal=True)
+
+
+@functools.cache
+def temporal_server() -> Any:
+    """The bench's Temporal: a dev server on 127.0.0.1 (the tests' own, tests/temporal_server.py), started at
+    the first server that needs it and stopped when the bench exits."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    server = importlib.import_module("temporal_server").TemporalServer.start()
+    atexit.register(server.stop)
+    return server
 
 
 @functools.cache
@@ -235,6 +258,9 @@ class BenchServer:
         env = server_env(src, durability) | dict(setup.env if setup else ())
         if setup is not None and setup.postgres:
             env["PURRFLOW_DATABASE_URL"] = postgres_cluster().new_database()
+        if setup is not None and setup.temporal:
+            args += ["--orchestrator", "temporal", "--temporal", temporal_server().address]
+            args += ["--task-queue", f"bench-{self.port}-{time.time_ns()}"]
         self.client: httpx.Client | None = None
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
@@ -925,6 +951,9 @@ def main() -> None:
     parser.add_argument(
         "--stores", action="store_true", help="each row on the data folder's SQLite, against PostgreSQL on this machine"
     )
+    parser.add_argument(
+        "--scaled", action="store_true", help="each row embedded (SQLite), against scaled (PostgreSQL and Temporal)"
+    )
     args = parser.parse_args()
     if args.protection and args.against:
         parser.error("--protection compares this checkout with itself; leave out --against")
@@ -932,7 +961,11 @@ def main() -> None:
         parser.error("--peers compares this checkout with DBOS and Temporal; leave out --against and --protection")
     if args.stores and (args.against or args.protection or args.peers):
         parser.error("--stores compares this checkout's two stores; leave out --against, --protection and --peers")
-    several = args.against or args.protection or args.peers or args.stores
+    if args.scaled and (args.against or args.protection or args.peers or args.stores):
+        parser.error(
+            "--scaled compares this checkout's two modes; leave out --against, --protection, --peers, --stores"
+        )
+    several = args.against or args.protection or args.peers or args.stores or args.scaled
     rounds = args.rounds if args.rounds is not None else 3 if several else 1
     if rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -941,6 +974,8 @@ def main() -> None:
         setups = [PROTECTED, UNPROTECTED]
     if args.stores:
         setups = [ON_SQLITE, ON_POSTGRES]
+    if args.scaled:
+        setups = [EMBEDDED, SCALED]
     if args.against is not None:
         other = args.against.resolve() / "src"
         if not (other / "purrflow").is_dir():
@@ -956,6 +991,9 @@ def main() -> None:
     if args.stores:
         print("sqlite: the data folder's purrflow.db; postgresql: a new database per server, of a PostgreSQL cluster")
         print("on 127.0.0.1 (Debian's server, fsync on); sqlite/postgresql below 1: SQLite is faster")
+    if args.scaled:
+        print("embedded: one server, its SQLite; scaled: the server on a new PostgreSQL database (fsync on), each")
+        print("session a Temporal workflow of a dev server on 127.0.0.1, run by the server's own worker (--role all)")
     if args.protection:
         print("protected: sandbox and encryption at rest on (the defaults); unprotected: --sandbox off and")
         print("PURRFLOW_ENCRYPT_AT_REST=0; the difference is what they cost")

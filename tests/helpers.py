@@ -82,7 +82,30 @@ def server_database(data_dir: Path) -> Path | str:
     return database_url(data_dir) or data_dir / "purrflow.db"
 
 
-class Server:
+class PurrProcess:
+    """A purrflow process a test started in a process group of its own (`proc`)."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    #: How long a SIGTERM may take before the process is killed.
+    stop_seconds = 10.0
+
+    def kill9(self) -> None:
+        """SIGKILL it and its process group: nothing it started may outlive it either."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_seconds)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+class Server(PurrProcess):
     """`purr up` as a real subprocess on a free port, with its own data folder.
 
     Sessions run sandboxed (the tests run as root), so the data folder and the rest of the test's temporary
@@ -152,21 +175,6 @@ class Server:
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
 
-    def kill9(self) -> None:
-        """SIGKILL the server (its process group: nothing it started may outlive it either)."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-
     def deploy(self, folder: Path, **extra: Any) -> dict[str, Any]:
         with self.client() as client:
             response = client.post("/api/v1/projects/deploy", json={"files": encode_folder(folder), **extra})
@@ -192,9 +200,11 @@ class Server:
         return [line["text"] for line in response.json()["logs"]]
 
 
-class Worker:
+class Worker(PurrProcess):
     """`purr worker` as a real subprocess with its own data folder, on `database_url` and the Temporal service at
     `temporal` (`extra_args`: its task queue, say). Its sessions may read and write `outside` too."""
+
+    stop_seconds = 20.0
 
     def __init__(
         self,
@@ -228,23 +238,8 @@ class Worker:
             raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.log_path.read_text()}")
         return "ready: taking sessions" in self.log_path.read_text(errors="replace")
 
-    def kill9(self) -> None:
-        """SIGKILL the worker and everything it started."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=10)
-
-
-def session_runners(server: Server | Worker) -> list[int]:
+def session_runners(server: PurrProcess) -> list[int]:
     """The pids of the runner processes serving a session (named so; zygotes, warm zygotes and their
     spares waiting for a session are named otherwise) of `server`: other tests' servers run beside it."""
     assert server.proc is not None

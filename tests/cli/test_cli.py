@@ -196,6 +196,19 @@ def test_a_scaled_process_without_what_it_needs_is_refused_with_what_to_give_it(
     assert "Traceback" not in refused.stderr + refused.stdout
 
 
+@pytest.mark.parametrize("command", ["up", "worker"])
+def test_a_temporal_that_does_not_answer_is_refused_with_where_to_find_one(
+    tmp_path: Path, postgres_url: str, command: str
+) -> None:
+    argv = [command, "--database-url", postgres_url, "--temporal", f"127.0.0.1:{free_port()}"]
+    if command == "up":
+        argv += ["--orchestrator", "temporal", "--port", str(free_port())]
+    refused = purr(*argv, "--data-dir", str(tmp_path / "data"))
+    assert refused.returncode != 0
+    assert "cannot reach Temporal at 127.0.0.1:" in refused.stderr and "--temporal HOST:PORT" in refused.stderr
+    assert "Traceback" not in refused.stderr + refused.stdout
+
+
 def test_a_server_whose_data_key_does_not_open_its_database_refuses_to_start(tmp_path: Path) -> None:
     server = Server(tmp_path / "data").start()
     server.stop()

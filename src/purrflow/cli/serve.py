@@ -6,7 +6,7 @@ Both run sessions under the same limits and sandbox, so the options they share a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -109,26 +109,7 @@ def up(
     from purrflow.config import parse_size
 
     config = _config(
-        _runner_options(
-            data_dir=data_dir,
-            database_url=database_url,
-            temporal=temporal,
-            temporal_namespace=temporal_namespace,
-            task_queue=task_queue,
-            warm_shapes=warm_shapes,
-            sandbox=sandbox,
-            sandbox_allow=sandbox_allow,
-            pass_env=pass_env,
-            trust_all_code=trust_all_code,
-            session_memory=session_memory,
-            session_cpu=session_cpu,
-            session_files=session_files,
-            session_timeout=session_timeout,
-            runner_attempts=runner_attempts,
-            max_runners=max_runners,
-            max_active=max_active,
-            log_format=log_format,
-        ),
+        locals(),
         host=host,
         port=port,
         orchestrator=orchestrator,
@@ -171,26 +152,7 @@ def worker(
 ) -> None:
     """Run sessions' code for a scaled platform: stretches of sessions from Temporal, over the shared database."""
     config = _config(
-        _runner_options(
-            data_dir=data_dir,
-            database_url=database_url,
-            temporal=temporal,
-            temporal_namespace=temporal_namespace,
-            task_queue=task_queue,
-            warm_shapes=warm_shapes,
-            sandbox=sandbox,
-            sandbox_allow=sandbox_allow,
-            pass_env=pass_env,
-            trust_all_code=trust_all_code,
-            session_memory=session_memory,
-            session_cpu=session_cpu,
-            session_files=session_files,
-            session_timeout=session_timeout,
-            runner_attempts=runner_attempts,
-            max_runners=max_runners,
-            max_active=max_active,
-            log_format=log_format,
-        ),
+        locals(),
         orchestrator="temporal",
         role="worker",
     )
@@ -199,27 +161,27 @@ def worker(
     run_worker(config)
 
 
-def _runner_options(
-    *,
-    session_memory: str | None,
-    session_timeout: str | None,
-    sandbox_allow: list[Path] | None,
-    pass_env: list[str] | None,
-    trust_all_code: bool,
-    temporal: str | None,
-    **given: object,
-) -> dict[str, object]:
-    """The options both commands share, as `ServerConfig` fields."""
+#: The options `up` and `worker` share, by parameter name.
+_SHARED = (
+    "data_dir", "database_url", "temporal", "temporal_namespace", "task_queue", "warm_shapes", "sandbox",
+    "sandbox_allow", "pass_env", "trust_all_code", "session_memory", "session_cpu", "session_files",
+    "session_timeout", "runner_attempts", "max_runners", "max_active", "log_format",
+)  # fmt: skip
+
+
+def _shared_config(given: dict[str, Any]) -> dict[str, object]:
+    """The options both commands share (from the command's parameters), as `ServerConfig` fields."""
     from purrflow.config import parse_size
 
+    shared = {name: given[name] for name in _SHARED if name != "temporal"}
     return {
-        **given,
-        "temporal_address": temporal,
-        "sandbox_allow": tuple(sandbox_allow or ()) or None,
-        "pass_env": tuple(pass_env or ()) or None,
-        "trust_all_code": trust_all_code or None,
-        "session_memory": parse_size(session_memory, "--session-memory") if session_memory else None,
-        "session_timeout": _duration(session_timeout, "--session-timeout"),
+        **shared,
+        "temporal_address": given["temporal"],
+        "sandbox_allow": tuple(given["sandbox_allow"] or ()) or None,
+        "pass_env": tuple(given["pass_env"] or ()) or None,
+        "trust_all_code": given["trust_all_code"] or None,
+        "session_memory": parse_size(given["session_memory"], "--session-memory") if given["session_memory"] else None,
+        "session_timeout": _duration(given["session_timeout"], "--session-timeout"),
     }
 
 
@@ -229,8 +191,9 @@ def _duration(text: str | None, option: str) -> float | None:
     return parse_duration(text, option) if text else None
 
 
-def _config(shared: dict[str, object], **own: object) -> ServerConfig:
-    """The configuration from the environment, with every option given on the command line over it."""
+def _config(given: dict[str, Any], **own: object) -> ServerConfig:
+    """The configuration from the environment, with every option given on the command line over it
+    (`given`: the command's parameters)."""
     from purrflow.config import ServerConfig
 
-    return ServerConfig.from_env(**shared, **own)
+    return ServerConfig.from_env(**_shared_config(given), **own)
