@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import Server, free_port
+from helpers import Server, database_url, free_port
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 pytestmark = pytest.mark.slow
@@ -213,7 +213,11 @@ def test_a_server_whose_data_key_does_not_open_its_database_refuses_to_start(tmp
     server = Server(tmp_path / "data").start()
     server.stop()
     (tmp_path / "data" / "secret.key").unlink()  # the next start makes a new key, which opens nothing stored
-    refused = purr("up", "--port", str(free_port()), "--data-dir", str(tmp_path / "data"), *server.extra_args)
+    url = database_url(server.data_dir)  # the same database, on PostgreSQL
+    refused = purr(
+        "up", "--port", str(free_port()), "--data-dir", str(server.data_dir), *server.extra_args,
+        env={"PURRFLOW_DATABASE_URL": url} if url else None,
+    )  # fmt: skip
     assert refused.returncode != 0
     assert "data key does not open the database's data" in refused.stderr
     assert "PURRFLOW_SECRET_KEY" in refused.stderr

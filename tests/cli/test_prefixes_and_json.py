@@ -255,7 +255,7 @@ def test_purr_run_json_is_the_outcome_alone(tmp_path: Path) -> None:
 
 
 #: Commands that print no data of the API: they serve, or talk to a person.
-NO_DATA = {"up"}
+NO_DATA = {"up", "worker"}
 
 
 def test_every_command_that_prints_data_takes_json() -> None:

@@ -121,6 +121,9 @@ def test_a_trigger_with_concurrency_1_runs_its_sessions_one_at_a_time(limited: S
     assert all(limited.session(i)["result_repr"] == "'done'" for i in ids)
 
 
+@pytest.mark.local_orchestrator(
+    "sessions queue in the server, which answers 503 past its queue; on Temporal they queue in its task queue"
+)
 def test_a_burst_beyond_the_descriptor_limit_queues_and_the_api_answers_throughout(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", open_files=1024).start()
     try:
@@ -175,6 +178,9 @@ def test_a_burst_beyond_the_descriptor_limit_queues_and_the_api_answers_througho
         server.stop()
 
 
+@pytest.mark.local_orchestrator(
+    "sessions queue in the server, which answers 503 past its queue; on Temporal they queue in its task queue"
+)
 def test_past_its_queue_a_webhook_answers_503_with_retry_after(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--max-runners", "1", "--max-queued", "1", "--hot-wait", "30"])
     server.start()

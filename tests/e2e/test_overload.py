@@ -61,6 +61,9 @@ async def burst(url: str, n: int) -> list[tuple[int, str | None, str, float]]:
         return await asyncio.gather(*(one(http) for _ in range(n)))
 
 
+@pytest.mark.local_orchestrator(
+    "sessions queue in the server, which answers 503 past its queue; on Temporal they queue in its task queue"
+)
 def test_past_capacity_new_work_is_refused_at_once_and_what_was_accepted_completes(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--max-runners", "2", "--max-queued", "2"])
     server.start()

@@ -129,6 +129,7 @@ def test_killed_runners_are_replayed_and_no_finished_step_runs_twice(tmp_path: P
     assert sum(count - 1 for count in ran.values()) <= killed
 
 
+@pytest.mark.local_orchestrator("a waiting session keeps its runner (hot waits); on Temporal every wait gives it up")
 def test_a_runner_killed_four_times_ends_its_session_with_the_reason(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--hot-wait", "300"])
     out = server.outside / "steps.txt"

@@ -141,6 +141,7 @@ def one(event):
 """
 
 
+@pytest.mark.local_orchestrator("a thousand sessions: the Temporal dev server starts 10–20 workflows a second here")
 def test_one_event_among_a_thousand_subscriptions_resumes_exactly_its_session(tmp_path: Path) -> None:
     manifest = "version: v1\nproject:\n  name: many\n  connections:\n    - name: chat\n      integration: slack\n"
     project = write_project(tmp_path / "many", {"purrflow.yaml": manifest, "program.py": MANY})

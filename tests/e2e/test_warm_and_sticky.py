@@ -170,6 +170,7 @@ def test_a_module_that_needs_its_session_at_import_stays_cold_and_works(tmp_path
         server.stop()
 
 
+@pytest.mark.local_orchestrator("a waiting session keeps its runner (hot waits); on Temporal every wait gives it up")
 def test_a_waiting_session_keeps_its_runner_and_never_replays(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--hot-wait", "60"]).start()
     try:
@@ -205,6 +206,7 @@ def test_with_no_hot_memory_a_waiting_session_gives_its_runner_up(tmp_path: Path
     assert len({pid for _, pid in lines}) == 3, "each wait gave the runner up, and the session replayed"
 
 
+@pytest.mark.local_orchestrator("a waiting session keeps its runner (hot waits); on Temporal every wait gives it up")
 def test_a_queued_session_takes_the_runner_of_a_waiting_one(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--hot-wait", "60", "--max-runners", "2"]).start()
     try:
@@ -224,6 +226,7 @@ def test_a_queued_session_takes_the_runner_of_a_waiting_one(tmp_path: Path) -> N
         server.stop()
 
 
+@pytest.mark.local_orchestrator("a waiting session keeps its runner (hot waits); on Temporal every wait gives it up")
 def test_kill9_with_warm_zygotes_and_sticky_sessions_loses_nothing(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--hot-wait", "60"]).start()
     try:
@@ -276,6 +279,7 @@ def test_a_long_journal_is_streamed_to_the_replaying_runner(tmp_path: Path) -> N
     assert lines[0].split()[1] != lines[1].split()[1], "the step after the wait ran in the replaying runner"
 
 
+@pytest.mark.local_orchestrator("a waiting session keeps its runner (hot waits); on Temporal every wait gives it up")
 def test_a_killed_warm_zygote_takes_its_runners_along_and_their_sessions_replay(tmp_path: Path) -> None:
     server = Server(tmp_path / "data", extra_args=["--hot-wait", "60"]).start()
     try:

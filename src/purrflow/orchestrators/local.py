@@ -102,6 +102,11 @@ class LocalOrchestrator:
     def live_runners(self) -> int:
         return sum(1 for driver in self._drivers.values() if driver.proc is not None and driver.alive)
 
+    def driving(self, session_id: str) -> bool:
+        """A runner of this process runs the session (or waits in it)."""
+        driver = self._drivers.get(session_id)
+        return driver is not None and driver.alive
+
     @property
     def closing(self) -> bool:
         """The process is stopping: its runners are being ended, and no session starts any more."""

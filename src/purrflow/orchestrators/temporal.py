@@ -201,7 +201,12 @@ class TemporalOrchestrator:
         self._spawn(f"stopping session {session_id}", lambda client: self._handle(client, session_id).cancel())
 
     def wait_ended(self, session_id: str, seq: int, result: bytes) -> None:
-        """A wait ended (its result is journaled): the workflow runs the session's next stretch."""
+        """A wait ended (its result is journaled): a runner of this process that waits on it (an ops.yml
+        command keeps its process through waits) is answered; otherwise the workflow runs the session's next
+        stretch."""
+        if self._local is not None and self._local.driving(session_id):
+            self._local.wait_ended(session_id, seq, result)
+            return
         self._spawn(f"waking session {session_id}", lambda client: self._handle(client, session_id).signal(WAKE))
 
     def timer_due(self, session_id: str, seq: int) -> None:
