@@ -135,7 +135,8 @@ class Server(PurrProcess):
         self.outside.mkdir(parents=True, exist_ok=True)
         self.outside.chmod(0o1777)  # sessions write there as their team's uid
         args = [sys.executable, "-m", "purrflow.cli.main", "up", "--port", str(self.port)]
-        args += ["--data-dir", str(self.data_dir), *orchestrator_args(self.data_dir), *self.extra_args]
+        own = "--orchestrator" in self.extra_args  # a test's own scaled platform (tests/scaled.py)
+        args += ["--data-dir", str(self.data_dir), *([] if own else orchestrator_args(self.data_dir)), *self.extra_args]
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         env = {**os.environ, **self.env}
         if (url := database_url(self.data_dir)) is not None:
