@@ -38,6 +38,7 @@ def main(event):
 """
 
 
+@pytest.mark.local_orchestrator("200 sessions at the Temporal dev server's pace (10–20 workflows a second here)")
 def test_200_sleeping_sessions_hold_no_runner_processes(server: Server, tmp_path: Path) -> None:
     project = write_project(tmp_path / "sleepers", {"purrflow.yaml": manifest("sleepers"), "program.py": SLEEPER})
     server.deploy(project)

@@ -110,6 +110,7 @@ class SessionStretches:
             if not activity.is_worker_shutdown():  # its workflow was cancelled: the session was stopped
                 self._local.stop(session_id)
             raise  # (on shutdown the runner is abandoned, and Temporal runs the stretch again elsewhere)
+        stretch.result()  # a stretch that failed (the database was away) fails the activity: Temporal retries it
         if self._local.closing:  # its runner was ended with this process: the stretch runs again elsewhere
             raise ApplicationError(f"the worker stopped while it ran session {session_id}", type="WorkerStopped")
         await self._committer.flushed()  # what the stretch wrote is committed before Temporal hears of it
