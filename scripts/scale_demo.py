@@ -30,14 +30,21 @@ API_PORTS = (9980, 9981)
 START_TIMEOUT_SECONDS = 60.0
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM as Ctrl-C: the processes started so far are stopped
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupted)
     home = Path(os.environ.get("PURRFLOW_SCALE_DEMO", "/tmp/purrflow-scale-demo"))
     home.mkdir(parents=True, exist_ok=True)
     print(f"scale demo in {home}: PostgreSQL, Temporal, two API servers, two workers", flush=True)
-    cluster = Cluster.start(fsync=True, password=secrets.token_urlsafe(16), folder=home / f"postgres-{os.getpid()}")
-    temporal = TemporalServer.start(home / f"temporal-{os.getpid()}")
+    cluster: Cluster | None = None
+    temporal: TemporalServer | None = None
     processes: list[subprocess.Popen[bytes]] = []
     try:
+        cluster = Cluster.start(fsync=True, password=secrets.token_urlsafe(16), folder=home / f"postgres-{os.getpid()}")
+        temporal = TemporalServer.start(home / f"temporal-{os.getpid()}")
         database = cluster.new_database("purrflow")
         env = {**os.environ, "PURRFLOW_DATABASE_URL": database, "PURRFLOW_SECRET_KEY": Fernet.generate_key().decode()}
         shared = ["--orchestrator", "temporal", "--temporal", temporal.address]
@@ -51,7 +58,8 @@ def main() -> int:
         _wait_for_line(home / "worker1.log", "ready: taking sessions", processes[-2])
         _wait_for_line(home / "worker2.log", "ready: taking sessions", processes[-1])
         _explain(home, temporal.address, cluster.admin_url)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         pass
     finally:
@@ -63,8 +71,10 @@ def main() -> int:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        temporal.stop()
-        cluster.stop()
+        if temporal is not None:
+            temporal.stop()
+        if cluster is not None:
+            cluster.stop()
     return 0
 
 
