@@ -102,7 +102,7 @@ def _wait(ready: Callable[[], bool], process: subprocess.Popen[bytes], log: Path
     while not ready():
         if process.poll() is not None or time.monotonic() > deadline:
             raise SystemExit(f"a process did not start; its log, {log}:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # sleep-ok: the polling interval of a bounded wait
 
 
 def _explain(home: Path, temporal: str, admin_url: str) -> None:

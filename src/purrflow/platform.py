@@ -438,16 +438,13 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     if temporal is not None:
         from purrflow.orchestrators.temporal import SessionStretches, TemporalOrchestrator
 
-        runs = config.runs_sessions
+        stretches = (
+            SessionStretches(local=local, store=store, committer=committer, fire_timer=timer_due, clock=clock)
+            if config.runs_sessions
+            else None
+        )
         orchestrator = TemporalOrchestrator(
-            settings=temporal,
-            store=store,
-            local=local if runs else None,
-            stretches=SessionStretches(local=local, store=store, committer=committer, fire_timer=timer_due, clock=clock)
-            if runs
-            else None,
-            max_stretches=config.max_runners,
-            clock=clock,
+            settings=temporal, store=store, stretches=stretches, max_stretches=config.max_runners, clock=clock
         )
     telemetry.metrics.watch(orchestrator.census)
     return Platform(

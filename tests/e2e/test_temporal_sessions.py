@@ -43,7 +43,7 @@ def steps(event):
 
 def napper(event):
     step("napper", 0)
-    time.sleep(float(event.data.seconds))
+    time.sleep(float(event.data.seconds))  # sleep-ok: the durable sleep under test
     step("napper", 1)
     return "rested"
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from temporalio import activity
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -84,7 +84,8 @@ class SessionStretches:
         fire_timer: Callable[[str, int], None],
         clock: Callable[[], float],
     ) -> None:
-        self._local = local
+        #: The runners the stretches run in.
+        self.local = local
         self._store = store
         self._committer = committer
         self._fire_timer = fire_timer
@@ -101,17 +102,17 @@ class SessionStretches:
             wait = self._store.session_wait(session_id)
             if wait is not None and wait.deadline is not None and wait.deadline <= now:
                 self._fire_timer(session_id, wait.seq)
-        stretch = asyncio.ensure_future(self._local.drive(session_id))
+        stretch = asyncio.ensure_future(self.local.drive(session_id))
         try:
             while not stretch.done():
                 await asyncio.wait([stretch], timeout=HEARTBEAT_SECONDS)
                 activity.heartbeat()
         except asyncio.CancelledError:
             if not activity.is_worker_shutdown():  # its workflow was cancelled: the session was stopped
-                self._local.stop(session_id)
+                self.local.stop(session_id)
             raise  # (on shutdown the runner is abandoned, and Temporal runs the stretch again elsewhere)
         stretch.result()  # a stretch that failed (the database was away) fails the activity: Temporal retries it
-        if self._local.closing:  # its runner was ended with this process: the stretch runs again elsewhere
+        if self.local.closing:  # its runner was ended with this process: the stretch runs again elsewhere
             raise ApplicationError(f"the worker stopped while it ran session {session_id}", type="WorkerStopped")
         await self._committer.flushed()  # what the stretch wrote is committed before Temporal hears of it
         session = self._store.get_session(session_id)
@@ -128,21 +129,20 @@ class SessionStretches:
 
 
 class TemporalOrchestrator:
-    """Announces sessions to Temporal; with `local`, also runs their stretches (a worker)."""
+    """Announces sessions to Temporal; with `stretches`, also runs them (a worker)."""
 
     def __init__(
         self,
         *,
         settings: TemporalSettings,
         store: Store,
-        local: LocalOrchestrator | None,
         stretches: SessionStretches | None,
         max_stretches: int,
         clock: Callable[[], float],
     ) -> None:
         self._settings = settings
         self._store = store
-        self._local = local
+        self._local = stretches.local if stretches is not None else None
         self._stretches = stretches
         self._max_stretches = max_stretches
         self._clock = clock
@@ -199,7 +199,7 @@ class TemporalOrchestrator:
     def stop(self, session_id: str) -> None:
         if self._local is not None:
             self._local.stop(session_id)
-        self._spawn(f"stopping session {session_id}", lambda client: self._handle(client, session_id).cancel())
+        self._spawn(f"stopping session {session_id}", lambda client: client.get_workflow_handle(session_id).cancel())
 
     def wait_ended(self, session_id: str, seq: int, result: bytes) -> None:
         """A wait ended (its result is journaled): a runner of this process that waits on it (an ops.yml
@@ -208,7 +208,7 @@ class TemporalOrchestrator:
         if self._local is not None and self._local.driving(session_id):
             self._local.wait_ended(session_id, seq, result)
             return
-        self._spawn(f"waking session {session_id}", lambda client: self._handle(client, session_id).signal(WAKE))
+        self._spawn(f"waking session {session_id}", lambda client: client.get_workflow_handle(session_id).signal(WAKE))
 
     def timer_due(self, session_id: str, seq: int) -> None:
         """Only through a stretch whose timers are due (`SessionStretches`): the workflow keeps the time."""
@@ -230,25 +230,20 @@ class TemporalOrchestrator:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
-    def _handle(self, client: Client, session_id: str) -> WorkflowHandle[object, object]:
-        return client.get_workflow_handle(session_id)
-
-    def _spawn(self, what: str, call: Callable[[Client], object]) -> None:
+    def _spawn(self, what: str, call: Callable[[Client], Awaitable[object]]) -> None:
         if self._closing:
             return
         task = asyncio.get_running_loop().create_task(self._announce(what, call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _announce(self, what: str, call: Callable[[Client], object]) -> None:
+    async def _announce(self, what: str, call: Callable[[Client], Awaitable[object]]) -> None:
         """Tell Temporal, again after a pause while it is away; a workflow that has ended needs telling nothing."""
         for attempt, pause in enumerate((*RETRY_SECONDS, None)):
             client = self._client
             assert client is not None  # connected in start, before anything is announced
             try:
-                answer = call(client)
-                if asyncio.iscoroutine(answer):
-                    await answer
+                await call(client)
                 return
             except RPCError as err:
                 if err.status == RPCStatusCode.NOT_FOUND:
