@@ -23,6 +23,7 @@ from purrflow.engine.dispatch import EventDispatch
 from purrflow.engine.envs import ProjectEnvs
 from purrflow.engine.journal import Journal
 from purrflow.engine.logs import LogBus
+from purrflow.engine.notices import Notices
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.engine.scheduler import Scheduler
 from purrflow.engine.secretbox import SecretBox
@@ -159,6 +160,7 @@ class Platform:
         orchestrator: Orchestrator,
         signals: SignalWaits,
         scheduler: Scheduler,
+        notices: Notices,
         timers: TimerQueue,
         sandbox: SandboxPolicy,
         deployments: DeploymentFiles,
@@ -195,6 +197,7 @@ class Platform:
         self._orchestrator = orchestrator
         self._signals = signals
         self._scheduler = scheduler
+        self._notices = notices
         self._timers = timers
         self._sandbox = sandbox
         self._deployments = deployments
@@ -221,6 +224,7 @@ class Platform:
         self._deployments.sweep_staging()  # what deploys cut short by a crash left behind
         self._envs.sweep()  # and requirements installs
         self.connections.load()
+        await self._notices.start()  # before anything that waits for another process's commits
         if self._serves_api:
             await self.oauth.start()  # due tokens renewed before any session resumes
         await self._orchestrator.start()
@@ -250,6 +254,7 @@ class Platform:
         self._timers.close()
         self._scheduler.close()
         await self._orchestrator.close()
+        await self._notices.close()
         self._committer.flush()
         self._committer.close()  # after the last fsync
         self._store.close()
@@ -297,8 +302,9 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     journal = Journal(store)
     deployments = DeploymentFiles(store, config.data_dir / "deployments")
     envs = ProjectEnvs(config.envs_dir or config.data_dir / "envs")
-    logs = LogBus()
-    responses = SyncResponses()
+    notices = Notices(store, committer)
+    logs = LogBus(store, committer, notices)
+    responses = SyncResponses(store, notices)
     telemetry = Telemetry(Metrics(), Tracing.start() if config.tracing else None)
     dispatch = EventDispatch()
     # The callbacks below name parts built further down: nothing announces before the platform starts.
@@ -326,7 +332,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         on_wait_ended=wait_ended,
     )
     identity = IdentityService(store, committer, session_key=box.derive_key(b"purrflow web sessions v1"))
-    triggers = TriggerService(store, public_url=config.public_url)
+    triggers = TriggerService(store, notices, public_url=config.public_url)
     projects = ProjectService(
         store,
         committer,
@@ -351,6 +357,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         dispatch=dispatch,
         logs=logs,
         responses=responses,
+        notices=notices,
         on_created=lambda session_id: orchestrator.launch(session_id),
         on_stopped=lambda session_id: orchestrator.stop(session_id),
         on_deleted=lambda session_ids: host.forget_sessions(session_ids),
@@ -401,7 +408,6 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         triggers=triggers,
         prompts=prompts,
         signals=signals,
-        dispatch=dispatch,
         sandbox=sandbox,
         connections=connections,
         interface_of=lambda session: "slack" if slack.place_of(session) else None,
@@ -444,7 +450,12 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
             else None
         )
         orchestrator = TemporalOrchestrator(
-            settings=temporal, store=store, stretches=stretches, max_stretches=config.max_runners, clock=clock
+            settings=temporal,
+            store=store,
+            notices=notices,
+            stretches=stretches,
+            max_stretches=config.max_runners,
+            clock=clock,
         )
     telemetry.metrics.watch(orchestrator.census)
     return Platform(
@@ -470,6 +481,7 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         orchestrator=orchestrator,
         signals=signals,
         scheduler=scheduler,
+        notices=notices,
         timers=timers,
         sandbox=sandbox,
         deployments=deployments,

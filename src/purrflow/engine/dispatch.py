@@ -129,6 +129,18 @@ class EventDispatch:
                 del self._paths[key][index[0]]
         self._by_session.get(sub.session_id, set()).discard(subscription_id)
 
+    def replace_project(self, project_id: str, live: list[Subscription]) -> None:
+        """The project's live subscriptions are `live` now (read from the store): the others go, new ones come,
+        and those it kept keep their compiled filters."""
+        wanted = {sub.id: sub for sub in live}
+        held = [sid for sid, key in self._sources.items() if key[0] == project_id]
+        for subscription_id in held:
+            if subscription_id not in wanted:
+                self.remove(subscription_id)
+        for sub in live:
+            if sub.id not in self._sources:
+                self.add(sub)
+
     def owns(self, session_id: str, subscription_id: str) -> bool:
         return subscription_id in self._by_session.get(session_id, ())
 

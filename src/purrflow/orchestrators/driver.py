@@ -576,9 +576,7 @@ class SessionDriver:
         for ts, stream, text, position in lines:
             self._log_seq += 1
             records.append(LogRecord(seq=self._log_seq, ts=ts, stream=stream, text=text, position=position))
-        with self._cx.committer.write(atomic=False):
-            self._cx.store.append_logs(self.session_id, records)
-        self._cx.committer.after_commit(lambda: self._cx.logs.publish(self.session_id, list(records)))
+        self._cx.logs.append(self.session_id, records)
 
     def _finished(self, message: Finished) -> None:
         self._clock_stops()

@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from purrflow.engine.commit import GroupCommitter
+from purrflow.engine.notices import Notices
 from purrflow.errors import PurrflowError
 from purrflow.orchestrators.admission import Overload
 from purrflow.orchestrators.local import LocalOrchestrator
@@ -136,12 +137,14 @@ class TemporalOrchestrator:
         *,
         settings: TemporalSettings,
         store: Store,
+        notices: Notices,
         stretches: SessionStretches | None,
         max_stretches: int,
         clock: Callable[[], float],
     ) -> None:
         self._settings = settings
         self._store = store
+        self._notices = notices
         self._local = stretches.local if stretches is not None else None
         self._stretches = stretches
         self._max_stretches = max_stretches
@@ -152,6 +155,7 @@ class TemporalOrchestrator:
         self._adopting: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        notices.on("wake", self._woken_elsewhere)
 
     @property
     def live_runners(self) -> int:
@@ -208,7 +212,16 @@ class TemporalOrchestrator:
         if self._local is not None and self._local.driving(session_id):
             self._local.wait_ended(session_id, seq, result)
             return
+        # A runner that holds its wait may be on another worker: it hears this notice; the workflow, the wake.
+        self._notices.publish("wake", session_id, str(seq))
         self._spawn(f"waking session {session_id}", lambda client: client.get_workflow_handle(session_id).signal(WAKE))
+
+    def _woken_elsewhere(self, session_id: str, seq: str) -> None:
+        """Another process ended a wait: answer the runner of this worker that holds it, if one does."""
+        if self._local is not None and self._local.driving(session_id):
+            entry = self._store.journal_entry(session_id, int(seq))
+            if entry is not None:
+                self._local.wait_ended(session_id, int(seq), entry[1])
 
     def timer_due(self, session_id: str, seq: int) -> None:
         """Only through a stretch whose timers are due (`SessionStretches`): the workflow keeps the time."""

@@ -46,11 +46,24 @@ class EventService:
         self._sessions = sessions
         self._dispatch = dispatch
         self._signals = signals
+        #: Over a shared database, the version of each project's subscriptions the index holds.
+        self._versions: dict[str, int] = {}
 
     def load(self) -> None:
         """Index the live subscriptions recorded before a restart."""
         for sub in self._store.live_subscriptions():
             self._dispatch.add(sub)
+
+    def _fresh(self, project_id: str) -> None:
+        """Over a shared database, sessions in other processes subscribe and unsubscribe: where the project's
+        subscriptions moved on since the index read them (their version, bumped in the same commits), read
+        them again. The version is read first, so the index is never older than the version it records."""
+        if not self._store.shared:
+            return  # this process makes every change, and indexes it as it does
+        version = self._store.subscription_version(project_id)
+        if self._versions.get(project_id) != version:
+            self._dispatch.replace_project(project_id, self._store.live_subscriptions(project_id))
+            self._versions[project_id] = version
 
     # -- events in -----------------------------------------------------------------------------
     def receive_webhook(self, trigger: Trigger, request: WebhookRequest) -> tuple[Event, str | None]:
@@ -100,6 +113,7 @@ class EventService:
             for trigger in self._triggers.of_project(project)
             if trigger.call and self._dispatch.trigger_wants(trigger, source, event_type, data, event.id)
         ]
+        self._fresh(project.id)
         subscribers = self._dispatch.subscribers(project.id, source, event_type, data, event.id)
         if subscribers:
             # `source` answers `next_event(...).connection_id` (the trigger or connection it came from)
@@ -166,7 +180,13 @@ class EventService:
         self._dispatch.add(sub)
         return sub.id
 
+    def check_owned(self, session: Session, subscription_ids: tuple[str, ...]) -> None:
+        """Raise unless every id is a live subscription of the session (`next_event`'s arguments)."""
+        self._fresh(session.project_id)
+        self._dispatch.check_owned(session.id, subscription_ids)
+
     def unsubscribe(self, session: Session, subscription_id: str) -> None:
+        self._fresh(session.project_id)
         if not self._dispatch.owns(session.id, subscription_id):
             raise InvalidInputError(f"unsubscribe(): {subscription_id!r} is not a live subscription of this session")
         with self._committer.write(atomic=False):

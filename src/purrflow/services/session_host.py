@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from purrflow.engine.deploy import DeploymentFiles
-from purrflow.engine.dispatch import EventDispatch
 from purrflow.engine.journal import Journal
 from purrflow.engine.sandbox import FIRST_TEAM_UID, SandboxPolicy
 from purrflow.engine.seams import Admission, SessionEnd
@@ -74,7 +73,6 @@ class ServerSessionHost:
         triggers: TriggerService,
         prompts: PromptService,
         signals: SignalWaits,
-        dispatch: EventDispatch,
         sandbox: SandboxPolicy,
         settings: RunnerSettings,
         vars: VarService,
@@ -89,7 +87,6 @@ class ServerSessionHost:
         self._triggers = triggers
         self._prompts = prompts
         self._signals = signals
-        self._dispatch = dispatch
         self._sandbox = sandbox
         self._settings = settings
         self._vars = vars
@@ -189,7 +186,7 @@ class ServerSessionHost:
         if not isinstance(wait, InboxWait):
             raise InternalError(f"a {wait.kind} wait is the orchestrator's to keep, not the session host's")
         if isinstance(wait, EventWait):
-            self._dispatch.check_owned(session.id, wait.names)
+            self._services.events.check_owned(session, wait.names)
         opened = OpenWait(
             session_id=session.id,
             seq=seq,

@@ -21,6 +21,7 @@ from purrflow.engine.commit import GroupCommitter
 from purrflow.engine.deploy import DeploymentFiles, check_entrypoint
 from purrflow.engine.dispatch import EventDispatch
 from purrflow.engine.logs import LogBus, LogItem, SessionEnded
+from purrflow.engine.notices import Notices
 from purrflow.engine.seams import SessionCallback, SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import HttpResponse, SyncResponses
@@ -32,8 +33,6 @@ from purrflow.store import FINAL_STATES, SESSION_STATES, LogRecord, Project, Ses
 
 #: Sessions removed per write when many are deleted (`delete_ended`).
 DELETE_BATCH = 500
-#: What a synchronous webhook answers when its session ends without `http_outcome`.
-_END_STATUS = {"completed": 200, "error": 500, "stopped": 503}
 
 
 class SessionService:
@@ -49,6 +48,7 @@ class SessionService:
         dispatch: EventDispatch,
         logs: LogBus,
         responses: SyncResponses,
+        notices: Notices,
         on_created: SessionCallback,
         on_stopped: SessionCallback,
         on_deleted: Callable[[list[str]], None],
@@ -62,11 +62,15 @@ class SessionService:
         self._dispatch = dispatch
         self._logs = logs
         self._responses = responses
+        self._notices = notices
         self._on_created = on_created
         self._on_stopped = on_stopped
         self._on_deleted = on_deleted
         self._change_watchers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
         self._pending = 0
+        # Sessions that other processes start (a parent on a worker) and end reach this one's watchers too.
+        notices.on("created", lambda session_id, team_id: self._announce_change(team_id, session_id))
+        notices.on("ended", lambda session_id, team_id, _state: self._announce_change(team_id, session_id))
 
     @property
     def pending(self) -> int:
@@ -206,6 +210,7 @@ class SessionService:
                 durable=durable,
                 user_id=user_id or project.owner_id,
             )
+            self._notices.publish("created", session_id, project.team_id)
         created = self._on_created
         self._pending += 1
 
@@ -301,8 +306,13 @@ class SessionService:
         self._responses.forget(session_id)
 
     def answer_webhook(self, session: Session, response: HttpResponse) -> None:
-        """`http_outcome`: the synchronous webhook's answer, given once the step is durable."""
+        """`http_outcome`: the synchronous webhook's answer, given once the step is durable. It is kept, for
+        the server holding the request may be another process."""
         responses = self._responses
+        with self._committer.write(atomic=False):
+            status, headers, body = response.status_code, response.headers, response.body
+            if self._store.save_webhook_answer(session.id, status, headers, body):
+                self._notices.publish("answer", session.id)
 
         def answer() -> None:
             responses.resolve(session.id, response)
@@ -327,17 +337,19 @@ class SessionService:
             )
             self._dispatch.forget_session(session_id)
             session = self._store.get_session(session_id)
+            team_id = self._projects.team_of(session.project_id) if session is not None else None
+            if team_id is not None:
+                self._notices.publish("ended", session_id, team_id, end.state)
             if session is not None and session.parent_id:
                 completion = end.completion
                 if completion is None:
                     message = end.error.message if end.error else None
                     completion = pickle.dumps({"completed": end.state == "completed", "value": None, "error": message})
                 self._signals.send(session.project_id, session.parent_id, session_id, completion)
-        team_id = self._projects.team_of(session.project_id) if session is not None else None
         self._committer.after_commit(lambda: self._announce_end(session_id, end.state, team_id))
 
     def _announce_end(self, session_id: str, state: str, team_id: str | None) -> None:
-        self._responses.resolve(session_id, HttpResponse(status_code=_END_STATUS.get(state, 500)))
+        self._responses.ended(session_id, state)
         self._logs.publish(session_id, [SessionEnded(state)])
         if team_id is not None:
             self._announce_change(team_id, session_id)

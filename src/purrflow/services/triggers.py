@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from purrflow.engine.notices import Notices
 from purrflow.errors import InvalidInputError, NotFoundError
 from purrflow.store import Project, Store, Trigger
 
@@ -21,11 +22,14 @@ class TriggerService:
     deleted: they are kept per project, and webhook triggers by slug, until that says they changed
     (`forget`). A webhook then costs no trigger query at all."""
 
-    def __init__(self, store: Store, *, public_url: str) -> None:
+    def __init__(self, store: Store, notices: Notices, *, public_url: str) -> None:
         self._store = store
+        self._notices = notices
         self._public_url = public_url.rstrip("/")
         self._by_project: dict[str, list[Trigger]] = {}
         self._by_slug: dict[str, Trigger] = {}
+        notices.on("triggers", self._forget_here)  # a deployment through another API server
+        notices.on_resync(self._forget_all)
 
     def of_project(self, project: Project) -> list[Trigger]:
         return self.of(project.id)
@@ -37,7 +41,16 @@ class TriggerService:
         return found
 
     def forget(self, project_id: str) -> None:
-        """The project's triggers changed (a deployment, its commit failing, the project deleted)."""
+        """The project's triggers changed (a deployment, its commit failing, the project deleted), here and
+        for every other process."""
+        self._forget_here(project_id)
+        self._notices.publish("triggers", project_id)
+
+    def _forget_all(self) -> None:
+        self._by_project.clear()
+        self._by_slug.clear()
+
+    def _forget_here(self, project_id: str) -> None:
         self._by_project.pop(project_id, None)
         for slug in [slug for slug, trigger in self._by_slug.items() if trigger.project_id == project_id]:
             del self._by_slug[slug]

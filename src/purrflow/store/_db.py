@@ -9,11 +9,12 @@ exposes explicit `begin`/`commit`/`rollback` rather than committing per call.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -29,6 +30,14 @@ class Cursor(Protocol):
 class Connection(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Cursor: ...
     def close(self) -> None: ...
+
+
+NoticeHandler = Callable[[str, list[str]], None]
+
+
+class NoticeListener(Protocol):
+    async def run(self, ready: asyncio.Event) -> None:
+        """Hear notices until cancelled; set `ready` once listening."""
 
 
 class Cipher(Protocol):
@@ -117,6 +126,18 @@ class Database:
 
     #: Statements wait for a database across the network: on an event loop they must wait off it (bridge.py).
     networked = False
+
+    #: Other processes share the database (and must hear of what this one commits: `notify`).
+    shared = False
+
+    def notify(self, topic: str, *fields: str) -> None:
+        """Tell the other processes over this database, once the open transaction commits, that `topic`
+        moved for `fields` (ids; no spaces). One process writes a SQLite file: there is nobody to tell."""
+
+    def listener(self, deliver: NoticeHandler, resync: Callable[[], None]) -> NoticeListener | None:
+        """What hears the other processes' notices (`deliver(topic, fields)`, and `resync()` after a gap in
+        which some may have been missed); None where nobody else writes."""
+        return None
 
     #: Commits reach the disk only with `sync()` (which may run in another thread than the connection's).
     needs_sync = False

@@ -66,7 +66,7 @@ class ProjectStore(Database):
             self._exec(f"DELETE FROM {table} WHERE connection_id IN (SELECT id FROM connections {where})", project_id)
         for table in ("triggers", "connections", "events", "signals", "waits", "subscriptions"):
             self._exec(f"DELETE FROM {table} {where}", project_id)
-        for table in ("project_values", "project_vars"):
+        for table in ("project_values", "project_vars", "subscription_versions"):
             self._exec(f"DELETE FROM {table} {where}", project_id)
         of_project = f"FROM deployment_files WHERE deployment_id IN (SELECT id FROM deployments {where})"
         contents = [row[0] for row in self._all(f"SELECT DISTINCT sha256 {of_project}", project_id)]

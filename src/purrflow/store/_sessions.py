@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from purrflow.store._db import Database, dumps, loads, new_id
+from purrflow.store._subscriptions import BUMP_VERSION
 from purrflow.store.records import FINAL_STATES, LogRecord, Session, SessionError, Timer
 
 _SESSION_COLS = (
@@ -252,7 +253,9 @@ class SessionStore(Database):
         )  # fmt: skip
         self._exec("DELETE FROM timers WHERE session_id = ?", session_id)
         self._exec("DELETE FROM waits WHERE session_id = ?", session_id)
-        self._exec("UPDATE subscriptions SET active = 0 WHERE session_id = ? AND active = 1", session_id)
+        ended = self._exec("UPDATE subscriptions SET active = 0 WHERE session_id = ? AND active = 1", session_id)
+        if ended.rowcount:
+            self._exec(BUMP_VERSION, self._one("SELECT project_id FROM sessions WHERE id = ?", session_id)[0])
 
     def move_sessions_to_deployment(self, project_id: str, deployment_id: str, states: Iterable[str]) -> int:
         wanted = list(states)
@@ -302,7 +305,8 @@ class SessionStore(Database):
         for start in range(0, len(session_ids), _IN_BATCH):
             batch = list(session_ids[start : start + _IN_BATCH])
             marks = ", ".join("?" for _ in batch)
-            for table in ("journal", "session_logs", "timers", "waits", "prompts", "subscriptions", "signals"):
+            tables = ("journal", "session_logs", "timers", "waits", "prompts", "subscriptions", "signals")
+            for table in (*tables, "webhook_answers"):
                 self._exec(f"DELETE FROM {table} WHERE session_id IN ({marks})", *batch)
             removed += self._exec(f"DELETE FROM sessions WHERE id IN ({marks})", *batch).rowcount
         return removed
@@ -403,6 +407,23 @@ class SessionStore(Database):
             session_id, after, limit,
         )  # fmt: skip
         return [LogRecord(*row) for row in rows]
+
+    def save_webhook_answer(self, session_id: str, status: int, headers: dict[str, str], body: bytes) -> bool:
+        """Keep a synchronous webhook's answer; False when the session had answered already (the first wins)."""
+        return bool(
+            self._exec(
+                "INSERT INTO webhook_answers (session_id, status, headers, body) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (session_id) DO NOTHING",
+                session_id, status, self._seal(dumps(headers).encode()), self._seal(body),
+            ).rowcount
+        )  # fmt: skip
+
+    def webhook_answer(self, session_id: str) -> tuple[int, dict[str, str], bytes] | None:
+        """(status, headers, body) the session answered its synchronous webhook, if it did."""
+        row = self._one("SELECT status, headers, body FROM webhook_answers WHERE session_id = ?", session_id)
+        if row is None:
+            return None
+        return int(row[0]), loads(self._open(row[1]).decode()), self._open(row[2])
 
     def last_log_seq(self, session_id: str) -> int:
         row = self._one("SELECT MAX(seq) FROM session_logs WHERE session_id = ?", session_id)

@@ -21,6 +21,9 @@ of the database host may lose the last commits, a crash of purrflow never does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import secrets
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +36,7 @@ import greenlet
 
 from purrflow.errors import InvalidInputError
 from purrflow.store import bridge
-from purrflow.store._db import IN_CLEAR, Cipher, Cursor
+from purrflow.store._db import IN_CLEAR, Cipher, Cursor, NoticeHandler
 from purrflow.store.base import SQLStore
 from purrflow.store.sqlite import Durability
 
@@ -47,6 +50,11 @@ except ImportError:  # pragma: no cover - the `postgres` extra is not installed
 _MIGRATION_LOCK = 0x7075_7272  # "purr"
 #: With a project's hash, held by a transaction that opens a wait or sends a signal (`lock_signals`).
 _SIGNALS_LOCK = 0x7369_6773  # "sigs"
+#: The channel every purrflow process LISTENs on; a notice is "<origin> <topic> <field> …".
+CHANNEL = "purrflow"
+#: How long a listener that lost its connection waits before it tries again (doubling up to the most).
+_RELISTEN_FIRST, _RELISTEN_MOST = 0.2, 5.0
+log = logging.getLogger("purrflow.store.postgres")
 
 
 class TransactionAborted(RuntimeError):
@@ -60,6 +68,7 @@ _LOST = "the connection to PostgreSQL broke inside this transaction; the transac
 class PostgresStore(SQLStore):
     lone_statements_are_atomic = False
     networked = True
+    shared = True
 
     def __init__(self, url: str, *, durability: Durability = "full", cipher: Cipher = IN_CLEAR) -> None:
         if psycopg is None:
@@ -84,9 +93,54 @@ class PostgresStore(SQLStore):
                 " server accepts connections from here",
             ) from err
         self.where = shown_url(url)
+        self._url = url
+        #: Names this process in its notices: it hears its own too, and skips them (it told itself already).
+        self._origin = secrets.token_hex(6)
+        self._notices: list[str] = []
+        self._notice_marks: dict[str, int] = {}
         self._pg = _Connection(conn, connect)
         super().__init__(self._pg, cipher)
         migrate(conn)
+
+    # -- notices: NOTIFY at commit, so a process that hears one reads what was committed --------------
+    def notify(self, topic: str, *fields: str) -> None:
+        self._notices.append(" ".join((self._origin, topic, *fields)))
+
+    def savepoint(self, name: str) -> None:
+        super().savepoint(name)
+        self._notice_marks[name] = len(self._notices)
+
+    def release(self, name: str) -> None:
+        self._notice_marks.pop(name, None)
+        super().release(name)
+
+    def rollback_to(self, name: str) -> None:
+        del self._notices[self._notice_marks.pop(name, len(self._notices)) :]  # the block's notices go with it
+        super().rollback_to(name)
+
+    def rollback(self) -> None:
+        self._notices.clear()
+        self._notice_marks.clear()
+        super().rollback()
+
+    def commit(self) -> None:
+        """Commit, with the transaction's notices (one statement for all of them): PostgreSQL delivers
+        them when, and only if, the transaction commits."""
+        self._enter_unit()
+        try:
+            notices = list(dict.fromkeys(self._notices))
+            self._notices.clear()
+            self._notice_marks.clear()
+            if notices and self._in_tx:
+                # in a transaction already aborted, the COMMIT below answers ROLLBACK, and `_committed` raises
+                with contextlib.suppress(psycopg.errors.InFailedSqlTransaction):
+                    self._exec("SELECT pg_notify(?, notice) FROM unnest(?::text[]) AS notice", CHANNEL, notices)
+            super().commit()
+        finally:
+            self._leave_unit()
+
+    def listener(self, deliver: NoticeHandler, resync: Callable[[], None]) -> _Listener:
+        return _Listener(self._url, self._origin, deliver, resync)
 
     def _committed(self, answer: Cursor) -> None:
         if isinstance(answer, _Result) and answer.statusmessage == "ROLLBACK":
@@ -110,6 +164,37 @@ class PostgresStore(SQLStore):
 
     def _json_list_holds(self, column: str) -> str:
         return f"EXISTS (SELECT 1 FROM json_array_elements_text({column}::json) AS t(value) WHERE t.value = ?)"
+
+
+class _Listener:
+    """One connection of its own that LISTENs (the store's connection is busy with transactions). A
+    connection that breaks is made again; what was missed meanwhile is then `resync`ed by its hearers."""
+
+    def __init__(self, url: str, origin: str, deliver: NoticeHandler, resync: Callable[[], None]) -> None:
+        self._url = url
+        self._origin = origin
+        self._deliver = deliver
+        self._resync = resync
+
+    async def run(self, ready: asyncio.Event) -> None:
+        """Hear notices until cancelled; `ready` is set once the first LISTEN holds."""
+        delay = _RELISTEN_FIRST
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {CHANNEL}")
+                    if ready.is_set():
+                        self._resync()  # notices sent while nobody listened are gone: read again
+                    ready.set()
+                    delay = _RELISTEN_FIRST
+                    async for notice in conn.notifies():
+                        origin, topic, *fields = notice.payload.split(" ")
+                        if origin != self._origin:
+                            self._deliver(topic, fields)
+            except psycopg.OperationalError as err:
+                log.warning("lost the database's notices (%s); listening again in %.1f s", str(err).strip(), delay)
+            await asyncio.sleep(delay)  # sleep-ok: a backoff before connecting again
+            delay = min(delay * 2, _RELISTEN_MOST)
 
 
 @dataclass(frozen=True, slots=True)
