@@ -29,7 +29,7 @@ class SyncResponses:
         self._store = store
         self._pending: dict[str, asyncio.Future[HttpResponse]] = {}
         notices.on("answer", self._answered_elsewhere)
-        notices.on("ended", lambda session_id, _team, _state: self._ended_elsewhere(session_id))
+        notices.on("ended", lambda session_id, _team, state: self._ended_elsewhere(session_id, state))
         notices.on_resync(self._resync)
 
     def expect(self, session_id: str) -> asyncio.Future[HttpResponse]:
@@ -57,12 +57,10 @@ class SyncResponses:
         if session_id in self._pending:
             self._read_answer(session_id)
 
-    def _ended_elsewhere(self, session_id: str) -> None:
+    def _ended_elsewhere(self, session_id: str, state: str) -> None:
         """An end notice follows any answer the session gave (same order as the commits): the answer wins."""
         if session_id in self._pending and not self._read_answer(session_id):
-            session = self._store.get_session(session_id)
-            if session is not None and session.is_final:
-                self.ended(session_id, session.state)
+            self.ended(session_id, state)
 
     def _read_answer(self, session_id: str) -> bool:
         stored = self._store.webhook_answer(session_id)
@@ -74,4 +72,7 @@ class SyncResponses:
 
     def _resync(self) -> None:
         for session_id in list(self._pending):
-            self._ended_elsewhere(session_id)
+            if not self._read_answer(session_id):
+                session = self._store.get_session(session_id)
+                if session is not None and session.is_final:
+                    self.ended(session_id, session.state)

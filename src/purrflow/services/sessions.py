@@ -306,13 +306,14 @@ class SessionService:
         self._responses.forget(session_id)
 
     def answer_webhook(self, session: Session, response: HttpResponse) -> None:
-        """`http_outcome`: the synchronous webhook's answer, given once the step is durable. It is kept, for
-        the server holding the request may be another process."""
+        """`http_outcome`: the synchronous webhook's answer, given once the step is durable. Over a shared
+        database it is kept too, for the server holding the request may be another process."""
         responses = self._responses
-        with self._committer.write(atomic=False):
-            status, headers, body = response.status_code, response.headers, response.body
-            if self._store.save_webhook_answer(session.id, status, headers, body):
-                self._notices.publish("answer", session.id)
+        if self._notices.shared:
+            with self._committer.write(atomic=False):
+                status, headers, body = response.status_code, response.headers, response.body
+                if self._store.save_webhook_answer(session.id, status, headers, body):
+                    self._notices.publish("answer", session.id)
 
         def answer() -> None:
             responses.resolve(session.id, response)

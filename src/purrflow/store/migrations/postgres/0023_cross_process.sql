@@ -1,4 +1,5 @@
--- A synchronous webhook's answer (http_outcome), sealed like results, kept for the server holding the request, which may not be
+-- A synchronous webhook's answer (http_outcome), sealed like results, kept over a shared database for the
+-- server holding the request, which may not be
 -- the process that ran the session (services/sessions.py). The first answer wins.
 CREATE TABLE webhook_answers (
   session_id TEXT PRIMARY KEY,
