@@ -25,7 +25,7 @@ from purrflow.engine.journal import Journal
 from purrflow.engine.logs import LogBus
 from purrflow.engine.notices import Notices
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
-from purrflow.engine.scheduler import Scheduler
+from purrflow.engine.scheduler import Scheduler, Schedules
 from purrflow.engine.secretbox import SecretBox
 from purrflow.engine.signals import SignalWaits
 from purrflow.engine.sync import SyncResponses
@@ -159,7 +159,7 @@ class Platform:
         envs: ProjectEnvs,
         orchestrator: Orchestrator,
         signals: SignalWaits,
-        scheduler: Scheduler,
+        scheduler: Schedules,
         notices: Notices,
         timers: TimerQueue,
         sandbox: SandboxPolicy,
@@ -231,7 +231,7 @@ class Platform:
         self._signals.load()
         self.events.load()
         if self._serves_api:
-            self._scheduler.load()
+            await self._scheduler.start()
             self._mailboxes.start()
             self._slack.start()
             self._retention.start()
@@ -252,7 +252,7 @@ class Platform:
         await self._slack.close()
         await self.oauth.close()
         self._timers.close()
-        self._scheduler.close()
+        await self._scheduler.close()
         await self._orchestrator.close()
         await self._notices.close()
         self._committer.flush()
@@ -365,9 +365,20 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     events = EventService(
         store, committer, projects=projects, triggers=triggers, sessions=sessions, dispatch=dispatch, signals=signals
     )
-    scheduler = Scheduler(
-        store, committer, on_tick=events.tick, zone=ZoneInfo(config.timezone), catch_up=config.catch_up, clock=clock
-    )
+    zone = ZoneInfo(config.timezone)
+    scheduler: Schedules
+    if config.temporal is None:
+        scheduler = Scheduler(store, committer, on_tick=events.tick, zone=zone, catch_up=config.catch_up, clock=clock)
+    else:  # Temporal Schedules keep the time; the workers fire the ticks (`WorkerActivities`)
+        from purrflow.orchestrators.temporal_schedules import TemporalSchedules
+
+        scheduler = TemporalSchedules(
+            store=store,
+            client=lambda: temporal_orchestrator.client,
+            task_queue=config.temporal.task_queue,
+            zone=zone,
+            catch_up=config.catch_up,
+        )
     secrets = SecretService(store, committer, box)
     project_vars = VarService(store, committer, box)
     connections = ConnectionService(
@@ -442,18 +453,31 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
     )
     orchestrator: Orchestrator = local
     if temporal is not None:
-        from purrflow.orchestrators.temporal import SessionStretches, TemporalOrchestrator
+        from purrflow.orchestrators.temporal import SessionStretches, TemporalOrchestrator, WorkerActivities
+        from purrflow.orchestrators.temporal_schedules import ScheduleTicks
 
-        stretches = (
-            SessionStretches(local=local, store=store, committer=committer, fire_timer=timer_due, clock=clock)
+        activities = (
+            WorkerActivities(
+                stretches=SessionStretches(
+                    local=local, store=store, committer=committer, fire_timer=timer_due, clock=clock
+                ),
+                ticks=ScheduleTicks(
+                    store=store,
+                    committer=committer,
+                    on_tick=events.tick,
+                    zone=zone,
+                    catch_up=config.catch_up,
+                    clock=clock,
+                ),
+            )
             if config.runs_sessions
             else None
         )
-        orchestrator = TemporalOrchestrator(
+        orchestrator = temporal_orchestrator = TemporalOrchestrator(
             settings=temporal,
             store=store,
             notices=notices,
-            stretches=stretches,
+            activities=activities,
             max_stretches=config.max_runners,
             clock=clock,
         )

@@ -22,3 +22,27 @@ def manifest(name: str, triggers: str = "", vars: str = "") -> str:
     if triggers:
         text += "  triggers:\n" + textwrap.indent(textwrap.dedent(triggers).strip(), "    ") + "\n"
     return text
+
+
+#: An ops.yml command that asks twice, with an effect outside the SDK between (a file in `OUT`): a command
+#: that is run again instead of answered in place repeats its effect.
+TWICE_OPS = """
+version: "1"
+commands:
+  - name: twice
+    description: two questions, an effect between them
+    run: python3 twice.py
+    env:
+      static:
+        - OUT={out}
+"""
+
+TWICE = """
+import os
+from cto_ai import prompt, ux
+first = prompt.input(name="first", message="First?")
+with open(os.path.join(os.environ["OUT"], first + ".effects"), "a") as out:  # an effect outside the SDK
+    out.write("x")
+second = prompt.input(name="second", message="Second?")
+ux.print(f"ANSWERS {first} {second}")
+"""

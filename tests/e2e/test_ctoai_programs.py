@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from projects import write_project
+from projects import TWICE, TWICE_OPS, write_project
 
 from helpers import EXAMPLES, Server, wait_until
 from store_rows import stored_bytes
@@ -209,34 +209,12 @@ def test_the_daemon_lives_only_as_long_as_its_session_and_speaks_clearly(server:
         assert "command broken exited with status 3" in failed["error"]["message"]
 
 
-CRASH_OPS = """
-version: "1"
-commands:
-  - name: twice
-    description: two questions, an effect between them
-    run: python3 twice.py
-    env:
-      static:
-        - OUT={out}
-"""
-
-TWICE = """
-import os
-from cto_ai import prompt, ux
-first = prompt.input(name="first", message="First?")
-with open(os.path.join(os.environ["OUT"], first + ".effects"), "a") as out:  # an effect outside the SDK
-    out.write("x")
-second = prompt.input(name="second", message="Second?")
-ux.print(f"ANSWERS {first} {second}")
-"""
-
-
 def test_a_command_waiting_on_a_prompt_survives_a_server_kill(tmp_path: Path) -> None:
     server = Server(tmp_path / "data").start()
     marker = f"crash-{os.getpid()}-{time.monotonic_ns()}"
     effects = server.outside / f"{marker}.effects"
     try:
-        ops = CRASH_OPS.format(out=server.outside)
+        ops = TWICE_OPS.format(out=server.outside)
         server.deploy(write_project(tmp_path / "twice", {"ops.yml": ops, "twice.py": TWICE}), name="twice")
         with server.client() as client:
             session_id = start(client, "twice", "ops:twice")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from projects import manifest, write_project
+from projects import TWICE, TWICE_OPS, manifest, write_project
 
 from helpers import Server, wait_until
 from postgres_cluster import Cluster
@@ -183,3 +183,30 @@ def test_a_deploy_through_one_api_server_changes_what_the_others_webhooks_start(
         return two.finished(two.b, session_id)["result_repr"] == repr("second")
 
     wait_until(second_started, timeout=10, interval=0.2, what="B to start the redeployed trigger's call")
+
+
+def _new_prompt(client: httpx.Client, session_id: str, answered: set[str]) -> dict[str, object] | None:
+    prompts = client.get("/api/v1/prompts", params={"session_id": session_id}).json()["prompts"]
+    return next((dict(p) for p in prompts if p["id"] not in answered), None)
+
+
+def test_a_prompt_answered_through_another_api_server_reaches_the_command_that_holds_it(two: TwoApis) -> None:
+    """An ops.yml command keeps its process through its prompts (a shell command cannot be replayed): the
+    answer, given through B, must reach that process on the worker; a command started again would repeat
+    its effect."""
+    ops = TWICE_OPS.format(out=two.platform.outside)
+    two.a.deploy(write_project(two.folder.parent / "twice", {"ops.yml": ops, "twice.py": TWICE}), name="twice")
+    with two.client(two.a) as a, two.client(two.b) as b:
+        started = a.post("/api/v1/sessions", json={"project": "twice", "entrypoint": "ops:twice", "data": {}})
+        assert started.status_code == 201, started.text
+        session_id = started.json()["session_id"]
+        answered: set[str] = set()
+        for name, value in (("first", "held"), ("second", "two")):
+            asked = wait_until(lambda: _new_prompt(b, session_id, answered), timeout=30, what=f"prompt {name!r}")
+            assert asked["name"] == name
+            assert b.post(f"/api/v1/prompts/{asked['id']}/answer", json={"value": value}).status_code == 200
+            answered.add(str(asked["id"]))
+        assert two.finished(two.b, session_id)["state"] == "completed"
+        lines = [line["text"] for line in b.get(f"/api/v1/sessions/{session_id}/logs").json()["logs"]]
+    assert "ANSWERS held two" in lines
+    assert (two.platform.outside / "held.effects").read_text() == "x", "the command ran once, answered in place"

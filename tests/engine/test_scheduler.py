@@ -28,7 +28,7 @@ def test_deploying_one_project_leaves_the_other_projects_schedules_armed(tmp_pat
             catch_up=False,
             clock=lambda: 1_000_000.0,
         )
-        scheduler.load()
+        await scheduler.start()
         armed = [len(scheduler)]
         store.replace_triggers(second.id, [("weekly", "schedule", {"schedule": "@weekly"})])
         scheduler.rearm_project(second.id)  # second's nightly goes, weekly comes; first's hourly stays
@@ -36,7 +36,7 @@ def test_deploying_one_project_leaves_the_other_projects_schedules_armed(tmp_pat
         store.replace_triggers(second.id, [])
         scheduler.rearm_project(second.id)
         armed.append(len(scheduler))
-        scheduler.close()
+        await scheduler.close()
         store.close()
         return armed
 

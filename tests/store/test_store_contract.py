@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import purrflow.store
+from helpers import wait_until
 from purrflow.errors import InvalidInputError
 from purrflow.store import LogRecord, SessionError, Store, open_store
 from purrflow.store.postgres import PostgresStore
@@ -206,6 +207,29 @@ def test_postgres_migrates_once_however_many_servers_open_it_together(postgres_u
     for store in opened:
         assert isinstance(store, PostgresStore)
         store.close()
+
+
+def test_servers_that_make_the_operators_team_at_once_find_one_team(postgres_url: str) -> None:
+    """The second server's insert waits for the first's uncommitted one, then finds it (a plain "look, then
+    insert" would fail on the unique name once the first commits)."""
+    first, second = open_store(postgres_url), open_store(postgres_url)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with first.transaction():
+                made = first.ensure_team("default")
+                racing = pool.submit(second.ensure_team, "default")
+                wait_until(
+                    lambda: raw_rows(
+                        postgres_url, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    )[0][0] == 1,
+                    what="the second insert to wait for the first",
+                )  # fmt: skip
+            assert racing.result(timeout=30) == made
+        assert second.ensure_team("default") == made
+        assert raw_rows(postgres_url, "SELECT count(*) FROM teams")[0][0] == 1
+    finally:
+        first.close()
+        second.close()
 
 
 def test_a_postgres_url_that_leads_nowhere_is_refused_with_what_to_check(postgres_url: str) -> None:

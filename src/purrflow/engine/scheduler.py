@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from purrflow.cron import Schedule
@@ -19,6 +20,22 @@ from purrflow.errors import InvalidInputError
 from purrflow.store import Project, Store, Trigger
 
 log = logging.getLogger("purrflow.engine.scheduler")
+
+
+class Schedules(Protocol):
+    """What the platform asks of whoever keeps the schedule triggers' time: `Scheduler` here, in this
+    process; or Temporal, whose Schedules outlive every purrflow process
+    (`orchestrators/temporal_schedules.py`)."""
+
+    async def start(self) -> None:
+        """Take up every project's schedules."""
+        ...
+
+    def rearm_project(self, project_id: str) -> None:
+        """The project was deployed or deleted: its schedules become what its triggers say now."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 class Scheduler:
@@ -46,11 +63,11 @@ class Scheduler:
     def __len__(self) -> int:
         return len(self._armed)
 
-    def load(self) -> None:
+    async def start(self) -> None:
         for trigger in self._store.list_triggers_of_kind("schedule"):
             self.arm(trigger, catch_up=self._catch_up)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         self._timers.close()
 
     def rearm_project(self, project_id: str) -> None:
@@ -93,8 +110,8 @@ class Scheduler:
         now = self._clock()
         try:
             with self._committer.write():
-                self._store.record_schedule_fire(trigger_id, now)
-                self._on_tick(project, trigger)
+                if self._store.claim_schedule_fire(trigger_id, now):
+                    self._on_tick(project, trigger)
         except Exception:  # one failed tick must not stop the schedule (nor the others')
             log.exception("schedule trigger %s of project %s: the tick at %s failed", trigger.name, project.name, now)
         self._timers.schedule(trigger_id, 0, armed[1].next_after(now, anchor=now))

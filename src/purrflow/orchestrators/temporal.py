@@ -28,6 +28,7 @@ from purrflow.engine.notices import Notices
 from purrflow.errors import PurrflowError
 from purrflow.orchestrators.admission import Overload
 from purrflow.orchestrators.local import LocalOrchestrator
+from purrflow.orchestrators.temporal_schedules import ScheduleTicks
 from purrflow.orchestrators.temporal_workflow import (
     DRIVE,
     TASK_QUEUE,
@@ -35,6 +36,7 @@ from purrflow.orchestrators.temporal_workflow import (
     WORKFLOW,
     Drive,
     Driven,
+    ScheduleTickWorkflow,
     SessionRun,
     SessionWorkflow,
 )
@@ -129,8 +131,16 @@ class SessionStretches:
         return min(due) if due else None
 
 
+@dataclass(frozen=True)
+class WorkerActivities:
+    """What a worker (`purr worker`) runs for Temporal: sessions' stretches and schedule triggers' ticks."""
+
+    stretches: SessionStretches
+    ticks: ScheduleTicks
+
+
 class TemporalOrchestrator:
-    """Announces sessions to Temporal; with `stretches`, also runs them (a worker)."""
+    """Announces sessions to Temporal; with `activities`, also runs them (a worker)."""
 
     def __init__(
         self,
@@ -138,15 +148,15 @@ class TemporalOrchestrator:
         settings: TemporalSettings,
         store: Store,
         notices: Notices,
-        stretches: SessionStretches | None,
+        activities: WorkerActivities | None,
         max_stretches: int,
         clock: Callable[[], float],
     ) -> None:
         self._settings = settings
         self._store = store
         self._notices = notices
-        self._local = stretches.local if stretches is not None else None
-        self._stretches = stretches
+        self._local = activities.stretches.local if activities is not None else None
+        self._activities = activities
         self._max_stretches = max_stretches
         self._clock = clock
         self._client: Client | None = None
@@ -156,6 +166,12 @@ class TemporalOrchestrator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         notices.on("wake", self._woken_elsewhere)
+
+    @property
+    def client(self) -> Client:
+        """The connection to Temporal (there from `start` on)."""
+        assert self._client is not None, "the orchestrator has not started"
+        return self._client
 
     @property
     def live_runners(self) -> int:
@@ -171,12 +187,12 @@ class TemporalOrchestrator:
 
     async def start(self) -> None:
         self._client = await connect(self._settings)
-        if self._stretches is not None:
+        if self._activities is not None:
             self._worker = Worker(
                 self._client,
                 task_queue=self._settings.task_queue,
-                workflows=[SessionWorkflow],
-                activities=[self._stretches.drive],
+                workflows=[SessionWorkflow, ScheduleTickWorkflow],
+                activities=[self._activities.stretches.drive, self._activities.ticks.fire],
                 max_concurrent_activities=self._max_stretches,
             )
             self._worker_task = asyncio.get_running_loop().create_task(self._worker.run())

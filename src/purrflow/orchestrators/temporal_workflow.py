@@ -17,12 +17,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey
 
 #: The task queue purrflow's workers poll, unless told another.
 TASK_QUEUE = "purrflow-sessions"
 WORKFLOW = "purrflow.session"
 DRIVE = "purrflow.drive_session"
+SCHEDULE_TICK = "purrflow.schedule_tick"
+FIRE_SCHEDULE = "purrflow.fire_schedule"
+#: Temporal sets it on every workflow a schedule starts: the time the tick was due (not when it started).
+SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+#: A tick's activity (store its event, start its sessions) is short; one that fails is tried again.
+FIRE_TIMEOUT = timedelta(minutes=1)
 #: The signal that a wait of the session ended (its result is journaled already).
 WAKE = "wake"
 #: A worker that stops heartbeating for this long is taken for dead; the stretch runs again elsewhere.
@@ -105,3 +111,36 @@ class SessionWorkflow:
         except TimeoutError:
             return True
         return False
+
+
+@dataclass(frozen=True)
+class ScheduleTick:
+    """A Temporal Schedule's action input: the trigger it ticks for, and its schedule as it was when the
+    Temporal Schedule was made (a tick of a schedule changed since is not fired)."""
+
+    trigger_id: str
+    schedule: str
+
+
+@dataclass(frozen=True)
+class FireSchedule:
+    """One tick, at the time it was due."""
+
+    trigger_id: str
+    schedule: str
+    scheduled_at: float
+
+
+@workflow.defn(name=SCHEDULE_TICK)
+class ScheduleTickWorkflow:
+    """One tick of a schedule trigger: its event is stored and its sessions start on some worker."""
+
+    @workflow.run
+    async def run(self, tick: ScheduleTick) -> None:
+        due = workflow.info().typed_search_attributes.get(SCHEDULED_AT) or workflow.now()
+        await workflow.execute_activity(
+            FIRE_SCHEDULE,
+            FireSchedule(tick.trigger_id, tick.schedule, due.timestamp()),
+            start_to_close_timeout=FIRE_TIMEOUT,
+            retry_policy=RETRY,
+        )

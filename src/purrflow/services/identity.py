@@ -198,7 +198,7 @@ class IdentityService:
                 return token
         token = new_token()
         with self._store.transaction():
-            team = self._store.get_team_by_name(OPERATOR_TEAM) or self._store.create_team(OPERATOR_TEAM)
+            team = self._store.ensure_team(OPERATOR_TEAM)
             user = self._store.create_user(team.id, f"admin-{secrets.token_hex(3)}", role="admin")
             self._store.add_token(user.id, token, name="admin (created on first start)")
         token_file.parent.mkdir(parents=True, exist_ok=True)

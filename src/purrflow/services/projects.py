@@ -165,8 +165,10 @@ class ProjectService:
         staging, manifest, env = staged.staging, staged.manifest, staged.requirements
         store = self._store
         try:
+            project_name = name or manifest.project.name
             with self._committer.write():
-                project = store.get_or_create_project(team_id, name or manifest.project.name, owner_id=owner_id)
+                store.lock_deploys(team_id, project_name)
+                project = store.get_or_create_project(team_id, project_name, owner_id=owner_id)
                 deployment = store.create_deployment(
                     project.id, manifest.model_dump(mode="json"), dict(files), env=env.digest if env else None
                 )

@@ -21,6 +21,17 @@ class IdentityStore(Database):
         self._exec("INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)", team.id, name, time.time())
         return team
 
+    def ensure_team(self, name: str) -> Team:
+        """The team of this name, made if there is none: of servers that start at once on one new database,
+        each finds the one team the first made (the insert waits for the other's, then does nothing)."""
+        self._exec(
+            "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+            new_id("team"), name, time.time(),
+        )  # fmt: skip
+        team = self.get_team_by_name(name)
+        assert team is not None  # inserted, or there already
+        return team
+
     def get_team_by_name(self, name: str) -> Team | None:
         row = self._one("SELECT id, name FROM teams WHERE name = ?", name)
         return Team(*row) if row else None

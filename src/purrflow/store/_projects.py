@@ -21,6 +21,11 @@ def _trigger(row: Any) -> Trigger:
 
 class ProjectStore(Database):
     # -- projects ----------------------------------------------------------------------------
+    def lock_deploys(self, team_id: str, name: str) -> None:
+        """Hold deployments of the team's project `name` until the transaction ends: two API servers that
+        deploy it at once (or make it) take turns, rather than both insert its row or its triggers. One
+        process writes a SQLite file, so only a shared database needs it."""
+
     def get_or_create_project(self, team_id: str, name: str, *, owner_id: str | None = None) -> Project:
         found = self.get_project_by_name(team_id, name)
         if found:
@@ -170,12 +175,17 @@ class ProjectStore(Database):
         row = self._one("SELECT last_fire_at FROM schedule_runs WHERE trigger_id = ?", trigger_id)
         return float(row[0]) if row else None
 
-    def record_schedule_fire(self, trigger_id: str, at: float) -> None:
-        self._exec(
+    def claim_schedule_fire(self, trigger_id: str, at: float) -> bool:
+        """Record that the trigger's tick due at `at` fires; False (nothing changed) when that tick or a later
+        one has fired already. The check and the write are one statement: of two processes that claim one
+        tick (a retried Temporal activity, say), only one fires it."""
+        cursor = self._exec(
             "INSERT INTO schedule_runs (trigger_id, last_fire_at) VALUES (?, ?)"
-            " ON CONFLICT (trigger_id) DO UPDATE SET last_fire_at = excluded.last_fire_at",
+            " ON CONFLICT (trigger_id) DO UPDATE SET last_fire_at = excluded.last_fire_at"
+            " WHERE schedule_runs.last_fire_at < excluded.last_fire_at",
             trigger_id, at,
         )  # fmt: skip
+        return cursor.rowcount > 0
 
     def get_trigger_by_slug(self, slug: str) -> Trigger | None:
         row = self._one(f"SELECT {_TRIGGER_COLS} FROM triggers WHERE slug = ?", slug)

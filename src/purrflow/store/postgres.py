@@ -50,6 +50,8 @@ except ImportError:  # pragma: no cover - the `postgres` extra is not installed
 _MIGRATION_LOCK = 0x7075_7272  # "purr"
 #: With a project's hash, held by a transaction that opens a wait or sends a signal (`lock_signals`).
 _SIGNALS_LOCK = 0x7369_6773  # "sigs"
+#: With a team's project name's hash, held by a transaction that deploys it (`lock_deploys`).
+_DEPLOY_LOCK = 0x6465_706C  # "depl"
 #: The channel every purrflow process LISTENs on; a notice is "<origin> <topic> <field> …".
 CHANNEL = "purrflow"
 #: How long a listener that lost its connection waits before it tries again (doubling up to the most).
@@ -161,6 +163,9 @@ class PostgresStore(SQLStore):
 
     def lock_signals(self, project_id: str) -> None:
         self._one("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", _SIGNALS_LOCK, project_id)
+
+    def lock_deploys(self, team_id: str, name: str) -> None:
+        self._one("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", _DEPLOY_LOCK, f"{team_id}/{name}")
 
     def _json_list_holds(self, column: str) -> str:
         return f"EXISTS (SELECT 1 FROM json_array_elements_text({column}::json) AS t(value) WHERE t.value = ?)"
