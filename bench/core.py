@@ -42,7 +42,9 @@ a throw-away cluster on 127.0.0.1, started from Debian's server binaries as the 
 
 --scaled measures every row embedded (one server, its SQLite) beside the scaled mode: a new PostgreSQL database
 and sessions as Temporal workflows of a dev server on 127.0.0.1 (tests/temporal_server.py), each server its
-own worker (`--orchestrator temporal`). A waiting session there always gives its runner up.
+own worker (`--orchestrator temporal`). A waiting session there always gives its runner up. The rows with a
+peer workload (below) also run Temporal itself, as --peers does, so that the scaled mode stands beside what
+its engine costs alone: `measure | embedded | scaled | Temporal | embedded/scaled | scaled/Temporal`.
 
 --peers measures DBOS (its SQLite system database) and Temporal (its dev server, a worker in the benchmark's
 process) beside purrflow, with bench/peers/dbos_bench.py and temporal_bench.py run by the peers' own venv
@@ -1018,6 +1020,16 @@ def main() -> None:
         return
     if rounds > 1:
         print(f"median of {rounds} rounds per setup, each on a fresh server")
+    if args.scaled:
+        install_peers()
+        print("Temporal: the same workload on Temporal alone (bench/peers/temporal_bench.py, its steps local")
+        print("activities); scaled/Temporal above 1: the scaled mode costs that much more than its engine alone")
+        header = f"{'embedded':>22}  {'scaled':>22}  {'Temporal':>18}  {'embedded/scaled':>15}  {'scaled/Temporal':>15}"
+        print(f"{'measure':<{width}}  {header}")
+        print("-" * (width + 102), flush=True)
+        for measure in rows:
+            run_scaled_row(measure, rounds, width)
+        return
     if len(setups) == 1:
         print(f"{'measure':<{width}}  {'purrflow':>22}  target")
         print("-" * (width + 40), flush=True)
@@ -1029,18 +1041,29 @@ def main() -> None:
         run_row(measure, setups, rounds, width)
 
 
-def run_row(measure: Measure, setups: list[Setup], rounds: int, width: int) -> None:
-    """Measure one row in interleaved rounds and print it; a setup that fails is left out of later rounds."""
-    figures: dict[str, list[Figure]] = {setup.label: [] for setup in setups}
+def interleaved(
+    columns: Mapping[str, Callable[[], Figure]], rounds: int
+) -> tuple[dict[str, list[Figure]], dict[str, str]]:
+    """Each column's figures over `rounds` interleaved rounds (a, b, c, a, b, c, …), and the error of each
+    column that failed (it is left out of later rounds)."""
+    figures: dict[str, list[Figure]] = {column: [] for column in columns}
     errors: dict[str, str] = {}
     for round_ in range(1, rounds + 1):
-        for setup in setups:
-            if setup.label in errors:
+        for column, measure_it in columns.items():
+            if column in errors:
                 continue
             try:
-                figures[setup.label].append(measure_once(measure, setup))
+                figures[column].append(measure_it())
             except Exception as exc:
-                errors[setup.label] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
+                errors[column] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
+    return figures, errors
+
+
+def run_row(measure: Measure, setups: list[Setup], rounds: int, width: int) -> None:
+    """Measure one row in interleaved rounds and print it; a setup that fails is left out of later rounds."""
+    figures, errors = interleaved(
+        {setup.label: functools.partial(measure_once, measure, setup) for setup in setups}, rounds
+    )
     shown = {label: measure.show(medians(f)) if label not in errors else "FAILED" for label, f in figures.items()}
     if len(setups) == 1:
         label = setups[0].label
@@ -1061,6 +1084,28 @@ def run_row(measure: Measure, setups: list[Setup], rounds: int, width: int) -> N
         print(f"    {label} failed, {error}", flush=True)
 
 
+def run_scaled_row(measure: Measure, rounds: int, width: int) -> None:
+    """One row embedded, scaled and (where the row has a peer workload) on Temporal alone, in interleaved
+    rounds; a column that fails shows FAILED, its error on a line below, and is left out of later rounds."""
+    columns = {setup.label: functools.partial(measure_once, measure, setup) for setup in (EMBEDDED, SCALED)}
+    if measure.peer is not None:
+        columns["Temporal"] = functools.partial(run_peer, dict(PEERS)["Temporal"], measure.peer)
+    figures, errors = interleaved(columns, rounds)
+    shown = {column: "FAILED" if column in errors else measure.show(medians(f)) for column, f in figures.items()}
+    ok = {column: medians(f) for column, f in figures.items() if column not in errors}
+
+    def ratio_of(top: str, bottom: str) -> str:
+        return ratio(ok[top], ok[bottom]) if top in ok and bottom in ok else "–"
+
+    cells = (
+        f"{shown[EMBEDDED.label]:>22}  {shown[SCALED.label]:>22}  {shown.get('Temporal', '–'):>18}"
+        f"  {ratio_of(EMBEDDED.label, SCALED.label):>15}  {ratio_of(SCALED.label, 'Temporal'):>15}"
+    )
+    print(f"{measure.name:<{width}}  {cells}", flush=True)
+    for column, error in errors.items():
+        print(f"    {column} failed, {error}", flush=True)
+
+
 def peer_ratio(measure: Measure, ours: Figure, peers: list[Figure]) -> str:
     """purrflow / the better peer, figure by figure (for a rate: the better peer / purrflow)."""
     cells = []
@@ -1075,25 +1120,12 @@ def peer_ratio(measure: Measure, ours: Figure, peers: list[Figure]) -> str:
 def run_peer_row(measure: Measure, rounds: int, width: int) -> None:
     """One row beside the peers, in interleaved rounds (purrflow, DBOS, Temporal, purrflow, …): a column that
     fails shows FAILED, its error on a line below, and is left out of later rounds; the row goes on."""
-    setup = Setup("this")
-    columns = ["purrflow"] + ([name for name, _ in PEERS] if measure.peer else [])
-    figures: dict[str, list[Figure]] = {column: [] for column in columns}
-    errors: dict[str, str] = {}
-    for round_ in range(1, rounds + 1):
-        for column in columns:
-            if column in errors:
-                continue
-            try:
-                if column == "purrflow":
-                    figure = measure_once(measure, setup)
-                else:
-                    assert measure.peer is not None
-                    figure = run_peer(dict(PEERS)[column], measure.peer)
-                figures[column].append(figure)
-            except Exception as exc:
-                errors[column] = f"round {round_}: {one_line(exc)}" if rounds > 1 else one_line(exc)
+    columns = {"purrflow": functools.partial(measure_once, measure, Setup("this"))}
+    if measure.peer is not None:
+        columns.update({name: functools.partial(run_peer, script, measure.peer) for name, script in PEERS})
+    figures, errors = interleaved(columns, rounds)
     shown = {column: "FAILED" if column in errors else measure.show(medians(f)) for column, f in figures.items()}
-    peers_ok = [medians(figures[c]) for c in columns[1:] if c not in errors]
+    peers_ok = [medians(figures[name]) for name, _ in PEERS if name in figures and name not in errors]
     ratios = "–"
     if "purrflow" not in errors and peers_ok:
         ratios = peer_ratio(measure, medians(figures["purrflow"]), peers_ok)
