@@ -54,13 +54,17 @@ def servers_store(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Scaled, a test of what only the local orchestrator does (marked `local_orchestrator`) is skipped."""
+    """Scaled, a test of what only the local orchestrator does (marked `local_orchestrator`) is skipped, and
+    so is one that does the same whatever the run's mode (`runs_once`): the first run ran it already."""
     if not _scaled(config):
         return
     for item in items:
         marker = item.get_closest_marker("local_orchestrator")
         if marker is not None:
             item.add_marker(pytest.mark.skip(reason=f"local orchestrator only: {marker.args[0]}"))
+        marker = item.get_closest_marker("runs_once")
+        if marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"the same in either mode: {marker.args[0]}"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

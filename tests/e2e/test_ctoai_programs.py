@@ -263,6 +263,7 @@ class Terminal:
         self._unread = self._unread[found.end() :]
 
 
+@pytest.mark.runs_once("`purr run` starts no server")
 def test_release_command_under_purr_run_in_a_terminal(tmp_path: Path) -> None:
     purr = shutil.which("purr", path=str(Path(sys.executable).parent))
     assert purr is not None

@@ -174,6 +174,7 @@ def main(event):
 """
 
 
+@pytest.mark.runs_once("`purr run` starts no server")
 @pytest.mark.parametrize("points", ["host.get_value", "finish", "logs"])
 def test_purr_run_returns_whatever_fails(tmp_path: Path, points: str) -> None:
     folder = write_project(

@@ -26,7 +26,7 @@ import pytest
 
 from helpers import free_port, wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.runs_once("the README's own `purr up` is embedded")]
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -109,6 +109,7 @@ def _deployment_of(server: Server) -> str:
     return str(next(p["deployment_id"] for p in projects if p["name"] == "deps"))
 
 
+@pytest.mark.runs_once("`purr run` starts no server")
 def test_purr_run_installs_requirements_into_the_user_cache_once(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "wheels", "purrtiny", "2.0", {"purrtiny/__init__.py": "VALUE = 'two'\n"})
     files = {

@@ -131,6 +131,7 @@ def next_prompt(client: httpx.Client, session_id: str, name: str) -> dict[str, A
     return wait_until(find, what=f"prompt {name!r}")
 
 
+@pytest.mark.runs_once("`purr run` starts no server")
 def test_every_function_of_the_reference_under_purr_run(tmp_path: Path) -> None:
     arguments = ["--channel", "1", "--pick=1", "--note", "1.10", "--features=", "--day", "2026-12-24", "--at", "10:30"]
     argv = [sys.executable, "-m", "purrflow.cli.main", "run", str(PROJECT), "reference", *arguments]

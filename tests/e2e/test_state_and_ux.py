@@ -69,6 +69,7 @@ def test_state_folder_survives_a_restart_and_ux_lines_are_marked(tmp_path: Path)
     ]
 
 
+@pytest.mark.runs_once("`purr run` starts no server")
 def test_purr_run_shows_ux_hides_the_log_and_knows_the_host(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "local",

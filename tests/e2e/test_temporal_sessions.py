@@ -19,7 +19,7 @@ from postgres_cluster import Cluster
 from scaled import ScaledPlatform
 from temporal_server import TemporalServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.runs_once("it builds its own scaled platform")]
 
 PROGRAM = """
 import os
