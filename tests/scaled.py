@@ -30,7 +30,7 @@ class ScaledPlatform:
         return ["--orchestrator", "temporal", "--temporal", self.temporal, "--task-queue", self.queue]
 
     def add_api(self) -> Server:
-        return self.start_at_once(apis=1)[0]
+        return self.start_at_once(apis=1)[0][0]
 
     def add_worker(self) -> Worker:
         return self.start_at_once(workers=1)[1][0]

@@ -65,25 +65,11 @@ class Notices:
 
     async def start(self) -> None:
         """Listen (where others write), and return once listening: nothing committed from then on is missed."""
-        listener = self._store.listener(self._deliver, self._resync)
-        if listener is None:
-            return
-        ready = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(listener.run(ready), name="purrflow-notices")
-        try:
-            await asyncio.wait_for(asyncio.shield(ready.wait()), LISTEN_TIMEOUT_SECONDS)
-        except TimeoutError:
-            await self.close()
-            raise NoticesUnavailable(
-                f"the database did not take this process's LISTEN within {LISTEN_TIMEOUT_SECONDS:g} s",
-                hint="check that the database accepts one more connection from this host (max_connections)",
-            ) from None
+        self._task = await listen(self._store, self._deliver, self._resync)
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_listening(self._task)
             self._task = None
 
     def _deliver(self, topic: str, fields: list[str]) -> None:
@@ -99,3 +85,34 @@ class Notices:
                 handler()
             except Exception:
                 log.exception("reading again after missed notices failed")
+
+
+async def listen(
+    store: Store, deliver: Callable[[str, list[str]], None], resync: Callable[[], None]
+) -> asyncio.Task[None] | None:
+    """The task that LISTENs on the store (None where nobody else writes), once its LISTEN holds; raises
+    NoticesUnavailable when it does not within `LISTEN_TIMEOUT_SECONDS`. `purr up` and `purr worker` also
+    call it before they start (`check_services`), so that they refuse with the reason rather than fail later."""
+    listener = store.listener(deliver, resync)
+    if listener is None:
+        return None
+    ready = asyncio.Event()
+    task = asyncio.get_running_loop().create_task(listener.run(ready), name="purrflow-notices")
+    try:
+        await asyncio.wait_for(asyncio.shield(ready.wait()), LISTEN_TIMEOUT_SECONDS)
+    except TimeoutError:
+        await stop_listening(task)
+        why = f": {listener.last_error}" if listener.last_error else ""
+        raise NoticesUnavailable(
+            f"the database did not take this process's LISTEN within {LISTEN_TIMEOUT_SECONDS:g} s{why}",
+            hint="check that the database accepts one more connection from this host (max_connections), and"
+            " that it is not behind a pooler in transaction mode (LISTEN needs a session of its own)",
+        ) from None
+    return task
+
+
+async def stop_listening(task: asyncio.Task[None]) -> None:
+    """End a task `listen` returned."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

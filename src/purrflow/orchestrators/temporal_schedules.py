@@ -186,7 +186,7 @@ class TemporalSchedules:
                 self._known[found.id] = await found.memo_value(_PROJECT, "")
         for gone in {sid for sid, owner in self._known.items() if project_id in (None, owner)} - wanted.keys():
             await self._delete(client, gone)
-            del self._known[gone]
+            self._known.pop(gone, None)  # (a reconcile beside this one may have deleted it too)
         for sid, trigger in wanted.items():
             text = str(trigger.spec.get("schedule") or "")
             if listed.get(sid) != text:

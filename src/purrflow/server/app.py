@@ -21,6 +21,7 @@ from purrflow import __version__
 from purrflow.config import ADMIN_TOKEN_FILE, ServerConfig
 from purrflow.data_lock import DataDirLock
 from purrflow.engine.deploy import collect_files
+from purrflow.engine.notices import listen, stop_listening
 from purrflow.engine.sandbox import SandboxPolicy, SandboxSettings
 from purrflow.engine.secretbox import SecretBox
 from purrflow.faults import Faults
@@ -49,7 +50,7 @@ from purrflow.server import (
 )
 from purrflow.server.durable import DurableResponses
 from purrflow.server.limits import BodySizeLimit
-from purrflow.store import IN_CLEAR, open_store, shown_url
+from purrflow.store import IN_CLEAR, Store, open_store, shown_url
 from purrflow.telemetry import configure_logging
 from purrflow.wire import Limits
 
@@ -191,6 +192,7 @@ def check_services(config: ServerConfig) -> None:
     store = open_store(config.database_url or config.data_dir / DATABASE_FILE, cipher=cipher)  # (and migrated)
     try:
         store.check_data_key()
+        asyncio.run(_listens(store))
     finally:
         store.close()
     settings = _temporal_settings(config)
@@ -198,6 +200,13 @@ def check_services(config: ServerConfig) -> None:
         from purrflow.orchestrators.temporal import connect
 
         asyncio.run(connect(settings))
+
+
+async def _listens(store: Store) -> None:
+    """Where other processes write the database, whether it takes this one's LISTEN (`engine/notices.py`)."""
+    task = await listen(store, lambda topic, fields: None, lambda: None)
+    if task is not None:
+        await stop_listening(task)
 
 
 def run_server(config: ServerConfig) -> None:

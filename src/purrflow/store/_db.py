@@ -36,6 +36,9 @@ NoticeHandler = Callable[[str, list[str]], None]
 
 
 class NoticeListener(Protocol):
+    #: Why its last attempt to listen failed, if one did.
+    last_error: str | None
+
     async def run(self, ready: asyncio.Event) -> None:
         """Hear notices until cancelled; set `ready` once listening."""
 

@@ -180,6 +180,7 @@ class _Listener:
         self._origin = origin
         self._deliver = deliver
         self._resync = resync
+        self.last_error: str | None = None
 
     async def run(self, ready: asyncio.Event) -> None:
         """Hear notices until cancelled; `ready` is set once the first LISTEN holds."""
@@ -197,7 +198,9 @@ class _Listener:
                         if origin != self._origin:
                             self._deliver(topic, fields)
             except psycopg.OperationalError as err:
-                log.warning("lost the database's notices (%s); listening again in %.1f s", str(err).strip(), delay)
+                self.last_error = " ".join(str(err).split())
+                what = "lost the database's notices" if ready.is_set() else "could not listen to the database yet"
+                log.warning("%s (%s); trying again in %.1f s", what, self.last_error, delay)
             await asyncio.sleep(delay)  # sleep-ok: a backoff before connecting again
             delay = min(delay * 2, _RELISTEN_MOST)
 
