@@ -1023,7 +1023,8 @@ def main() -> None:
     if args.scaled:
         install_peers()
         print("Temporal: the same workload on Temporal alone (bench/peers/temporal_bench.py, its steps local")
-        print("activities); scaled/Temporal above 1: the scaled mode costs that much more than its engine alone")
+        print("activities). The ratios are plain quotients: for a time, scaled/Temporal above 1 is what the scaled")
+        print("mode costs beyond its engine alone; for a rate (sessions/s), below 1 is how much slower it is")
         header = f"{'embedded':>22}  {'scaled':>22}  {'Temporal':>18}  {'embedded/scaled':>15}  {'scaled/Temporal':>15}"
         print(f"{'measure':<{width}}  {header}")
         print("-" * (width + 102), flush=True)

@@ -366,19 +366,6 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         store, committer, projects=projects, triggers=triggers, sessions=sessions, dispatch=dispatch, signals=signals
     )
     zone = ZoneInfo(config.timezone)
-    scheduler: Schedules
-    if config.temporal is None:
-        scheduler = Scheduler(store, committer, on_tick=events.tick, zone=zone, catch_up=config.catch_up, clock=clock)
-    else:  # Temporal Schedules keep the time; the workers fire the ticks (`WorkerActivities`)
-        from purrflow.orchestrators.temporal_schedules import TemporalSchedules
-
-        scheduler = TemporalSchedules(
-            store=store,
-            client=lambda: temporal_orchestrator.client,
-            task_queue=config.temporal.task_queue,
-            zone=zone,
-            catch_up=config.catch_up,
-        )
     secrets = SecretService(store, committer, box)
     project_vars = VarService(store, committer, box)
     connections = ConnectionService(
@@ -452,9 +439,12 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         telemetry=telemetry,
     )
     orchestrator: Orchestrator = local
-    if temporal is not None:
+    scheduler: Schedules
+    if temporal is None:
+        scheduler = Scheduler(store, committer, on_tick=events.tick, zone=zone, catch_up=config.catch_up, clock=clock)
+    else:  # Temporal Schedules keep the time, and the workers fire the ticks
         from purrflow.orchestrators.temporal import SessionStretches, TemporalOrchestrator, WorkerActivities
-        from purrflow.orchestrators.temporal_schedules import ScheduleTicks
+        from purrflow.orchestrators.temporal_schedules import ScheduleTicks, TemporalSchedules
 
         activities = (
             WorkerActivities(
@@ -473,13 +463,20 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
             if config.runs_sessions
             else None
         )
-        orchestrator = temporal_orchestrator = TemporalOrchestrator(
+        orchestrator = on_temporal = TemporalOrchestrator(
             settings=temporal,
             store=store,
             notices=notices,
             activities=activities,
             max_stretches=config.max_runners,
             clock=clock,
+        )
+        scheduler = TemporalSchedules(
+            store=store,
+            client=lambda: on_temporal.client,
+            task_queue=temporal.task_queue,
+            zone=zone,
+            catch_up=config.catch_up,
         )
     telemetry.metrics.watch(orchestrator.census)
     return Platform(
