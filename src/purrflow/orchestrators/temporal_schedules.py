@@ -112,7 +112,7 @@ class ScheduleTicks:
 
     def _on_time(self, schedule: CronSchedule, due: float) -> bool:
         now = self._clock()
-        if schedule.next_after(due, anchor=due) <= now:  # the next tick is due already: this one was missed
+        if schedule.missed(due, now, anchor=due):  # the next tick is due already: this one was missed
             return False
         return self._catch_up or now - due <= LATE_SECONDS
 

@@ -162,10 +162,14 @@ class PostgresStore(SQLStore):
         return _placeholders(sql)
 
     def lock_signals(self, project_id: str) -> None:
-        self._one("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", _SIGNALS_LOCK, project_id)
+        self._hold_until_commit(_SIGNALS_LOCK, project_id)
 
     def lock_deploys(self, team_id: str, name: str) -> None:
-        self._one("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", _DEPLOY_LOCK, f"{team_id}/{name}")
+        self._hold_until_commit(_DEPLOY_LOCK, f"{team_id}/{name}")
+
+    def _hold_until_commit(self, kind: int, key: str) -> None:
+        """An advisory lock of `kind` on `key`'s hash, held until the transaction ends."""
+        self._one("SELECT pg_advisory_xact_lock(?::integer, hashtext(?))", kind, key)
 
     def _json_list_holds(self, column: str) -> str:
         return f"EXISTS (SELECT 1 FROM json_array_elements_text({column}::json) AS t(value) WHERE t.value = ?)"
