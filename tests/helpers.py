@@ -240,6 +240,25 @@ class Worker(PurrProcess):
         return "ready: taking sessions" in self.log_path.read_text(errors="replace")
 
 
+def on_temporal() -> bool:
+    """Whether this run's servers run their sessions on Temporal (the scaled run)."""
+    return temporal_address is not None
+
+
+def kept_files(server: Server, folder: str, owner_id: str) -> set[str]:
+    """The files a server keeps of a session's folder — `folder` "state" (a run's, `owner_id` its first
+    session) or "workflow-config" (a project's) — as paths inside it: on its disk, or on Temporal (where
+    the folder goes from worker to worker) in the store, its rows named by their owner."""
+    if on_temporal():
+        from store_rows import raw_rows
+
+        rows = raw_rows(server.database, "SELECT path, kind FROM carried_files WHERE owner_id = ?", owner_id)
+        return {path for (path, kind) in rows if kind != "dir"}
+    data = server.data_dir
+    places = (data / "state").glob(f"*/{owner_id}") if folder == "state" else [data / folder / owner_id]
+    return {str(path.relative_to(place)) for place in places for path in place.rglob("*") if not path.is_dir()}
+
+
 def session_runners(server: PurrProcess) -> list[int]:
     """The pids of the runner processes serving a session (named so; zygotes, warm zygotes and their
     spares waiting for a session are named otherwise) of `server`: other tests' servers run beside it."""

@@ -55,6 +55,8 @@ class ServerConfig:
     session_memory: int = 1 << 30
     session_cpu: int = 3600
     session_files: int = 1024
+    #: What a session's state or config folder may hold where it is carried between workers (bytes).
+    carried_folder_limit: int = 64 << 20
     #: How long a session may run outside waits when its trigger sets no `timeout` (None: no limit).
     session_timeout: float | None = None
     #: How often a session's runner may die, each time replaying it, before the session ends in error.
@@ -110,6 +112,10 @@ class ServerConfig:
             raise InvalidInputError(f"sandbox {self.sandbox!r} is unknown", hint="use auto, on or off")
         if self.session_memory < 64 << 20:
             raise InvalidInputError("the session memory limit must be at least 64 MiB", hint="e.g. --session-memory 1G")
+        if self.carried_folder_limit < 1 << 20:
+            raise InvalidInputError(
+                "the carried folder limit must be at least 1 MiB", hint="e.g. --carried-folder-limit 64M"
+            )
         if (self.max_runners is not None and self.max_runners < 1) or self.max_queued < 1:
             raise InvalidInputError("--max-runners and --max-queued must be at least 1")
         if self.runner_attempts < 0:

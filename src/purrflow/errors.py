@@ -75,6 +75,10 @@ class ValueLimitError(InvalidInputError):
     """The project value store refused a value (too large, too many keys, not picklable)."""
 
 
+class FolderLimitError(PurrflowError):
+    """A session's state or config folder grew past what a scaled platform carries between workers."""
+
+
 class AuthError(PurrflowError):
     """A missing, unknown or revoked API token."""
 

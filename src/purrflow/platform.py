@@ -39,6 +39,7 @@ from purrflow.orchestrators.sticky import DEFAULT_HOT_MEMORY
 from purrflow.orchestrators.warm import WarmPolicy
 from purrflow.rules.values import ValueLimits
 from purrflow.services.analytics import AnalyticsService
+from purrflow.services.carried_folders import CarriedFolders, FolderLimits
 from purrflow.services.config import ConfigService
 from purrflow.services.connections import ConnectionService
 from purrflow.services.events import EventService
@@ -115,6 +116,8 @@ class PlatformConfig:
     tracing: bool = False
     #: Ended sessions are deleted once they have been over this many seconds (None: kept forever).
     retention: float | None = None
+    #: What a session's state or config folder may hold where it is carried between workers (on Temporal).
+    carried_folders: FolderLimits = field(default_factory=FolderLimits)
     #: Sessions as Temporal workflows (the `temporal` orchestrator), over a store every process shares.
     temporal: TemporalSettings | None = None
     #: Whether this process runs sessions' code (False: an API server of a scaled platform; its sessions run
@@ -410,6 +413,12 @@ def build_platform(config: PlatformConfig, *, clock: Callable[[], float] = time.
         connections=connections,
         interface_of=lambda session: "slack" if slack.place_of(session) else None,
         vars=project_vars,
+        # Where sessions' stretches move between workers, so do the folders they write.
+        carried=(
+            CarriedFolders(store, committer, config.data_dir, limits=config.carried_folders)
+            if config.temporal is not None and config.runs_sessions
+            else None
+        ),
         settings=RunnerSettings(
             config.data_dir, config.interface, config.host_platform, config.limits, config.session_timeout
         ),

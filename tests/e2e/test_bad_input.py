@@ -130,6 +130,18 @@ def test_unknown_project_session_and_entrypoint(server: Server, shop: Path) -> N
         assert bad_form.status_code == 400 and "file.py:function" in str(bad_form.json()["error"])
 
 
+def test_a_session_of_a_file_that_does_not_parse_is_refused_with_its_line(server: Server, tmp_path: Path) -> None:
+    """No trigger names the file, so its deploy did not parse it: the session's start does, and says where."""
+    broken = "def main(event):\n    return 1\n\n\ndef other(event):\n    print('unclosed)\n"
+    server.deploy(write_project(tmp_path / "shop", {"purrflow.yaml": GOOD, "helper.py": broken, "program.py": PROGRAM}))
+    with server.client() as client:
+        answer = client.post("/api/v1/sessions", json={"project": "shop", "entrypoint": "helper.py:main"})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "InvalidInputError"
+    assert "helper.py:6 does not parse: unterminated string literal" in error["message"]
+
+
 # -- limits on what comes in: sizes, nesting, text that cannot be shown ---------------------------
 
 

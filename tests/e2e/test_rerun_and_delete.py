@@ -14,7 +14,7 @@ import httpx
 import pytest
 from projects import manifest, write_project
 
-from helpers import Server, encode_folder, wait_until
+from helpers import Server, encode_folder, kept_files, wait_until
 from store_rows import count
 
 pytestmark = pytest.mark.slow
@@ -37,13 +37,18 @@ def main(event):
 """
 
 WAITS = """
+import os
 import time
+from pathlib import Path
 from purrflow import sdk
 
 def ask(event):
+    (Path(sdk.get_state_path()) / "asked.txt").write_text("asked")
     return sdk.prompt.input("who", "Who are you?")
 
 def nap(event):
+    (Path(sdk.get_state_path()) / "napped.txt").write_text("napping")
+    (Path(os.environ["SDK_CONFIG_DIR"]) / "config.json").write_text("{}")
     time.sleep(600)  # sleep-ok: a durable sleep the test looks at, never waited out
 
 def fail(event):
@@ -161,13 +166,12 @@ def test_deleting_ended_sessions_removes_all_of_them(server: Server, tmp_path: P
         assert client.post(f"/api/v1/prompts/{prompt_id}/answer", json={"value": "ada"}).status_code == 200
         assert server.wait_state(asked, "completed")["result_repr"] == "'ada'"
         assert rows_of(server, asked)["prompts"] == 1 and rows_of(server, asked)["journal"] == 1
-        (state_dir,) = (server.data_dir / "state").glob(f"*/{asked}")  # its runs' SDK_STATE_DIR, in its team's
-        assert state_dir.is_dir()
+        assert kept_files(server, "state", asked) == {"asked.txt"}  # its runs' SDK_STATE_DIR
 
         deleted = client.delete(f"/api/v1/sessions/{asked}")
         assert deleted.status_code == 200 and deleted.json() == {"deleted": 1}, deleted.text
         assert set(rows_of(server, asked).values()) == {0}
-        assert not state_dir.exists()
+        assert kept_files(server, "state", asked) == set()
         for path in (
             f"/api/v1/sessions/{asked}",
             f"/api/v1/sessions/{asked}/journal",
@@ -255,9 +259,10 @@ def test_deleting_a_project_removes_it_and_its_webhooks(server: Server, tmp_path
         napping = start(client, "doomed", "program.py:nap")
         server.wait_state(napping, "waiting")
         assert client.put("/api/v1/values/k", params={"project": "doomed"}, json={"value": 1}).status_code == 200
-        assert deployment_dir.is_dir() and config_dir.is_dir()
-        (state_dir,) = (server.data_dir / "state").glob(f"*/{napping}")  # in its team's state folder
-        assert state_dir.is_dir()
+        project_id = deployed["project"]["id"]
+        assert deployment_dir.is_dir()
+        assert kept_files(server, "state", napping) == {"napped.txt"}
+        assert kept_files(server, "workflow-config", project_id) == {"config.json"}
 
         refused = client.delete("/api/v1/projects/doomed")
         assert refused.status_code == 409, refused.text
@@ -279,7 +284,8 @@ def test_deleting_a_project_removes_it_and_its_webhooks(server: Server, tmp_path
         assert client.get(f"/api/v1/sessions/{napping}").status_code == 404
         assert "doomed" not in [p["name"] for p in client.get("/api/v1/projects").json()["projects"]]
         assert client.get("/api/v1/values", params={"project": "doomed"}).status_code == 404
-        assert not deployment_dir.exists() and not config_dir.exists() and not state_dir.exists()
+        assert not deployment_dir.exists() and not config_dir.exists()
+        assert kept_files(server, "state", napping) == kept_files(server, "workflow-config", project_id) == set()
         assert set(rows_of(server, napping).values()) == {0}
         again = purr(server, "projects", "delete", "doomed", "--yes")
         assert again.returncode == 1 and "no project named 'doomed'" in again.stderr

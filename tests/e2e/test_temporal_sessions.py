@@ -66,6 +66,44 @@ def snoop(event):
     return found
 
 
+def keeper(event):
+    # Write the run's state folder, have a step journaled, write more, then hold in an activity (where the
+    # worker is killed); the session resumes on the other worker, sleeps there, and reads what it wrote.
+    state = os.environ["SDK_STATE_DIR"]
+    os.makedirs(os.path.join(state, "notes"), exist_ok=True)
+    with open(os.path.join(state, "notes", "first.txt"), "w") as out:
+        out.write("before step 0")
+    os.symlink("notes/first.txt", os.path.join(state, "latest"))  # (a step: replayed, not made again)
+    step("keeper", 0)
+    with open(os.path.join(state, "after.txt"), "w") as out:
+        out.write("after step 0")
+    hold(event.data.release)
+    time.sleep(1)  # sleep-ok: the durable sleep gives the runner up; it resumes from the store's copy
+    with open(os.path.join(state, "latest")) as first, open(os.path.join(state, "after.txt")) as after:
+        return f"{first.read()} | {after.read()} | {sorted(os.listdir(state))}"
+
+
+@sdk.activity
+def hold(release):
+    with open(os.environ["OUT"], "a") as out:
+        out.write(f"hold 0 {os.getppid()}\\n")
+    while not os.path.exists(release):
+        time.sleep(0.05)  # sleep-ok: the test kills this worker meanwhile, then lets the retry through
+
+
+def hoarder(event):
+    state = os.environ["SDK_STATE_DIR"]
+    os.makedirs(state, exist_ok=True)
+    with open(os.path.join(state, "big"), "wb") as out:
+        out.truncate(65 * 1024 * 1024)  # (sparse: its size is over the limit, not the disk it takes)
+    try:
+        step("hoarder", 0)
+    except Exception as err:
+        os.remove(os.path.join(state, "big"))
+        return f"{type(err).__name__}: {err}".splitlines()[0]
+    return "kept"
+
+
 def waiter(event):
     got = sdk.wait_for_signal("never", timeout=float(event.data.seconds))
     return "no signal" if got is None else f"got {got}"
@@ -202,3 +240,39 @@ def test_a_session_on_a_worker_finds_neither_the_database_url_nor_the_data_key(s
     session = scaled.api.wait_state(session_id, "completed", "error", timeout=60)
     assert session["state"] == "completed", session["error"]
     assert session["result_repr"] == "[]"
+
+
+def test_a_runs_state_folder_goes_with_it_to_another_worker_and_keeps_what_its_journaled_steps_wrote(
+    scaled: Scaled,
+) -> None:
+    release = scaled.platform.outside / "release"
+    session_id = scaled.start_session("keeper", release=str(release))
+    wait_until(lambda: ["hold", "0"] in [line[:2] for line in scaled.side_effects()], timeout=30, what="the hold")
+    victim = next(w for w in scaled.workers if w.proc is not None and session_runners(w))
+    runners = session_runners(victim)
+    victim.kill9()  # mid-stretch: after step 0 was journaled, inside `hold`
+    wait_until(lambda: not any(alive(pid) for pid in runners), timeout=10, what="the dead worker's runners to exit")
+    release.touch()
+    session = scaled.api.wait_state(session_id, "completed", "error", timeout=90)
+    assert session["state"] == "completed", session["error"]
+    assert session["result_repr"] == repr("before step 0 | after step 0 | ['after.txt', 'latest', 'notes']")
+    ran = Counter(tuple(line[:2]) for line in scaled.side_effects())
+    assert ran[("keeper", "0")] == 1, "step 0 finished before the kill, so it ran once"
+    assert ran[("hold", "0")] == 2, "the step in flight ran again, on the other worker"
+    survivor = next(w for w in scaled.workers if w is not victim)
+    wait_until(
+        lambda: not list((survivor.data_dir / "state").glob("*/*")),
+        timeout=10,
+        what="the worker's copy of the state folder to go once no runner uses it",
+    )
+
+
+def test_a_state_folder_past_the_carried_limit_fails_the_step_that_found_it_and_the_handler_can_make_room(
+    scaled: Scaled,
+) -> None:
+    session = scaled.api.wait_state(scaled.start_session("hoarder"), "completed", "error", timeout=60)
+    assert session["state"] == "completed", session["error"]
+    assert session["result_repr"].startswith(
+        repr("FolderLimitError: the state folder ($SDK_STATE_DIR) of session")[:-1]
+    )
+    assert "holds 65.0 MiB in 1 entry, over the 64.0 MiB" in session["result_repr"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import pickle
 
-from purrflow.store import OpenWait, Store
+from purrflow.store import CarriedFile, OpenWait, Store
 from store_rows import count, where
 
 
@@ -64,6 +64,26 @@ def test_deleting_sessions_removes_every_row_that_is_theirs(store: Store) -> Non
         assert count(where(store), table, "session_id", kept) >= 1, table
     assert store.get_session(gone) is None and store.get_session(kept) is not None
     assert store.get_event(event.id) == event  # an event is its project's
+
+
+def test_carried_folders_go_with_the_session_or_project_they_are_of(store: Store) -> None:
+    _, project_id, deployment_id = seed(store)
+    _, other_project, other_deployment = seed(store, "u")
+    gone, kept = (session(store, project_id, deployment_id) for _ in range(2))
+    note = CarriedFile("note", "file", 0o644, 2, 1, b"hi")
+    with store.transaction():
+        for owner in (gone, kept, project_id, other_project):
+            store.keep_carried_files(f"folder/{owner}", owner, [note], [])
+    assert store.carried_files(f"folder/{gone}") == [note]  # (sealed at rest, opened when read)
+    with store.transaction():
+        store.delete_sessions([gone])
+    assert store.carried_files(f"folder/{gone}") == [] and store.carried_files(f"folder/{kept}") == [note]
+    with store.transaction():
+        store.delete_sessions([kept])
+        store.delete_project(project_id)
+    assert store.carried_files(f"folder/{project_id}") == []
+    assert store.carried_files(f"folder/{other_project}") == [note]
+    assert other_deployment
 
 
 def test_ended_sessions_are_found_by_team_project_state_and_when_they_ended(store: Store) -> None:

@@ -7,7 +7,7 @@ import pickle
 from pathlib import Path
 
 from purrflow.engine.secretbox import SecretBox
-from purrflow.store import SessionError, StepDetails, open_store
+from purrflow.store import CarriedFile, SessionError, StepDetails, open_store
 
 SECRET = b"hunter2-the-secret"
 
@@ -25,6 +25,7 @@ def test_session_payloads_rest_encrypted_and_read_back_in_clear(tmp_path: Path) 
     store.set_value(project.id, "k", pickle.dumps(SECRET))
     store.add_event(project.id, "hook", "post", {"token": SECRET.decode()})
     store.add_signal(project.id, session_id, "s", pickle.dumps(SECRET))
+    store.keep_carried_files(f"state/{session_id}", session_id, [CarriedFile("f", "file", 0o600, 9, 1, SECRET)], [])
     store.finish_session(
         session_id,
         state="error",
@@ -37,6 +38,7 @@ def test_session_payloads_rest_encrypted_and_read_back_in_clear(tmp_path: Path) 
     assert pickle.loads(store.get_value(project.id, "k") or b"") == SECRET
     pending = store.take_signal(project.id, session_id, ["s"])
     assert pending is not None and pickle.loads(pending.payload) == SECRET
+    assert store.carried_files(f"state/{session_id}")[0].content == SECRET
     session = store.get_session(session_id)
     assert session is not None and session.event["data"] == SECRET.decode()
     assert session.result_repr == repr(SECRET)

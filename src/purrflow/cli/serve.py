@@ -40,6 +40,10 @@ SessionFiles = Annotated[int | None, typer.Option(help="each session's open file
 SessionTimeout = Annotated[
     str | None, typer.Option(help="how long a session may run outside waits, e.g. 10m (no limit)")
 ]
+CarriedFolderLimit = Annotated[
+    str | None,
+    typer.Option(help="what a session's state or config folder may hold when carried between workers (64M)"),
+]
 RunnerAttempts = Annotated[int | None, typer.Option(help="replays of a session whose runner died before it errs (3)")]
 MaxRunners = Annotated[
     int | None, typer.Option(help="runners alive at once; later sessions queue (from memory and fd limit)")
@@ -88,6 +92,7 @@ def up(
     session_cpu: SessionCpu = None,
     session_files: SessionFiles = None,
     session_timeout: SessionTimeout = None,
+    carried_folder_limit: CarriedFolderLimit = None,
     runner_attempts: RunnerAttempts = None,
     max_runners: MaxRunners = None,
     max_active: MaxActive = None,
@@ -106,8 +111,6 @@ def up(
     ] = False,
 ) -> None:
     """Start the server (SQLite in the data folder, nothing else needed; or a PostgreSQL database)."""
-    from purrflow.config import parse_size
-
     config = _config(
         locals(),
         host=host,
@@ -116,7 +119,7 @@ def up(
         role=role,
         demo=demo,
         hot_wait_seconds=hot_wait,
-        hot_memory=parse_size(hot_memory, "--hot-memory") if hot_memory is not None else None,
+        hot_memory=_size(hot_memory, "--hot-memory"),
         sync_timeout_seconds=sync_timeout,
         timezone=timezone,
         catch_up=catch_up or None,
@@ -145,6 +148,7 @@ def worker(
     session_cpu: SessionCpu = None,
     session_files: SessionFiles = None,
     session_timeout: SessionTimeout = None,
+    carried_folder_limit: CarriedFolderLimit = None,
     runner_attempts: RunnerAttempts = None,
     max_runners: MaxRunners = None,
     max_active: MaxActive = None,
@@ -165,14 +169,12 @@ def worker(
 _SHARED = (
     "data_dir", "database_url", "temporal", "temporal_namespace", "task_queue", "warm_shapes", "sandbox",
     "sandbox_allow", "pass_env", "trust_all_code", "session_memory", "session_cpu", "session_files",
-    "session_timeout", "runner_attempts", "max_runners", "max_active", "log_format",
+    "session_timeout", "carried_folder_limit", "runner_attempts", "max_runners", "max_active", "log_format",
 )  # fmt: skip
 
 
 def _shared_config(given: dict[str, Any]) -> dict[str, object]:
     """The options both commands share (from the command's parameters), as `ServerConfig` fields."""
-    from purrflow.config import parse_size
-
     shared = {name: given[name] for name in _SHARED if name != "temporal"}
     return {
         **shared,
@@ -180,9 +182,16 @@ def _shared_config(given: dict[str, Any]) -> dict[str, object]:
         "sandbox_allow": tuple(given["sandbox_allow"] or ()) or None,
         "pass_env": tuple(given["pass_env"] or ()) or None,
         "trust_all_code": given["trust_all_code"] or None,
-        "session_memory": parse_size(given["session_memory"], "--session-memory") if given["session_memory"] else None,
+        "session_memory": _size(given["session_memory"], "--session-memory"),
         "session_timeout": _duration(given["session_timeout"], "--session-timeout"),
+        "carried_folder_limit": _size(given["carried_folder_limit"], "--carried-folder-limit"),
     }
+
+
+def _size(text: str | None, option: str) -> int | None:
+    from purrflow.config import parse_size
+
+    return parse_size(text, option) if text else None
 
 
 def _duration(text: str | None, option: str) -> float | None:

@@ -166,7 +166,15 @@ def check_entrypoint(project_dir: Path, loc: str) -> None:
         raise InvalidInputError(f"{loc!r} points outside the project", hint="use a file inside the project folder")
     if not path.is_file():
         raise DeploymentError(f"{loc!r}: the project has no file {file!r}")
-    if function not in defined_names(path):
+    try:
+        names = defined_names(path)
+    except (SyntaxError, ValueError) as err:  # (a file no trigger names is not parsed when it is deployed)
+        at = f"{file}:{err.lineno}" if isinstance(err, SyntaxError) else file
+        problem = err.msg if isinstance(err, SyntaxError) else str(err)
+        raise DeploymentError(
+            f"{loc!r}: {at} does not parse: {problem}", hint=f"fix {file} and deploy the project again"
+        ) from None
+    if function not in names:
         raise DeploymentError(
             f"{loc!r}: {file} defines no function {function!r}",
             hint=f"define `def {function}(event):` in {file}",

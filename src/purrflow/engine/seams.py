@@ -131,3 +131,13 @@ class SessionHost(Protocol):
     def finish(self, session_id: str, end: SessionEnd) -> None:
         """Record the session's end and announce it."""
         ...
+
+    def keep_files(self, session_id: str) -> None:
+        """The runner has reached a step (or its end): what it wrote to the session's folders is kept with
+        it, where they are carried between workers (else nothing is done). A `PurrflowError` (the folders are
+        past their limits) fails the step, or ends the session."""
+        ...
+
+    def runner_gone(self, session_id: str) -> None:
+        """The session's runner has ended: what this process held for it alone may go."""
+        ...

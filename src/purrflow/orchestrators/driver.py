@@ -59,6 +59,7 @@ _NONE = pickle.dumps(None)
 RESOURCE_RETRY_SECONDS = 0.5
 #: Messages that carry a step: a failure to handle one fails that step, not the session.
 _StepMessage = StepRecorded | CallHost | Wait
+_STEP_MESSAGES = (StepRecorded, CallHost, Wait)
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,7 @@ class SessionDriver:
         cx = self._cx
         self._clock_stops()
         cx.hot.release(self.session_id)
+        cx.host.runner_gone(self.session_id)
         if not cx.on_ended(self) or self.finished or self.suspended or self.stopping or self.proc is None:
             return
         try:
@@ -349,6 +351,8 @@ class SessionDriver:
             self._contain(_describe(message), err, message)
 
     def _dispatch(self, message: object) -> None:
+        if isinstance(message, (*_STEP_MESSAGES, Finished)) and not self._keep_files(message):
+            return
         if isinstance(message, StepRecorded):
             self._cx.faults.check("step")
             details = StepDetails(message.args, message.started_at or None, message.attempt, message.retried)
@@ -368,6 +372,20 @@ class SessionDriver:
             self._finished(message)
         else:
             raise InternalError(f"the runner sent a message the host does not know: {type(message).__name__}")
+
+    def _keep_files(self, message: _StepMessage | Finished) -> bool:
+        """What the runner wrote to its folders up to this message, kept in the commit of what it says (a
+        journaled step has its files kept); False when they could not be, and the step failed (or the
+        session ended) for it."""
+        try:
+            self._cx.host.keep_files(self.session_id)
+        except PurrflowError as err:
+            if isinstance(message, Finished):
+                self._finish_error(SessionError(type(err).__name__, str(err)))
+            else:
+                self._fail_step(message, err)
+            return False
+        return True
 
     def _contain(self, what: str, err: Exception, message: object = None) -> None:
         """An unexpected exception: fail the step `message` carried, else the session; log it once."""
@@ -392,7 +410,7 @@ class SessionDriver:
                 log.error("session %s: the session's end could not be recorded", self.session_id, exc_info=third)
                 self.abandon()
 
-    def _fail_step(self, message: _StepMessage, failure: InternalError) -> None:
+    def _fail_step(self, message: _StepMessage, failure: PurrflowError) -> None:
         payload = pickle.dumps(failure)
         reply: object
         if isinstance(message, StepRecorded):

@@ -50,6 +50,7 @@ from purrflow.server import (
 )
 from purrflow.server.durable import DurableResponses
 from purrflow.server.limits import BodySizeLimit
+from purrflow.services.carried_folders import FolderLimits
 from purrflow.store import IN_CLEAR, Store, open_store, shown_url
 from purrflow.telemetry import configure_logging
 from purrflow.wire import Limits
@@ -126,6 +127,7 @@ def platform_config(config: ServerConfig) -> PlatformConfig:
         sandbox=sandbox_settings(config),
         limits=Limits(config.session_memory, config.session_cpu, config.session_files),
         session_timeout=config.session_timeout,
+        carried_folders=FolderLimits(bytes=config.carried_folder_limit),
         runner_attempts=config.runner_attempts,
         max_runners=config.max_runners or default_max_runners(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
         max_queued=config.max_queued,

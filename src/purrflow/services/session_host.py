@@ -17,6 +17,7 @@ from purrflow.engine.seams import Admission, SessionEnd
 from purrflow.engine.signals import SignalWaits
 from purrflow.errors import InternalError
 from purrflow.opsyml import is_ops_call
+from purrflow.services.carried_folders import CarriedFolders, FolderUse
 from purrflow.services.connections import ConnectionService
 from purrflow.services.host_ops import HostServices, SessionOps
 from purrflow.services.identity import OPERATOR_TEAM
@@ -78,7 +79,9 @@ class ServerSessionHost:
         vars: VarService,
         connections: ConnectionService,
         interface_of: Callable[[Session], str | None] = lambda session: None,
+        carried: CarriedFolders | None = None,
     ) -> None:
+        """`carried`: where sessions' runs move between workers, their folders are carried in the store."""
         self._store = store
         self._journal = journal
         self._deployments = deployments
@@ -92,6 +95,7 @@ class ServerSessionHost:
         self._vars = vars
         self._connections = connections
         self._interface_of = interface_of
+        self._carried = carried
         self._uids: dict[str, int] = {}
         #: Folders made already, sandbox specs set up already, deployments read already (bounded).
         self._made: set[Path] = set()
@@ -120,6 +124,9 @@ class ServerSessionHost:
             if uid is None:  # allocated once per team, and never changed
                 uid = self._uids[team_id] = self._store.team_run_uid(team_id, first=FIRST_TEAM_UID)
             sandbox = self._sandbox_spec(uid, project_dir, writable, [site_dir] if site_dir else [])
+        root = self._root_session(session)
+        if self._carried is not None:
+            self._carried.arrive(session.id, self._folders_of(session, team_id, root), uid)
         entry_file = None if is_ops_call(session.entrypoint) else session.entrypoint.partition(":")[0]
         prime = Prime(
             project_dir=str(project_dir),
@@ -137,7 +144,7 @@ class ServerSessionHost:
             event=session.event,
             journal=journal,
             more_journal=len(journal) == JOURNAL_PAGE,
-            env=self.session_environment(session, team_id),
+            env=self.session_environment(session, team_id, root),
             output_position=self._store.output_position(session.id) if session.durable else (0, 0),
             retries=self.retries(session),
             prime=prime,
@@ -200,6 +207,30 @@ class ServerSessionHost:
     def finish(self, session_id: str, end: SessionEnd) -> None:
         self._services.sessions.finish(session_id, end)
 
+    def keep_files(self, session_id: str) -> None:
+        if self._carried is not None:
+            self._carried.keep(session_id)
+
+    def runner_gone(self, session_id: str) -> None:
+        if self._carried is not None:
+            self._carried.leave(session_id)
+
+    def _folders_of(self, session: Session, team_id: str, root: str) -> list[FolderUse]:
+        """The folders the session's runner writes that are carried between workers: its run's state
+        folder (with its first session) and its project's config folder (with its project)."""
+        data_dir = self._settings.data_dir
+        return [
+            FolderUse(
+                data_dir / "state" / team_id / root, root, f"the state folder ($SDK_STATE_DIR) of session {root}"
+            ),
+            FolderUse(
+                data_dir / "workflow-config" / session.project_id,
+                session.project_id,
+                f"the config folder ($SDK_CONFIG_DIR) of project {session.project_name}",
+                stays=True,  # (bound as it is into its runners' sandbox)
+            ),
+        ]
+
     # -- the runner's environment --------------------------------------------------------------
     def shape_environment(
         self, session: Session, team_id: str, deployment: Deployment | None
@@ -232,10 +263,10 @@ class ServerSessionHost:
                 env[f"{connection}__{name}"] = value
         return env, [team_states, config_dir]
 
-    def session_environment(self, session: Session, team_id: str) -> dict[str, str]:
-        """The session's own variables: its id, its interface and its state folder (inside its team's, where
-        its runner makes it: the host's loop does no file system work per session for it)."""
-        root = self._root_session(session)
+    def session_environment(self, session: Session, team_id: str, root: str) -> dict[str, str]:
+        """The session's own variables: its id, its interface and its state folder, its run's (`root`, its
+        first session), inside its team's. Its runner makes it: the host's loop does no file system work per
+        session for it, unless the folder is carried (`CarriedFolders` lays it out)."""
         states = self._settings.data_dir / "state"
         return {
             "PURRFLOW_SESSION_ID": session.id,

@@ -10,6 +10,7 @@ from pathlib import Path
 from purrflow.store._analytics import AnalyticsEvent
 from purrflow.store._connections import ConnectionRecord
 from purrflow.store._db import IN_CLEAR, Cipher
+from purrflow.store._folders import CarriedFile
 from purrflow.store._prompts import PromptRecord
 from purrflow.store._sessions import NO_DETAILS, JournalRow, SessionFilter, StepDetails
 from purrflow.store._signals import OpenWait, PendingSignal
@@ -66,6 +67,7 @@ __all__ = [
     "POSTGRES_SCHEMES",
     "SESSION_STATES",
     "AnalyticsEvent",
+    "CarriedFile",
     "Cipher",
     "ConnectionRecord",
     "Deployment",

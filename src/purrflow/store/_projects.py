@@ -82,6 +82,7 @@ class ProjectStore(Database):
                 "DELETE FROM blobs WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM deployment_files WHERE sha256 = ?)",
                 digest, digest,
             )  # fmt: skip
+        self._exec("DELETE FROM carried_files WHERE owner_id = ?", project_id)  # its sessions' config folder
         self._exec("DELETE FROM projects WHERE id = ?", project_id)
         return deployments
 

@@ -299,8 +299,9 @@ class SessionStore(Database):
 
     def delete_sessions(self, session_ids: Sequence[str]) -> int:
         """Remove sessions and everything that is theirs alone: journal, log lines, timers, waits, prompts,
-        subscriptions, the signals sent to them. Their events stay (an event belongs to its project and may
-        have started others), and so do the team's analytics events that name them. How many went."""
+        subscriptions, the signals sent to them, the carried state folders they were the first session of.
+        Their events stay (an event belongs to its project and may have started others), and so do the team's
+        analytics events that name them. How many went."""
         removed = 0
         for start in range(0, len(session_ids), _IN_BATCH):
             batch = list(session_ids[start : start + _IN_BATCH])
@@ -308,6 +309,7 @@ class SessionStore(Database):
             tables = ("journal", "session_logs", "timers", "waits", "prompts", "subscriptions", "signals")
             for table in (*tables, "webhook_answers"):
                 self._exec(f"DELETE FROM {table} WHERE session_id IN ({marks})", *batch)
+            self._exec(f"DELETE FROM carried_files WHERE owner_id IN ({marks})", *batch)  # their state folders
             removed += self._exec(f"DELETE FROM sessions WHERE id IN ({marks})", *batch).rowcount
         return removed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from purrflow.store._analytics import AnalyticsStore
 from purrflow.store._config import ConfigStore
 from purrflow.store._connections import ConnectionStore
+from purrflow.store._folders import FolderStore
 from purrflow.store._identity import IdentityStore
 from purrflow.store._ids import IdStore
 from purrflow.store._keys import KeyStore
@@ -38,6 +39,7 @@ class SQLStore(
     SecretStore,
     AnalyticsStore,
     VarStore,
+    FolderStore,
     IdStore,
     KeyStore,
 ):
