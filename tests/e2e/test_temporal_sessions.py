@@ -6,6 +6,8 @@ another's sessions (each test has its own database too).
 
 from __future__ import annotations
 
+import os
+import signal
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -276,3 +278,36 @@ def test_a_state_folder_past_the_carried_limit_fails_the_step_that_found_it_and_
         repr("FolderLimitError: the state folder ($SDK_STATE_DIR) of session")[:-1]
     )
     assert "holds 65.0 MiB in 1 entry, over the 64.0 MiB" in session["result_repr"]
+
+
+def test_a_worker_that_lost_temporal_has_its_runner_stop_at_the_next_step_once_another_took_the_session(
+    scaled: Scaled,
+) -> None:
+    """A worker frozen past its heartbeat's timeout (as one cut off from Temporal would be) has its stretch
+    given to the other; when it wakes, its runner must not journal or run another step."""
+    session_id = scaled.start_session("steps", name="frozen", steps=60)
+    wait_until(lambda: len(scaled.side_effects()) >= 5, timeout=30, what="some steps to run")
+    paused = next(w for w in scaled.workers if w.proc is not None and session_runners(w))
+    other = next(w for w in scaled.workers if w is not paused)
+    assert paused.proc is not None and other.proc is not None
+    zygotes_of_paused = descendants(paused.proc.pid)
+    before_pause = len(scaled.side_effects())
+    os.kill(paused.proc.pid, signal.SIGSTOP)  # the worker only: its runner goes on, then waits for its step
+    try:
+        wait_until(
+            lambda: any(int(parent) in descendants(other.proc.pid) for (_, _, parent) in scaled.side_effects()),
+            timeout=60,
+            what="the other worker to take the session over",
+        )
+        ran_on_paused = [line for line in scaled.side_effects() if int(line[2]) in zygotes_of_paused]
+    finally:
+        os.kill(paused.proc.pid, signal.SIGCONT)
+    wait_until(lambda: not session_runners(paused), timeout=20, what="the woken worker's runner to stop")
+    session = scaled.api.wait_state(session_id, "completed", "error", timeout=90)
+    assert session["state"] == "completed", session["error"]
+    assert session["result_repr"] == str(sum(range(60)))
+    assert [line for line in scaled.side_effects() if int(line[2]) in zygotes_of_paused] == ran_on_paused
+    assert "was taken over by another worker" in paused.log_path.read_text()
+    ran = Counter(n for (_, n, _) in scaled.side_effects())
+    assert all(count == 1 for n, count in ran.items() if int(n) < before_pause - 1), ran
+    assert all(count <= 2 for count in ran.values()), ran

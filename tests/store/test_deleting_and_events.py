@@ -56,10 +56,11 @@ def test_deleting_sessions_removes_every_row_that_is_theirs(store: Store) -> Non
             store.add_subscription(session_id, project_id, "hook", "")
             store.put_timer(session_id, 4, "sleep", 1e12)
             store.put_wait(OpenWait(session_id, 5, project_id, "session_signal", ["ping"], None))
+            store.take_stretch(session_id, "run/1/1", 1, 1)
         event = store.add_event(project_id, "hook", "post", {"n": 1})
     with store.transaction():
         assert store.delete_sessions([gone]) == 1
-    for table in ("journal", "prompts", "signals", "subscriptions", "timers", "waits"):
+    for table in ("journal", "prompts", "signals", "subscriptions", "timers", "waits", "session_stretches"):
         assert count(where(store), table, "session_id", gone) == 0, table
         assert count(where(store), table, "session_id", kept) >= 1, table
     assert store.get_session(gone) is None and store.get_session(kept) is not None

@@ -237,3 +237,16 @@ def test_a_postgres_url_that_leads_nowhere_is_refused_with_what_to_check(postgre
     with pytest.raises(InvalidInputError) as refused:
         open_store(wrong)
     assert "no_such_database" in str(refused.value) and "PURRFLOW_DATABASE_URL" in (refused.value.hint or "")
+
+
+def test_a_stretch_is_taken_only_from_an_earlier_stretch_or_attempt(store: Store) -> None:
+    """Temporal's later attempt wins, however late an earlier one's worker comes back to claim it."""
+    with store.transaction():
+        assert store.take_stretch("ses_1", "run/1/1", 1, 1)
+        assert store.take_stretch("ses_1", "run/1/2", 1, 2)  # the first attempt's worker was cut off
+        assert not store.take_stretch("ses_1", "run/1/1", 1, 1)  # ... and came back: it is stale
+        assert store.stretch_holder("ses_1") == "run/1/2"
+        assert store.take_stretch("ses_1", "run/2/1", 2, 1)  # the next stretch, at its first attempt
+        assert not store.take_stretch("ses_1", "run/1/3", 1, 3)
+        assert store.take_stretch("ses_1", "old", 0, 1)  # a workflow from before stretches were numbered
+        assert store.stretch_holder("ses_1") == "old" and store.stretch_holder("ses_2") is None

@@ -84,6 +84,9 @@ class DriverContext:
     #: Called once when the driver's runner is gone (finished, suspended, stopped or dead); False when
     #: another driver has taken the session over meanwhile.
     on_ended: Callable[[SessionDriver], bool]
+    #: Whether the session is still this process's: False once another has taken it over (on Temporal, a
+    #: stretch given to another worker), and then its runner here stops at its next step.
+    still_holds: Callable[[str], bool]
     #: Run the session again after this many seconds (its runner died).
     relaunch: Callable[[str, float], None]
     #: A session now waits in its runner: it no longer counts as running user code.
@@ -351,8 +354,12 @@ class SessionDriver:
             self._contain(_describe(message), err, message)
 
     def _dispatch(self, message: object) -> None:
-        if isinstance(message, (*_STEP_MESSAGES, Finished)) and not self._keep_files(message):
-            return
+        if isinstance(message, (*_STEP_MESSAGES, Finished)):
+            if not self._cx.still_holds(self.session_id):
+                self._taken_over()
+                return
+            if not self._keep_files(message):
+                return
         if isinstance(message, StepRecorded):
             self._cx.faults.check("step")
             details = StepDetails(message.args, message.started_at or None, message.attempt, message.retried)
@@ -372,6 +379,12 @@ class SessionDriver:
             self._finished(message)
         else:
             raise InternalError(f"the runner sent a message the host does not know: {type(message).__name__}")
+
+    def _taken_over(self) -> None:
+        """Another process runs the session now (this one lost Temporal for longer than a heartbeat's
+        timeout): its runner here ends before it journals anything more, or runs anything more."""
+        log.warning("session %s was taken over by another worker: its runner here stops", self.session_id)
+        self.abandon()
 
     def _keep_files(self, message: _StepMessage | Finished) -> bool:
         """What the runner wrote to its folders up to this message, kept in the commit of what it says (a

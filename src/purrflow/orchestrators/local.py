@@ -75,6 +75,7 @@ class LocalOrchestrator:
             hot=HotWaits(hot_memory_bytes),
             prewarm_seconds=prewarm_seconds,
             on_ended=self._forget,
+            still_holds=self._still_holds,
             relaunch=self._relaunch,
             on_waiting=self._admit,
             runner_attempts=runner_attempts,
@@ -97,6 +98,8 @@ class LocalOrchestrator:
         #: What `drive` waits on, by session: resolved once the session is out of this process's hands.
         self._settled: dict[str, asyncio.Future[None]] = {}
         self._closing = False
+        #: The stretch (on Temporal) each session run here is held by, checked at each of its steps.
+        self._holders: dict[str, str] = {}
 
     @property
     def live_runners(self) -> int:
@@ -150,16 +153,28 @@ class LocalOrchestrator:
             await asyncio.wait(self._tasks, timeout=5)
         await self._launcher.close()
 
-    async def drive(self, session_id: str) -> None:
+    async def drive(self, session_id: str, holder: str | None = None) -> None:
         """Run the session until it is out of this process's hands — ended, stopped, or waiting with its
         runner given up — however often its runner dies and replays meanwhile. A Temporal worker runs one
-        stretch of a session this way."""
+        stretch of a session this way, as `holder` (which it took in the store): should another process
+        take the session over, its runner here stops at its next step."""
+        if holder is not None:
+            self._holders[session_id] = holder
         settled = self._settled.get(session_id)
         if settled is None:
             settled = self._settled[session_id] = asyncio.get_running_loop().create_future()
-        self.launch(session_id)
-        self._settle(session_id)
-        await asyncio.shield(settled)
+        try:
+            self.launch(session_id)
+            self._settle(session_id)
+            await asyncio.shield(settled)
+        finally:
+            if holder is not None and self._holders.get(session_id) == holder:
+                del self._holders[session_id]
+
+    def _still_holds(self, session_id: str) -> bool:
+        """Whether the session is still this process's to run (always, but for a stretch on Temporal)."""
+        holder = self._holders.get(session_id)
+        return holder is None or self._store.stretch_holder(session_id) == holder
 
     def _settle(self, session_id: str) -> None:
         """Tell `drive` when nothing of the session is left here: no driver, no place in the queue, no replay due."""

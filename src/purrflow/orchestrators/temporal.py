@@ -97,6 +97,12 @@ class SessionStretches:
     @activity.defn(name=DRIVE)
     async def drive(self, request: Drive) -> Driven:
         session_id = request.session_id
+        info = activity.info()
+        holder = f"{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
+        with self._committer.write():  # (seen by others no later than this stretch's first step)
+            taken = self._store.take_stretch(session_id, holder, request.stretch, info.attempt)
+        if not taken:  # a later attempt runs (this worker was cut off while Temporal gave the stretch on)
+            raise _taken_over(session_id)
         if request.timers_due:
             now = self._clock()
             for timer in self._store.session_timers(session_id):
@@ -105,7 +111,7 @@ class SessionStretches:
             wait = self._store.session_wait(session_id)
             if wait is not None and wait.deadline is not None and wait.deadline <= now:
                 self._fire_timer(session_id, wait.seq)
-        stretch = asyncio.ensure_future(self.local.drive(session_id))
+        stretch = asyncio.ensure_future(self.local.drive(session_id, holder))
         try:
             while not stretch.done():
                 await asyncio.wait([stretch], timeout=HEARTBEAT_SECONDS)
@@ -118,6 +124,8 @@ class SessionStretches:
         if self.local.closing:  # its runner was ended with this process: the stretch runs again elsewhere
             raise ApplicationError(f"the worker stopped while it ran session {session_id}", type="WorkerStopped")
         await self._committer.flushed()  # what the stretch wrote is committed before Temporal hears of it
+        if self._store.stretch_holder(session_id) != holder:  # (Temporal gave the stretch to another worker)
+            raise _taken_over(session_id)
         session = self._store.get_session(session_id)
         if session is None or session.is_final:
             return Driven(ended=True)
@@ -129,6 +137,13 @@ class SessionStretches:
         if wait is not None and wait.deadline is not None:
             due.append(wait.deadline)
         return min(due) if due else None
+
+
+def _taken_over(session_id: str) -> ApplicationError:
+    """A stale attempt's end: Temporal counts it for nothing (a later attempt runs), so it is not retried."""
+    return ApplicationError(
+        f"session {session_id} was taken over by a later attempt", type="StretchTakenOver", non_retryable=True
+    )
 
 
 @dataclass(frozen=True)

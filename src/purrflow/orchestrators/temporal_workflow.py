@@ -48,6 +48,8 @@ class SessionRun:
     session_id: str
     #: The session's timers are due: the first stretch fires them.
     timers_due: bool = False
+    #: How many stretches the session's earlier runs had (stretches are numbered through continue-as-new).
+    stretches: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Drive:
 
     session_id: str
     timers_due: bool = False
+    #: Its number in the session (from 1): with Temporal's attempt, what orders two workers' claims to it.
+    stretch: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,13 @@ class SessionWorkflow:
 
     @workflow.run
     async def run(self, start: SessionRun) -> None:
-        timers_due = start.timers_due
+        timers_due, stretch = start.timers_due, start.stretches
         while True:
             seen = self._wakes  # a wake that comes while the stretch runs is not lost: it runs again at once
+            stretch += 1
             driven = await workflow.execute_activity(
                 DRIVE,
-                Drive(start.session_id, timers_due),
+                Drive(start.session_id, timers_due, stretch),
                 result_type=Driven,
                 start_to_close_timeout=STRETCH_TIMEOUT,
                 heartbeat_timeout=HEARTBEAT_TIMEOUT,
@@ -97,7 +102,7 @@ class SessionWorkflow:
             if self._wakes == seen:
                 timers_due = await self._wait(seen, driven.wake_at)
             if workflow.info().is_continue_as_new_suggested():
-                workflow.continue_as_new(SessionRun(start.session_id, timers_due))
+                workflow.continue_as_new(SessionRun(start.session_id, timers_due, stretch))
 
     async def _wait(self, seen: int, wake_at: float | None) -> bool:
         """Until a wake or the session's timer; True when it was the timer."""

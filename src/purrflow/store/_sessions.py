@@ -307,7 +307,7 @@ class SessionStore(Database):
             batch = list(session_ids[start : start + _IN_BATCH])
             marks = ", ".join("?" for _ in batch)
             tables = ("journal", "session_logs", "timers", "waits", "prompts", "subscriptions", "signals")
-            for table in (*tables, "webhook_answers"):
+            for table in (*tables, "webhook_answers", "session_stretches"):
                 self._exec(f"DELETE FROM {table} WHERE session_id IN ({marks})", *batch)
             self._exec(f"DELETE FROM carried_files WHERE owner_id IN ({marks})", *batch)  # their state folders
             removed += self._exec(f"DELETE FROM sessions WHERE id IN ({marks})", *batch).rowcount
@@ -409,6 +409,25 @@ class SessionStore(Database):
             session_id, after, limit,
         )  # fmt: skip
         return [LogRecord(*row) for row in rows]
+
+    def take_stretch(self, session_id: str, holder: str, stretch: int, attempt: int) -> bool:
+        """`holder` (attempt `attempt` at the session's `stretch`-th stretch on Temporal) runs the session from
+        now on, unless a later stretch or attempt holds it already (then False: this one is stale). Stretch 0
+        is a workflow's from before stretches were numbered: it takes the session whoever holds it."""
+        return (
+            self._exec(
+                "INSERT INTO session_stretches (session_id, stretch, attempt, holder) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (session_id) DO UPDATE SET stretch = excluded.stretch, attempt = excluded.attempt,"
+                " holder = excluded.holder WHERE (session_stretches.stretch, session_stretches.attempt)"
+                " < (excluded.stretch, excluded.attempt) OR excluded.stretch = 0",
+                session_id, stretch, attempt, holder,
+            ).rowcount
+            > 0
+        )  # fmt: skip
+
+    def stretch_holder(self, session_id: str) -> str | None:
+        row = self._one("SELECT holder FROM session_stretches WHERE session_id = ?", session_id)
+        return str(row[0]) if row else None
 
     def save_webhook_answer(self, session_id: str, status: int, headers: dict[str, str], body: bytes) -> bool:
         """Keep a synchronous webhook's answer; False when the session had answered already (the first wins)."""
