@@ -106,6 +106,19 @@ def hoarder(event):
     return "kept"
 
 
+@sdk.activity
+def alone(name):
+    with open(os.environ["OUT"], "a") as out:
+        out.write(f"begin {name} {os.getppid()}\\n")
+    time.sleep(0.2)  # sleep-ok: inside an activity, so that a second session under way would overlap it
+    with open(os.environ["OUT"], "a") as out:
+        out.write(f"end {name} {os.getppid()}\\n")
+
+
+def single(event):
+    alone(event.data.name)
+
+
 def waiter(event):
     got = sdk.wait_for_signal("never", timeout=float(event.data.seconds))
     return "no signal" if got is None else f"got {got}"
@@ -149,7 +162,11 @@ def scaled(tmp_path: Path, postgres_cluster: Cluster, temporal_server: TemporalS
         out = platform.outside / "side-effects.txt"
         out.touch()
         out.chmod(0o666)  # the sessions append to it as their team's uid
-        files = {"purrflow.yaml": manifest("scaled", vars=f"- name: OUT\n  value: {out}"), "program.py": PROGRAM}
+        single = "- name: single\n  type: manual\n  concurrency: 1\n  call: program.py:single"
+        files = {
+            "purrflow.yaml": manifest("scaled", single, vars=f"- name: OUT\n  value: {out}"),
+            "program.py": PROGRAM,
+        }
         platform.apis[0].deploy(write_project(tmp_path / "scaled", files))
         yield Scaled(platform, out)
     finally:
@@ -311,3 +328,24 @@ def test_a_worker_that_lost_temporal_has_its_runner_stop_at_the_next_step_once_a
     ran = Counter(n for (_, n, _) in scaled.side_effects())
     assert all(count == 1 for n, count in ran.items() if int(n) < before_pause - 1), ran
     assert all(count <= 2 for count in ran.values()), ran
+
+
+def test_a_trigger_with_concurrency_1_runs_one_session_at_a_time_across_workers(scaled: Scaled) -> None:
+    ids = []
+    with scaled.api.client() as client:
+        for n in range(8):
+            answer = client.post(
+                "/api/v1/sessions", json={"project": "scaled", "entrypoint": "single", "data": {"name": f"s{n}"}}
+            )
+            assert answer.status_code == 201, answer.text
+            ids.append(answer.json()["session_id"])
+    for session_id in ids:
+        session = scaled.api.wait_state(session_id, "completed", "error", timeout=90)
+        assert session["state"] == "completed", session["error"]
+    lines = scaled.side_effects()
+    assert len(lines) == 16
+    for begin, end in zip(lines[::2], lines[1::2], strict=True):  # each session's step alone, never two at once
+        assert begin[0] == "begin" and end[:2] == ["end", begin[1]], lines
+    parents = {int(parent) for (_, _, parent) in lines}
+    on_each = [parents & descendants(worker.proc.pid) for worker in scaled.workers if worker.proc is not None]
+    assert all(on_each), f"both workers ran some of them: {on_each}"

@@ -119,8 +119,9 @@ class SessionHost(Protocol):
         """Its team, and its trigger's concurrency."""
         ...
 
-    def under_way(self, trigger: tuple[str, str]) -> int:
-        """How many sessions of this trigger are running or waiting."""
+    def claim_place(self, session_id: str, trigger: tuple[str, str], concurrency: int) -> bool:
+        """Whether the session may start under its trigger's `concurrency` (fewer of its sessions are
+        running or waiting, in every process); if so, it is under way from now and counts for the next."""
         ...
 
     def open_wait(self, session: Session, seq: int, wait: WaitSpec) -> bytes | None:

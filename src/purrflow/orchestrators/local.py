@@ -216,6 +216,10 @@ class LocalOrchestrator:
         if self._settled:
             self._settle(session_id)
 
+    def admit_queued(self) -> None:
+        """A session ended in another process: a session queued here for its trigger's place may start."""
+        self._admit()
+
     def _admit(self, fresh: Session | None = None) -> None:
         """Start queued sessions while runners are free (`fresh`: a session just read, which its driver
         need not read again if it starts now). When none is free, a session waiting in its runner gives it
@@ -232,9 +236,6 @@ class LocalOrchestrator:
             current = self._drivers.get(ticket.session_id)
             if current is not None and current.alive:
                 continue  # already driven (asked for twice): one runner per session, ever
-            if not ticket.resume and ticket.admission.concurrency is not None:
-                with self._committer.write(atomic=False):  # under way from now: its trigger's limit counts it
-                    self._store.set_session_state(ticket.session_id, "running")
             known = fresh if fresh is not None and fresh.id == ticket.session_id else None
             driver = SessionDriver(self._context, ticket.session_id, self._live[ticket.session_id], known)
             self._drivers[ticket.session_id] = driver
@@ -256,7 +257,8 @@ class LocalOrchestrator:
         admission = ticket.admission
         if ticket.resume or admission.trigger is None or admission.concurrency is None:
             return True
-        return self._host.under_way(admission.trigger) < admission.concurrency
+        with self._committer.write():  # the count and the claim in one transaction
+            return self._host.claim_place(ticket.session_id, admission.trigger, admission.concurrency)
 
     def wait_ended(self, session_id: str, seq: int, result: bytes) -> None:
         """A journaled wait ended: answer the runner blocked on it, or bring the session back."""

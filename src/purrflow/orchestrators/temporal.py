@@ -181,6 +181,10 @@ class TemporalOrchestrator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         notices.on("wake", self._woken_elsewhere)
+        if self._local is not None:  # a session that ended on another worker may free its trigger's place
+            local = self._local
+            notices.on("ended", lambda _session_id, _team_id, _state: local.admit_queued())
+            notices.on_resync(local.admit_queued)
 
     @property
     def client(self) -> Client:

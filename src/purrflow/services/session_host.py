@@ -183,8 +183,13 @@ class ServerSessionHost:
                     return Admission(team_id, (session.project_id, trigger.name), int(concurrency))
         return Admission(team_id)
 
-    def under_way(self, trigger: tuple[str, str]) -> int:
-        return self._store.count_trigger_sessions(trigger[0], trigger[1], ("running", "waiting"))
+    def claim_place(self, session_id: str, trigger: tuple[str, str], concurrency: int) -> bool:
+        project_id, name = trigger
+        self._store.lock_trigger_sessions(project_id, name)  # (until the claim commits: processes take turns)
+        if self._store.count_trigger_sessions(project_id, name, ("running", "waiting")) >= concurrency:
+            return False
+        self._store.set_session_state(session_id, "running")
+        return True
 
     def open_wait(self, session: Session, seq: int, wait: WaitSpec) -> bytes | None:
         if isinstance(wait, PromptWait):

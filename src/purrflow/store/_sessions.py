@@ -209,6 +209,11 @@ class SessionStore(Database):
             )
         ]
 
+    def lock_trigger_sessions(self, project_id: str, trigger_name: str) -> None:
+        """Hold the starts of the trigger's sessions until the transaction ends: processes that admit its
+        sessions at once then count its sessions under way in turn (its `concurrency`). One process
+        writes a SQLite file, so only a shared database needs it."""
+
     def count_trigger_sessions(self, project_id: str, trigger_name: str, states: Iterable[str]) -> int:
         wanted = list(states)
         marks = ", ".join("?" for _ in wanted)

@@ -52,6 +52,8 @@ _MIGRATION_LOCK = 0x7075_7272  # "purr"
 _SIGNALS_LOCK = 0x7369_6773  # "sigs"
 #: With a team's project name's hash, held by a transaction that deploys it (`lock_deploys`).
 _DEPLOY_LOCK = 0x6465_706C  # "depl"
+#: With a project's trigger's hash, held by a transaction that admits one of its sessions (`lock_trigger_sessions`).
+_TRIGGER_LOCK = 0x7472_6967  # "trig"
 #: The channel every purrflow process LISTENs on; a notice is "<origin> <topic> <field> …".
 CHANNEL = "purrflow"
 #: How long a listener that lost its connection waits before it tries again (doubling up to the most).
@@ -163,6 +165,9 @@ class PostgresStore(SQLStore):
 
     def lock_signals(self, project_id: str) -> None:
         self._hold_until_commit(_SIGNALS_LOCK, project_id)
+
+    def lock_trigger_sessions(self, project_id: str, trigger_name: str) -> None:
+        self._hold_until_commit(_TRIGGER_LOCK, f"{project_id}/{trigger_name}")
 
     def lock_deploys(self, team_id: str, name: str) -> None:
         self._hold_until_commit(_DEPLOY_LOCK, f"{team_id}/{name}")
