@@ -46,6 +46,31 @@ def test_a_session_held_by_its_triggers_concurrency_does_not_hold_up_its_team() 
     assert len(queue) == 0 and queue.pop(lambda t: True) is None
 
 
+def test_tickets_pushed_or_discarded_while_a_check_waits_for_the_database_leave_the_queue_whole() -> None:
+    """Over PostgreSQL, the concurrency check waits for the database, and the loop runs meanwhile: a new
+    stretch's session is pushed, a stopped one discarded."""
+    queue = AdmissionQueue()
+    queue.push(ticket("held", "alpha", trigger="single"))
+    queue.push(ticket("stopped", "alpha", trigger="single"))
+    queue.push(ticket("next", "alpha"))
+
+    def may_start(checked: Ticket) -> bool:
+        if checked.session_id == "held":  # the database answers late: meanwhile the loop went on
+            queue.push(ticket("arrived", "alpha"))
+            queue.push(ticket("other team", "beta"))
+            return False
+        if checked.session_id == "stopped":
+            queue.discard("stopped")
+            return True
+        return True
+
+    first = queue.pop(may_start)
+    assert first is not None and first.session_id == "next"  # (the discarded one is not taken)
+    taken = {queue.pop(lambda t: t.admission.trigger is None).session_id for _ in range(2)}  # type: ignore[union-attr]
+    assert taken == {"arrived", "other team"}
+    assert "held" in queue and len(queue) == 1
+
+
 def test_the_default_runner_limit_follows_descriptors_and_memory() -> None:
     assert default_max_runners(1024, memory_bytes=64 << 30) == (1024 - 256) // 2
     assert default_max_runners(1 << 20, memory_bytes=2 << 30) == 32

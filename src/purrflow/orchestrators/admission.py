@@ -198,18 +198,26 @@ class AdmissionQueue:
 
     def pop(self, may_start: Callable[[Ticket], bool]) -> Ticket | None:
         """The next session to start: resumes first, then the teams in turn, each its oldest session
-        that `may_start` (its trigger's concurrency)."""
+        that `may_start` (its trigger's concurrency).
+
+        `may_start` may wait for a networked database, and the loop may push or discard tickets meanwhile:
+        the queue is read from a copy, and a ticket that went meanwhile is not taken."""
         if self._resumes:
             return self._take(self._resumes.popleft())
         for _ in range(len(self._turns)):
+            if not self._turns:
+                return None
             team = self._turns[0]
             self._turns.rotate(-1)  # whatever happens, the next team is asked first next time
-            tickets = self._by_team[team]
-            for index, ticket in enumerate(tickets):
-                if may_start(ticket):
-                    del tickets[index]
-                    self._drop_empty_teams()
-                    return self._take(ticket)
+            for ticket in list(self._by_team.get(team, ())):
+                if not may_start(ticket):
+                    continue
+                tickets = self._by_team.get(team)
+                if tickets is None or ticket not in tickets:
+                    continue  # discarded while `may_start` waited
+                tickets.remove(ticket)
+                self._drop_empty_teams()
+                return self._take(ticket)
         return None
 
     def _take(self, ticket: Ticket) -> Ticket:

@@ -98,6 +98,9 @@ class LocalOrchestrator:
         #: What `drive` waits on, by session: resolved once the session is out of this process's hands.
         self._settled: dict[str, asyncio.Future[None]] = {}
         self._closing = False
+        #: An admission round is under way; another was asked for meanwhile (`_admit`).
+        self._admitting = False
+        self._admit_again = False
         #: The stretch (on Temporal) each session run here is held by, checked at each of its steps.
         self._holders: dict[str, str] = {}
 
@@ -223,7 +226,26 @@ class LocalOrchestrator:
     def _admit(self, fresh: Session | None = None) -> None:
         """Start queued sessions while runners are free (`fresh`: a session just read, which its driver
         need not read again if it starts now). When none is free, a session waiting in its runner gives it
-        up for the first in the queue."""
+        up for the first in the queue.
+
+        Over a networked store a claim waits for the database, and meanwhile the loop may ask for another
+        admission (a notice, a runner that ended): that one is made by the round under way, after it, so
+        that two rounds never take from the queue at once."""
+        if self._admitting:
+            self._admit_again = True
+            return
+        self._admitting = True
+        try:
+            while True:
+                self._admit_again = False
+                self._admit_round(fresh)
+                if not self._admit_again:
+                    return
+                fresh = None
+        finally:
+            self._admitting = False
+
+    def _admit_round(self, fresh: Session | None) -> None:
         active = self._active()
         while not self._closing and active < self._max_active:
             if len(self._drivers) >= self._max_runners:
