@@ -243,3 +243,18 @@ def test_a_folder_the_sandbox_binds_itself_keeps_its_inode_through_layouts_and_l
         assert tree(config) == {"config.json": ("file", 0o644, "{}"), "sub": ("dir", 0o755, "")}
 
     run(scenario)
+
+
+def test_a_folder_that_could_not_be_laid_out_is_laid_out_again_by_the_next_runner(tmp_path: Path, store: Store) -> None:
+    async def scenario() -> None:
+        store.keep_carried_files(KEY, RUN, [CarriedFile("../escape", "file", 0o644, 1, 1, b"x")], [])
+        store.commit()
+        a = Worker(tmp_path / "a", store)
+        with pytest.raises(InternalError):
+            a.arrive("ses_1")
+        a.folders.leave("ses_1")
+        store.keep_carried_files(KEY, RUN, [CarriedFile("note", "file", 0o644, 4, 1, b"kept")], ["../escape"])
+        store.commit()
+        assert tree(a.arrive("ses_2")) == {"note": ("file", 0o644, "kept")}
+
+    run(scenario)

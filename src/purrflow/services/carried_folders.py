@@ -122,16 +122,17 @@ class CarriedFolders:
     def arrive(self, session_id: str, uses: list[FolderUse], uid: int | None) -> None:
         """Lay out the folders a session's runner is about to use (owned by `uid`, the team's user, when
         runners are sandboxed)."""
-        keys = []
+        keys = self._uses.setdefault(session_id, [])  # (so that `leave` frees what was laid out before a failure)
         for use in uses:
             key = use.path.relative_to(self._data_dir).as_posix()
             folder = self._folders.get(key)
             if folder is None:
-                folder = self._folders[key] = _Folder(use, key)
-                self._lay_out(folder, uid)
-            folder.users.add(session_id)
-            keys.append(key)
-        self._uses[session_id] = keys
+                folder = _Folder(use, key)
+                self._lay_out(folder, uid)  # (a folder that could not be laid out is not taken as there)
+                self._folders[key] = folder
+            if key not in keys:
+                folder.users.add(session_id)
+                keys.append(key)
 
     def keep(self, session_id: str) -> None:
         """Write what changed in the session's folders since they were last kept, in the caller's commit.
