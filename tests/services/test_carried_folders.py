@@ -135,6 +135,21 @@ def test_a_rewrite_that_keeps_the_size_and_the_mtime_is_still_seen_when_it_came_
     run(scenario)
 
 
+def test_a_folder_the_sessions_code_removed_is_kept_as_empty(tmp_path: Path, store: Store) -> None:
+    async def scenario() -> None:
+        a = Worker(tmp_path / "a", store)
+        folder = a.arrive("ses_1")
+        (folder / "note").write_text("soon gone")
+        await a.keep("ses_1")
+        (folder / "note").unlink()
+        folder.rmdir()  # as `shutil.rmtree(os.environ["SDK_STATE_DIR"])` would
+        await a.keep("ses_1")
+        assert store.carried_files(KEY) == []
+        a.folders.leave("ses_1")
+
+    run(scenario)
+
+
 def test_a_folder_past_its_limit_is_refused_with_its_size_and_what_was_kept_before_stays(
     tmp_path: Path, store: Store
 ) -> None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from purrflow.engine.commit import GroupCommitter
-from purrflow.errors import FolderLimitError, InternalError
+from purrflow.errors import FolderLimitError, InternalError, InvalidInputError
 from purrflow.store import CarriedFile, Store
 
 log = logging.getLogger("purrflow.services.carried_folders")
@@ -54,10 +54,11 @@ _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 @dataclass(frozen=True)
 class FolderLimits:
     """What one carried folder may hold: each step's changes are written in its commit, and a runner's
-    start lays the whole folder out."""
+    start lays the whole folder out. Each step also walks the folder on the worker's loop (a stat an
+    entry, about a microsecond each), which is what bounds its entries."""
 
     bytes: int = 64 * 1024 * 1024
-    entries: int = 10_000
+    entries: int = 1_000
 
 
 @dataclass(frozen=True)
@@ -211,13 +212,34 @@ class CarriedFolders:
         current: dict[str, _Seen] = {}
         changed: list[CarriedFile] = []
         racy_after = folder.looked_at_ns - _RACY_NS
+        try:
+            self._look(folder, seen, racy_after, current, changed)
+        except PermissionError as err:  # (only when the server does not run as root: unsandboxed)
+            raise InvalidInputError(
+                f"{folder.use.label}: the server cannot read {err.filename or 'an entry'} ({err.strerror}), so it"
+                " cannot carry the folder to the next worker; its changes since the last step were not kept",
+                hint="leave what is in the folder readable by its owner",
+            ) from None
+        return current, changed
+
+    def _look(
+        self,
+        folder: _Folder,
+        seen: dict[str, _Seen],
+        racy_after: int,
+        current: dict[str, _Seen],
+        changed: list[CarriedFile],
+    ) -> None:
         for rel, name, dir_fd, st in _walk(folder.use.path):
             before = seen.get(rel)
             if stat.S_ISDIR(st.st_mode):
                 now = _seen_of(st, "dir", b"")
                 content = b""
             elif stat.S_ISLNK(st.st_mode):
-                content = os.fsencode(os.readlink(name, dir_fd=dir_fd))
+                try:
+                    content = os.fsencode(os.readlink(name, dir_fd=dir_fd))
+                except FileNotFoundError:
+                    continue  # it went since it was listed
                 now = _seen_of(st, "link", content)
             else:
                 same_stat = (
@@ -235,14 +257,8 @@ class CarriedFolders:
                 content, st = read
                 now = _seen_of(st, "file", _digest(content))
             current[rel] = now
-            if before is None or (before.kind, before.mode, before.digest, before.mtime_ns) != (
-                now.kind,
-                now.mode,
-                now.digest,
-                now.mtime_ns,
-            ):  # (a file touched keeps its new mtime too)
+            if before is None or _kept_as(before) != _kept_as(now):
                 changed.append(CarriedFile(rel, now.kind, now.mode, now.size, now.mtime_ns, content))
-        return current, changed
 
     def _check_limits(self, folder: _Folder, current: dict[str, _Seen]) -> None:
         size = sum(entry.size for entry in current.values() if entry.kind == "file")
@@ -260,8 +276,11 @@ class CarriedFolders:
 
 def _walk(top: Path) -> Iterator[tuple[str, str, int, os.stat_result]]:
     """Every entry under `top` (not `top` itself): its relative path, its name, its parent's descriptor
-    and its own stat, parents first. Neither `top` nor anything in it is followed if it is a link."""
-    for dir_path, dir_names, file_names, dir_fd in os.fwalk(top, follow_symlinks=False):
+    and its own stat, parents first. Neither `top` nor anything in it is followed if it is a link; a `top`
+    the team's code removed has nothing in it."""
+    if not os.path.lexists(top):
+        return
+    for dir_path, dir_names, file_names, dir_fd in os.fwalk(top, follow_symlinks=False, onerror=_unreadable):
         rel_dir = os.path.relpath(dir_path, top)
         for name in (*dir_names, *file_names):
             try:
@@ -272,12 +291,22 @@ def _walk(top: Path) -> Iterator[tuple[str, str, int, os.stat_result]]:
                 yield (name if rel_dir == "." else f"{rel_dir}/{name}"), name, dir_fd, st
 
 
+def _unreadable(err: OSError) -> None:
+    """A folder the walk cannot enter: one that went meanwhile has nothing in it; any other is an error
+    (taking it as empty would remove what it holds from the store)."""
+    if not isinstance(err, FileNotFoundError):
+        raise err
+
+
 def _read_file(name: str, dir_fd: int, st: os.stat_result, limit: int) -> tuple[bytes, os.stat_result] | None:
     """A plain file's content and stat, read through a descriptor that is not a link's; None when it
     changed into something else or went since it was listed."""
     try:
         fd = os.open(name, _READ, dir_fd=dir_fd)
-    except (FileNotFoundError, OSError):
+    except PermissionError as err:
+        err.filename = name
+        raise
+    except OSError:  # it went, or became a link (O_NOFOLLOW) since it was listed
         return None
     try:
         opened = os.fstat(fd)
@@ -359,6 +388,11 @@ def _seen_of(st: os.stat_result, kind: str, digest: bytes) -> _Seen:
     if kind != "file":
         return _Seen(kind, stat.S_IMODE(st.st_mode), 0, 0, st.st_ino, digest)
     return _Seen(kind, stat.S_IMODE(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ino, digest)
+
+
+def _kept_as(seen: _Seen) -> tuple[str, int, bytes, int]:
+    """What the store keeps of an entry (a file touched keeps its new mtime too)."""
+    return seen.kind, seen.mode, seen.digest, seen.mtime_ns
 
 
 def _digest(content: bytes) -> bytes:
