@@ -19,6 +19,8 @@ from pathlib import Path
 
 #: How long the dev server may take to answer after it starts (it takes 1–3 s here).
 START_TIMEOUT_SECONDS = 60.0
+#: Starts tried when a port it picked for itself was taken meanwhile.
+START_ATTEMPTS = 3
 
 
 def temporal_binary() -> Path | None:
@@ -55,10 +57,26 @@ class TemporalServer:
         folder = folder or Path(tempfile.mkdtemp(prefix="purrflow-temporal-"))
         folder.mkdir(parents=True, exist_ok=True)
         server = cls(f"127.0.0.1:{_free_port()}", folder=folder, binary=binary)
-        server._run()
+        server._run(may_move=True)
         return server
 
-    def _run(self) -> None:
+    def _run(self, *, may_move: bool = False) -> None:
+        """Start it. The dev server picks its internal services' ports itself, after this process picked
+        its own: on a busy machine one is sometimes taken meanwhile, and then it starts again (on a new
+        frontend port too, when `may_move`: a restart keeps its address)."""
+        for attempt in range(START_ATTEMPTS):
+            try:
+                self._start_once()
+                return
+            except RuntimeError:
+                if attempt + 1 == START_ATTEMPTS or "address already in use" not in self.log_tail():
+                    raise
+                self._kill(signal.SIGKILL)
+                (self._folder or Path()).joinpath("server.log").unlink(missing_ok=True)
+                if may_move:
+                    self.address = f"127.0.0.1:{_free_port()}"
+
+    def _start_once(self) -> None:
         assert self._binary is not None and self._folder is not None
         port = int(self.address.rsplit(":", 1)[1])
         argv = [
