@@ -59,7 +59,6 @@ _NONE = pickle.dumps(None)
 RESOURCE_RETRY_SECONDS = 0.5
 #: Messages that carry a step: a failure to handle one fails that step, not the session.
 _StepMessage = StepRecorded | CallHost | Wait
-_STEP_MESSAGES = (StepRecorded, CallHost, Wait)
 
 
 @dataclass(frozen=True)
@@ -354,7 +353,7 @@ class SessionDriver:
             self._contain(_describe(message), err, message)
 
     def _dispatch(self, message: object) -> None:
-        if isinstance(message, (*_STEP_MESSAGES, Finished)):
+        if isinstance(message, _StepMessage | Finished):
             if not self._cx.still_holds(self.session_id):
                 self._taken_over()
                 return

@@ -28,20 +28,18 @@ kept as a link (its target as text), never read through.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import stat
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from purrflow.engine.commit import GroupCommitter
 from purrflow.errors import FolderLimitError, InternalError, InvalidInputError
 from purrflow.store import CarriedFile, Store
-
-log = logging.getLogger("purrflow.services.carried_folders")
 
 #: A file modified this close to when its folder was last looked at may have changed within one tick of
 #: the file system's clock: it is read and compared.
@@ -161,11 +159,8 @@ class CarriedFolders:
                 if not folder.use.stays:
                     _remove(folder.use.path)
                 elif _is_folder(folder.use.path):
-                    top = os.open(folder.use.path, _DIRECTORY)
-                    try:
+                    with _opened(folder.use.path) as top:
                         _empty(top)
-                    finally:
-                        os.close(top)
 
     # -- laying out ------------------------------------------------------------------------------
     def _lay_out(self, folder: _Folder, uid: int | None) -> None:
@@ -188,15 +183,12 @@ class CarriedFolders:
                     os.chown(path.name, uid, uid, dir_fd=parent, follow_symlinks=False)
             finally:
                 os.close(parent)
-        top = os.open(path, _DIRECTORY)
-        try:
+        with _opened(path) as top:
             _empty(top)
             folder.seen = {entry.path: _write_entry(top, entry, uid) for entry in entries}
             for entry in reversed(entries):  # children first
                 if entry.kind == "dir":
                     _set_mode(top, entry)
-        finally:
-            os.close(top)
 
     def _stored(self, key: str) -> dict[str, _Seen]:
         """The store's entries as if seen here (no inode: each file is read and compared once)."""
@@ -323,9 +315,7 @@ def _read_file(name: str, dir_fd: int, st: os.stat_result, limit: int) -> tuple[
 def _write_entry(top: int, entry: CarriedFile, uid: int | None) -> _Seen:
     """Make one entry under the folder open as `top`, through its parents' descriptors. A folder is made
     open to this process (its children come next); `_set_mode` gives it its own mode after them."""
-    *parents, name = _checked_parts(entry.path)
-    parent = _open_parents(top, parents)
-    try:
+    with _parent_of(top, entry.path) as (parent, name):
         if entry.kind == "dir":
             os.mkdir(name, 0o700, dir_fd=parent)
             digest = b""
@@ -343,36 +333,41 @@ def _write_entry(top: int, entry: CarriedFile, uid: int | None) -> _Seen:
         if uid is not None:
             os.chown(name, uid, uid, dir_fd=parent, follow_symlinks=False)
         st = os.stat(name, dir_fd=parent, follow_symlinks=False)
-    finally:
-        if parent != top:
-            os.close(parent)
     return replace(_seen_of(st, entry.kind, digest), mode=entry.mode & 0o777)  # (a folder's, once set)
 
 
 def _set_mode(top: int, entry: CarriedFile) -> None:
     """A laid out folder's own mode (a read-only one, say), once its children are in it."""
-    *parents, name = _checked_parts(entry.path)
-    parent = _open_parents(top, parents)
+    with _parent_of(top, entry.path) as (parent, name), _opened(name, dir_fd=parent) as made:
+        os.fchmod(made, entry.mode & 0o777)
+
+
+@contextmanager
+def _opened(path: Path | str, *, dir_fd: int | None = None) -> Iterator[int]:
+    """A folder's descriptor, opened through no link."""
+    fd = os.open(path, _DIRECTORY, dir_fd=dir_fd)
     try:
-        made = os.open(name, _DIRECTORY, dir_fd=parent)
-        try:
-            os.fchmod(made, entry.mode & 0o777)
-        finally:
-            os.close(made)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _parent_of(top: int, path: str) -> Iterator[tuple[int, str]]:
+    """The descriptor of the folder an entry's `path` is in, opened part by part from `top` through no
+    link, and the entry's own name."""
+    *parents, name = _checked_parts(path)
+    parent = top
+    try:
+        for part in parents:
+            opened = os.open(part, _DIRECTORY, dir_fd=parent)
+            if parent != top:
+                os.close(parent)
+            parent = opened
+        yield parent, name
     finally:
         if parent != top:
             os.close(parent)
-
-
-def _open_parents(top: int, parents: list[str]) -> int:
-    """The descriptor of an entry's parent folder, opened part by part from `top`, through no link."""
-    parent = top
-    for part in parents:
-        opened = os.open(part, _DIRECTORY, dir_fd=parent)
-        if parent != top:
-            os.close(parent)
-        parent = opened
-    return parent
 
 
 def _checked_parts(path: str) -> list[str]:
