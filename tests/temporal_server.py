@@ -69,7 +69,7 @@ class TemporalServer:
                 self._start_once()
                 return
             except RuntimeError:
-                if attempt + 1 == START_ATTEMPTS or "address already in use" not in self.log_tail():
+                if attempt + 1 == START_ATTEMPTS or "address already in use" not in self._log():
                     raise
                 self._kill(signal.SIGKILL)
                 (self._folder or Path()).joinpath("server.log").unlink(missing_ok=True)
@@ -104,10 +104,14 @@ class TemporalServer:
             time.sleep(0.1)  # sleep-ok: the polling interval of a bounded wait
 
     def log_tail(self) -> str:
+        return self._log()[-2000:]
+
+    def _log(self) -> str:
+        """Its log (the cause of a failed start comes first, before the stack trace of its panic)."""
         if self._folder is None:
             return ""
         path = self._folder / "server.log"
-        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def restart(self) -> None:
         """Kill it (no goodbye) and start it again on the same port and state file."""
